@@ -1,0 +1,19 @@
+"""The composition root: the web app and the timer worker build the engine with this function."""
+from __future__ import annotations
+
+from .clock import Clock, SystemClock
+from .config import Config
+from .db import create_db_engine, create_session_factory
+from .procedures import load_procedures
+from .service import Engine
+
+
+def build_engine(config: Config | None = None, clock: Clock | None = None,
+                 procedures_package: str | None = "workflows") -> Engine:
+    """Build the engine from configuration: database, clock, procedures' functions."""
+    config = config or Config.from_env()
+    db_engine = create_db_engine(config.database_url, echo=config.sql_echo)
+    engine = Engine(config, create_session_factory(db_engine), clock or SystemClock(),
+                    load_procedures(procedures_package))
+    engine.db_engine = db_engine
+    return engine

@@ -1,0 +1,151 @@
+"""Deploying BPMN diagrams as definition versions, and the per-process cache of parsed specs."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+import sqlalchemy as sa
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from sqlalchemy.orm import Session
+
+from . import forms
+from .errors import DefinitionError
+from .models import DefinitionVersion
+from .spiff.parser import GovParser, UnsafeXml, parse_xml_safely, timer_expression
+from .spiff.script import ForbiddenScript, check_script
+from .spiff.serializer import CaseSerializer, SpecBundle
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS, "camunda": "http://camunda.org/schema/1.0/bpmn"}
+
+
+@dataclass(frozen=True)
+class ParsedDiagram:
+    process_id: str
+    name: str
+    bundle: SpecBundle
+
+
+def content_hash(xml: bytes) -> str:
+    return hashlib.sha256(xml).hexdigest()
+
+
+def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
+    """Parse and check a diagram; raise DefinitionError naming the element at fault."""
+    try:
+        root = parse_xml_safely(xml)
+    except UnsafeXml as exc:
+        raise DefinitionError(str(exc)) from None
+    process_id, name = _top_process(root)
+    _check_expressions(root, allowed_calls)
+    parser = GovParser()
+    try:
+        parser.add_bpmn_xml(root, filename=f"{process_id}.bpmn")
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise DefinitionError(f"invalid BPMN: {exc}", exc.id or None, exc.name or None) from None
+    bundle = SpecBundle(spec, subprocess_specs)
+    _check_forms(bundle)
+    return ParsedDiagram(process_id, name or process_id, bundle)
+
+
+def _top_process(root) -> tuple[str, str]:
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise DefinitionError("the file is not a BPMN 2.0 document (no bpmn:definitions root)")
+    processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) or \
+        root.xpath("./bpmn:process", namespaces=NS)
+    if len(processes) != 1:
+        raise DefinitionError(f"a diagram must contain exactly one executable process, found {len(processes)}")
+    return processes[0].get("id"), processes[0].get("name") or ""
+
+
+def _element(node):
+    while node is not None and node.get("id") is None:
+        node = node.getparent()
+    return (node.get("id"), node.get("name")) if node is not None else (None, None)
+
+
+def _check_expressions(root, allowed_calls: set[str]) -> None:
+    for node in root.xpath(".//bpmn:script | .//bpmn:conditionExpression", namespaces=NS):
+        _check_one(node, node.text or "", "exec" if node.tag.endswith("script") else "eval", allowed_calls)
+    for node in root.xpath(".//bpmn:timeDate | .//bpmn:timeDuration | .//bpmn:timeCycle", namespaces=NS):
+        try:
+            expression = timer_expression(node.text)
+        except ValueError as exc:
+            raise DefinitionError(f"timer: {exc}", *_element(node)) from None
+        if node.tag.endswith("timeCycle"):
+            raise DefinitionError("cycle timers are not supported; use a timeDate or timeDuration", *_element(node))
+        _check_one(node, expression, "eval", allowed_calls)
+
+
+def _check_one(node, source: str, mode: str, allowed_calls: set[str]) -> None:
+    if not source.strip():
+        if mode == "exec":
+            raise DefinitionError("script task without a script", *_element(node))
+        return
+    try:
+        check_script(source, mode, allowed_calls)
+    except ForbiddenScript as exc:
+        raise DefinitionError(str(exc), *_element(node)) from None
+
+
+def _check_forms(bundle: SpecBundle) -> None:
+    specs = [bundle.spec, *bundle.subprocess_specs.values()]
+    for process in specs:
+        for task_spec in process.task_specs.values():
+            if isinstance(task_spec, UserTaskMixin):
+                problems = forms.check_definition(forms.fields_from_extensions(task_spec.extensions))
+                if problems:
+                    raise DefinitionError("; ".join(problems), task_spec.bpmn_id, task_spec.bpmn_name)
+
+
+class DefinitionCache:
+    """Parsed specs per definition version: parsed once per process, never per request."""
+
+    def __init__(self, serializer: CaseSerializer):
+        self._serializer = serializer
+        self._bundles: dict[int, SpecBundle] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, definition_id: int) -> SpecBundle:
+        bundle = self._bundles.get(definition_id)
+        if bundle is None:
+            spec_json = session.scalar(sa.select(DefinitionVersion.spec_json)
+                                       .where(DefinitionVersion.id == definition_id))
+            bundle = self._serializer.loads_spec(spec_json)
+            with self._lock:
+                bundle = self._bundles.setdefault(definition_id, bundle)
+        return bundle
+
+    def put(self, definition_id: int, bundle: SpecBundle) -> None:
+        with self._lock:
+            self._bundles[definition_id] = bundle
+
+
+def latest(session: Session, process_id: str) -> DefinitionVersion | None:
+    return session.scalars(sa.select(DefinitionVersion).where(DefinitionVersion.process_id == process_id)
+                           .order_by(DefinitionVersion.version.desc()).limit(1)).first()
+
+
+def list_latest(session: Session) -> list[DefinitionVersion]:
+    newest = sa.select(DefinitionVersion.process_id, sa.func.max(DefinitionVersion.version).label("v")) \
+        .group_by(DefinitionVersion.process_id).subquery()
+    return list(session.scalars(sa.select(DefinitionVersion).join(
+        newest, sa.and_(DefinitionVersion.process_id == newest.c.process_id,
+                        DefinitionVersion.version == newest.c.v)).order_by(DefinitionVersion.process_id)))
+
+
+def normalise(xml: bytes | str) -> bytes:
+    return xml.encode("utf-8") if isinstance(xml, str) else xml
+
+
+def iter_bpmn_files(paths: Iterable) -> list:
+    from pathlib import Path
+    files = []
+    for p in map(Path, paths):
+        files.extend(sorted(p.glob("*.bpmn")) if p.is_dir() else [p])
+    return files

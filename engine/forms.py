@@ -1,0 +1,177 @@
+"""Task forms from ``camunda:formData``: definition and server-side validation."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable, Mapping
+
+from .errors import InvalidForm
+
+FIELD_TYPES = {"string", "long", "boolean", "date", "enum", "textarea"}
+CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    type: str = "string"
+    default: str | None = None
+    options: tuple[Option, ...] = ()
+    validation: Mapping[str, str | None] = field(default_factory=dict)
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def required(self) -> bool:
+        return "required" in self.validation
+
+    @property
+    def readonly(self) -> bool:
+        return "readonly" in self.validation
+
+    @classmethod
+    def from_dict(cls, dct: Mapping[str, Any]) -> "FormField":
+        return cls(
+            id=dct["id"], label=dct.get("label") or dct["id"], type=dct.get("type") or "string",
+            default=dct.get("default"),
+            options=tuple(Option(o["id"], o.get("name") or o["id"]) for o in dct.get("options", ())),
+            validation=dict(dct.get("validation") or {}), properties=dict(dct.get("properties") or {}),
+        )
+
+
+def fields_from_extensions(extensions: Mapping[str, Any] | None) -> list[FormField]:
+    return [FormField.from_dict(f) for f in (extensions or {}).get("form", [])]
+
+
+def check_definition(fields: Iterable[FormField]) -> list[str]:
+    """Return problems with a form definition (deploy-time check)."""
+    problems, seen = [], set()
+    for f in fields:
+        if not f.id or not f.id.isidentifier() or f.id.startswith("_"):
+            problems.append(f"form field id {f.id!r} is not a valid identifier")
+        if f.id in seen:
+            problems.append(f"form field {f.id!r} appears twice")
+        seen.add(f.id)
+        if f.type not in FIELD_TYPES:
+            problems.append(f"form field {f.id!r} has unknown type {f.type!r}")
+        if f.type == "enum" and not f.options and "options" not in f.properties:
+            problems.append(f"enum field {f.id!r} has no values")
+        for name, config in f.validation.items():
+            problems.extend(_check_constraint(f, name, config))
+    return problems
+
+
+def _check_constraint(f: FormField, name: str, config: str | None) -> list[str]:
+    if name not in CONSTRAINTS:
+        return [f"form field {f.id!r} has unknown constraint {name!r}"]
+    if name in {"minlength", "maxlength", "min", "max"}:
+        try:
+            int(config)
+        except (TypeError, ValueError):
+            return [f"constraint {name} of field {f.id!r} needs a whole number, not {config!r}"]
+    return []
+
+
+def validate(fields: Iterable[FormField], data: Mapping[str, Any],
+             dynamic_options: Mapping[str, Iterable[str]] | None = None,
+             max_length: int = 10_000) -> dict[str, Any]:
+    """Return the cleaned values, or raise InvalidForm with one message per bad field."""
+    cleaned, errors = {}, {}
+    for f in fields:
+        if f.readonly:
+            continue
+        try:
+            value = _clean(f, data.get(f.id), dynamic_options or {}, max_length)
+        except ValueError as exc:
+            errors[f.id] = str(exc)
+            continue
+        if value is not None:
+            cleaned[f.id] = value
+    unknown = set(data) - {f.id for f in fields}
+    for key in sorted(unknown):
+        errors[str(key)[:100]] = "不是此表单的字段 (not a field of this form)"
+    if errors:
+        raise InvalidForm(errors)
+    return cleaned
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _clean(f: FormField, value: Any, dynamic: Mapping[str, Iterable[str]], max_length: int) -> Any:
+    if _blank(value):
+        if f.required:
+            raise ValueError("必填 (required)")
+        return None
+    converted = _CONVERTERS.get(f.type, _to_str)(f, value, dynamic)
+    _apply_limits(f, converted, max_length)
+    return converted
+
+
+def _to_str(f: FormField, value: Any, _dynamic) -> str:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError("应为文本 (must be text)")
+    return str(value).strip()
+
+
+def _to_long(f: FormField, value: Any, _dynamic) -> int:
+    if isinstance(value, bool):
+        raise ValueError("应为整数 (must be a whole number)")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError("应为整数 (must be a whole number)") from None
+
+
+def _to_bool(f: FormField, value: Any, _dynamic) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "on", "1", "yes", "是"}:
+        return True
+    if text in {"false", "off", "0", "no", "否"}:
+        return False
+    raise ValueError("应为是或否 (must be yes or no)")
+
+
+def _to_date(f: FormField, value: Any, _dynamic) -> str:
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ValueError("应为日期 YYYY-MM-DD (must be a date)") from None
+
+
+def _to_enum(f: FormField, value: Any, dynamic: Mapping[str, Iterable[str]]) -> str:
+    allowed = set(dynamic[f.id]) if f.id in dynamic else {o.id for o in f.options}
+    text = str(value).strip()
+    if text not in allowed:
+        raise ValueError("不是可选的值 (not one of the allowed values)")
+    return text
+
+
+_CONVERTERS = {"long": _to_long, "boolean": _to_bool, "date": _to_date, "enum": _to_enum}
+
+
+def _apply_limits(f: FormField, value: Any, max_length: int) -> None:
+    v = f.validation
+    if isinstance(value, str):
+        if len(value) > max_length:
+            raise ValueError(f"过长，最多 {max_length} 字 (too long)")
+        if "minlength" in v and len(value) < int(v["minlength"]):
+            raise ValueError(f"至少 {v['minlength']} 字 (at least {v['minlength']} characters)")
+        if "maxlength" in v and len(value) > int(v["maxlength"]):
+            raise ValueError(f"最多 {v['maxlength']} 字 (at most {v['maxlength']} characters)")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if "min" in v and value < int(v["min"]):
+            raise ValueError(f"不能小于 {v['min']} (at least {v['min']})")
+        if "max" in v and value > int(v["max"]):
+            raise ValueError(f"不能大于 {v['max']} (at most {v['max']})")

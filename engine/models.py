@@ -1,0 +1,146 @@
+"""Typed SQLAlchemy 2 models of the engine's persistent state."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+class DefinitionVersion(Base):
+    __tablename__ = "definition_version"
+    __table_args__ = (sa.UniqueConstraint("process_id", "version", name="process_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(500), default="")
+    content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    xml: Mapped[str] = mapped_column(sa.Text)
+    spec_json: Mapped[str] = mapped_column(sa.Text)
+    deployed_by: Mapped[str] = mapped_column(sa.String(200))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Case(Base):
+    __tablename__ = "case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    process_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition_version.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="running", index=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(100))
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    rule_set: Mapped[str | None] = mapped_column(sa.String(100))
+    started_by: Mapped[str] = mapped_column(sa.String(200), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    serializer_version: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    definition: Mapped[DefinitionVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(Base):
+    """Projection of every ready user task, for inbox queries (kept in the case's transaction)."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        sa.Index("ix_human_task_assignee_open", "assignee", "state", "due_at"),
+        sa.Index("ix_human_task_scope_open", "department", "state", "assignee"),
+        sa.Index("ix_human_task_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    process_id: Mapped[str] = mapped_column(sa.String(200))
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition_version.id"))
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(500))
+    role: Mapped[str | None] = mapped_column(sa.String(100))
+    department: Mapped[str | None] = mapped_column(sa.String(100))
+    assignee: Mapped[str | None] = mapped_column(sa.String(200))
+    state: Mapped[str] = mapped_column(sa.String(20), default="ready")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    provisional: Mapped[bool] = mapped_column(default=False)
+    overdue: Mapped[bool] = mapped_column(default=False)
+
+    candidates: Mapped[list["TaskCandidate"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", back_populates="task")
+
+    def groups(self) -> list[str]:
+        return [c.value for c in self.candidates if c.kind == "group"]
+
+    def users(self) -> list[str]:
+        return [c.value for c in self.candidates if c.kind == "user"]
+
+
+class TaskCandidate(Base):
+    """A candidate group (role) or candidate user of a human task."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (sa.Index("ix_task_candidate_lookup", "kind", "value", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+
+    task: Mapped[HumanTask] = relationship(back_populates="candidates")
+
+
+class AuditRecord(Base):
+    """Append-only, hash-chained record of every change (art. 29: prevent tampering)."""
+
+    __tablename__ = "audit_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    case_id: Mapped[int | None] = mapped_column(index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    action: Mapped[str] = mapped_column(sa.String(50))
+    summary: Mapped[str] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))

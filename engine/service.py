@@ -1,0 +1,389 @@
+"""The engine's service layer: verbs over plain arguments, each one unit of work."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
+from uuid import UUID
+
+import sqlalchemy as sa
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, definitions, forms
+from .clock import Clock
+from .config import Config
+from .definitions import DefinitionCache
+from .errors import (AlreadyDone, CaseStalled, DefinitionError, InvalidForm, NotFound,
+                     PermissionDenied, ScriptError)
+from .models import Case, DefinitionVersion, HumanTask, TaskCandidate
+from .procedures import Procedure, ScriptContext, bind
+from .spiff.script import GovScriptEngine
+from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
+from .uow import Actor, UnitOfWork
+
+EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    definition_id: int
+    process_id: str
+    version: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    case_id: int
+    case_number: str
+    process_id: str
+    element_id: str
+    name: str
+    state: str
+    assignee: str | None
+    role: str | None
+    department: str | None
+    fields: list[forms.FormField]
+    data: dict
+
+
+class Engine:
+    """Assembled by ``engine.bootstrap.build_engine``; web and worker share one construction."""
+
+    def __init__(self, config: Config, session_factory, clock: Clock,
+                 procedures: Mapping[str, Procedure], engine_functions: Mapping[str, Callable] | None = None):
+        self.config = config
+        self.session_factory = session_factory
+        self.clock = clock
+        self.procedures = dict(procedures)
+        self.engine_functions = dict(engine_functions or {})
+        self.serializer = CaseSerializer()
+        self.definitions = DefinitionCache(self.serializer)
+        self.hooks: list[Callable] = []  # called after each run, before commit (deadline projection)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    # -- definitions -----------------------------------------------------------------------
+    def allowed_calls(self, process_id: str) -> set[str]:
+        proc = self.procedures.get(process_id)
+        return set(self.engine_functions) | set(proc.functions if proc else ())
+
+    def deploy(self, xml: bytes | str, deployed_by: str = "system:deploy") -> DeployResult:
+        """Deploy a diagram: identical content is a no-op, changed content a new version."""
+        raw = definitions.normalise(xml)
+        parsed = definitions.parse_diagram(raw, self.allowed_calls(_peek_process_id(raw)))
+        digest = definitions.content_hash(raw)
+        with self.uow() as uow:
+            current = definitions.latest(uow.session, parsed.process_id)
+            if current is not None and current.content_hash == digest:
+                return DeployResult(current.id, current.process_id, current.version, False)
+            row = DefinitionVersion(
+                process_id=parsed.process_id, version=(current.version + 1) if current else 1,
+                name=parsed.name, content_hash=digest, xml=raw.decode("utf-8"),
+                spec_json=self.serializer.dumps_spec(parsed.bundle), deployed_by=deployed_by,
+                deployed_at=self.clock.now())
+            uow.session.add(row)
+            uow.session.flush()
+            uow.record(audit.Entry(self.clock.now(), deployed_by, "definition_deployed", summary={
+                "process_id": row.process_id, "version": row.version, "hash": digest}))
+            uow.commit()
+        self.definitions.put(row.id, parsed.bundle)
+        return DeployResult(row.id, row.process_id, row.version, True)
+
+    def deploy_paths(self, paths: Iterable, deployed_by: str = "system:deploy") -> list[DeployResult]:
+        return [self.deploy(p.read_bytes(), deployed_by) for p in definitions.iter_bpmn_files(paths)]
+
+    # -- cases -----------------------------------------------------------------------------
+    def start_case(self, process_id: str, actor: Actor, data: Mapping[str, Any] | None = None,
+                   title: str = "") -> int:
+        """Start a case on the newest version of ``process_id``; return the case id."""
+        with self.uow() as uow:
+            definition = definitions.latest(uow.session, process_id)
+            if definition is None:
+                raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
+            bundle = self.definitions.get(uow.session, definition.id)
+            now = self.clock.now()
+            case = Case(process_id=process_id, definition_id=definition.id, status="running",
+                        title=title[:500], started_by=actor.username, started_at=now, updated_at=now,
+                        serializer_version=SERIALIZER_VERSION, state="{}")
+            case.definition = definition
+            uow.session.add(case)
+            uow.session.flush()
+            case.number = f"{now:%Y}{case.id:07d}"
+            workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
+            workflow.data.update({"initiator": actor.username, "case_number": case.number, **dict(data or {})})
+            workflow.get_tasks(state=TaskState.READY)[0].data.update(workflow.data)
+            uow.record(audit.Entry(now, actor.username, "case_started", case.id,
+                                   summary={"process_id": process_id, "version": definition.version}))
+            self._advance(uow, case, workflow, bundle, actor)
+            uow.commit()
+            return case.id
+
+    def claim(self, task_id: str, actor: Actor) -> None:
+        """Take an offered task into my own inbox (签收)."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=True)
+            if row.assignee == actor.username:
+                return
+            if row.assignee is not None:
+                raise AlreadyDone(f"该任务已被 {row.assignee} 签收 (already claimed by {row.assignee})")
+            self._require_eligible(row, actor)
+            row.assignee = actor.username
+            uow.record(audit.Entry(self.clock.now(), actor.username, "task_claimed", row.case_id, row.id))
+            uow.commit()
+
+    def unclaim(self, task_id: str, actor: Actor) -> None:
+        """Give a claimed task back to the role's shared inbox."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=True)
+            if row.assignee != actor.username:
+                raise PermissionDenied("只能退回自己签收的任务 (you can only unclaim your own task)")
+            row.assignee = None
+            uow.record(audit.Entry(self.clock.now(), actor.username, "task_unclaimed", row.case_id, row.id))
+            uow.commit()
+
+    def complete_task(self, task_id: str, actor: Actor, form_data: Mapping[str, Any]) -> int:
+        """Validate the form, complete the task and run the case on; return the case id."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            case = self._lock_case(uow, row.case_id)
+            uow.session.refresh(row)
+            if row.state != "ready":
+                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            self._require_eligible(row, actor)
+            bundle = self.definitions.get(uow.session, case.definition_id)
+            workflow = self._load(case, bundle)
+            task = workflow.get_task_from_id(UUID(task_id))
+            if task is None or task.state != TaskState.READY:
+                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            cleaned = forms.validate(forms.fields_from_extensions(task.task_spec.extensions), form_data,
+                                     self._dynamic_options(uow, case, actor, task),
+                                     self.config.max_form_field_length)
+            now = self.clock.now()
+            task.set_data(**cleaned)
+            workflow.script_engine = self._script_engine(uow, case, actor, task.data)
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise ScriptError(f"{row.name}: {exc}") from None
+            row.completed_by, row.completed_at = actor.username, now
+            uow.record(audit.Entry(now, actor.username, "task_completed", case.id, row.id,
+                                   summary={"task": row.element_id, "data": _short(cleaned)}))
+            self._advance(uow, case, workflow, bundle, actor)
+            uow.commit()
+            return case.id
+
+    # -- queries ---------------------------------------------------------------------------
+    def get_task(self, task_id: str, actor: Actor | None = None) -> TaskView:
+        with self.uow() as uow:
+            row = uow.session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound("任务不存在 (no such task)")
+            if actor is not None and row.state == "ready":
+                self._require_eligible(row, actor)
+            case = uow.session.get(Case, row.case_id)
+            bundle = self.definitions.get(uow.session, case.definition_id)
+            spec = _find_spec(bundle, row.element_id)
+            data = {}
+            if row.state == "ready":
+                task = self._load(case, bundle).get_task_from_id(UUID(task_id))
+                data = dict(task.data) if task is not None else {}
+            return TaskView(row.id, case.id, case.number, case.process_id, row.element_id, row.name,
+                            row.state, row.assignee, row.role, row.department,
+                            forms.fields_from_extensions(spec.extensions if spec else None), data)
+
+    def case_data(self, case_id: int) -> dict:
+        with self.uow() as uow:
+            case = uow.session.get(Case, case_id)
+            if case is None:
+                raise NotFound("案件不存在 (no such case)")
+            return dict(self._load(case, self.definitions.get(uow.session, case.definition_id)).data)
+
+    def verify_audit(self) -> audit.Finding | None:
+        with self.uow() as uow:
+            return audit.verify(uow.session)
+
+    # -- internals -------------------------------------------------------------------------
+    def _open_task(self, uow: UnitOfWork, task_id: str, lock: bool) -> HumanTask:
+        query = sa.select(HumanTask).where(HumanTask.id == str(task_id))
+        if lock:
+            query = query.with_for_update()
+        row = uow.session.scalars(query).first()
+        if row is None:
+            raise NotFound("任务不存在 (no such task)")
+        if row.state != "ready":
+            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+        return row
+
+    def _lock_case(self, uow: UnitOfWork, case_id: int) -> Case:
+        case = uow.session.scalars(sa.select(Case).where(Case.id == case_id).with_for_update()).first()
+        if case is None:
+            raise NotFound("案件不存在 (no such case)")
+        if case.status != "running":
+            raise AlreadyDone("案件已结束 (the case has ended)")
+        return case
+
+    def _require_eligible(self, row: HumanTask, actor: Actor) -> None:
+        if not may_work(row, actor):
+            raise PermissionDenied("您无权办理此任务 (you may not work on this task)")
+
+    def _load(self, case: Case, bundle: SpecBundle) -> BpmnWorkflow:
+        return self.serializer.loads_state(case.state, bundle)
+
+    def _script_engine(self, uow: UnitOfWork, case: Case, actor: Actor, data: dict | None = None):
+        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), data)
+        proc = self.procedures.get(case.process_id)
+        functions = {**self.engine_functions, **(proc.functions if proc else {})}
+        return GovScriptEngine(self.clock, bind(functions, ctx))
+
+    def _dynamic_options(self, uow, case, actor, task) -> dict:
+        proc = self.procedures.get(case.process_id)
+        if proc is None or proc.form_options is None:
+            return {}
+        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), task.data)
+        return {k: [o[0] if isinstance(o, tuple) else o for o in v]
+                for k, v in (proc.form_options(ctx, task.task_spec.bpmn_id, task.data) or {}).items()}
+
+    def _advance(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
+                 actor: Actor) -> None:
+        """Run engine steps, check for stalls, project tasks, save: all inside the caller's transaction."""
+        workflow.script_engine = self._script_engine(uow, case, actor)
+        try:
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise ScriptError(_script_message(exc)) from None
+        now = self.clock.now()
+        if not workflow.is_completed():
+            check_not_stalled(workflow)
+        project_tasks(uow, case, workflow, bundle, now, self)
+        for hook in self.hooks:
+            hook(uow, case, workflow, actor, now)
+        if workflow.is_completed() and case.status == "running":
+            case.status, case.ended_at = "completed", now
+            case.outcome = _outcome(workflow)
+            uow.record(audit.Entry(now, actor.username, "case_ended", case.id,
+                                   summary={"outcome": case.outcome}))
+        case.state = self.serializer.dumps_state(workflow)
+        case.serializer_version = SERIALIZER_VERSION
+        case.updated_at = now
+
+    def resolve_department(self, case: Case, role: str | None, spec, data: dict) -> str | None:
+        expr = (spec.extensions or {}).get("properties", {}).get("department")
+        if expr:
+            value = data.get(expr) if expr.isidentifier() else None
+            return str(value) if value is not None else None
+        proc = self.procedures.get(case.process_id)
+        if proc and proc.resolve_department and role:
+            return proc.resolve_department(role, data)
+        return None
+
+
+def _peek_process_id(raw: bytes) -> str:
+    try:
+        root = definitions.parse_xml_safely(raw)
+        return definitions._top_process(root)[0]
+    except (definitions.UnsafeXml, DefinitionError):
+        return ""
+
+
+def _script_message(exc: Exception) -> str:
+    task = getattr(exc, "task", None)
+    where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
+    return f"流程脚本出错 (script error) {where}{exc}"
+
+
+def _short(data: Mapping[str, Any]) -> dict:
+    return {k: (v[:200] if isinstance(v, str) else v) for k, v in data.items()}
+
+
+def _outcome(workflow: BpmnWorkflow) -> str | None:
+    outcome = workflow.data.get("outcome")
+    if outcome is None:
+        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                if t.task_spec.__class__.__name__ == "EndEvent" and t.task_spec.bpmn_id]
+        props = (ends[-1].task_spec.extensions or {}) if ends else {}
+        outcome = props.get("outcome") or (ends[-1].task_spec.bpmn_id if ends else None)
+    return str(outcome)[:100] if outcome is not None else None
+
+
+def _find_spec(bundle: SpecBundle, element_id: str):
+    for process in (bundle.spec, *bundle.subprocess_specs.values()):
+        if element_id in process.task_specs:
+            return process.task_specs[element_id]
+    return None
+
+
+def may_work(row: HumanTask, actor: Actor) -> bool:
+    """The role resolution rule: assignee, candidate user, or role within the task's department."""
+    if row.assignee is not None:
+        return row.assignee == actor.username
+    if actor.username in row.users():
+        return True
+    groups = row.groups()
+    if not groups:
+        return not row.users()
+    return bool(actor.roles.intersection(groups)) and (row.department is None or row.department == actor.department)
+
+
+def check_not_stalled(workflow: BpmnWorkflow) -> None:
+    """A running case must have a ready user task, a waiting event, or a started task."""
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+        if task.state == TaskState.READY and task.task_spec.manual:
+            return
+        if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
+            return
+    raise CaseStalled("案件无法继续：没有待办任务也没有等待的事件 (the case cannot continue: nothing is ready or waiting)")
+
+
+def _expand(value: str | None, data: dict) -> str | None:
+    if value is None:
+        return None
+    match = EXPRESSION.match(value)
+    if match:
+        found = data.get(match.group(1))
+        return str(found) if found is not None else None
+    return value
+
+
+def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
+                  now: datetime, engine: Engine) -> None:
+    """Keep the human-task table equal to the workflow's ready user tasks (same transaction)."""
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    open_rows = {r.id: r for r in uow.session.scalars(
+        sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
+    for task_id, row in open_rows.items():
+        if task_id in ready:
+            continue
+        task = workflow.get_task_from_id(UUID(task_id))
+        row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
+        row.completed_at = row.completed_at or now
+        if row.state == "cancelled":
+            uow.record(audit.Entry(now, "system:engine", "task_cancelled", case.id, task_id))
+    for task_id, task in ready.items():
+        if task_id not in open_rows:
+            uow.session.add(_new_row(case, task, now, engine))
+            uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
+                                   summary={"task": task.task_spec.bpmn_id}))
+    uow.session.flush()
+
+
+def _new_row(case: Case, task, now: datetime, engine: Engine) -> HumanTask:
+    spec = task.task_spec
+    ext = spec.extensions or {}
+    groups = ext.get("candidate_groups") or ([spec.lane] if spec.lane else [])
+    users = [u for u in (_expand(u, task.data) for u in ext.get("candidate_users", [])) if u]
+    role = groups[0] if groups else None
+    row = HumanTask(id=str(task.id), case_id=case.id, process_id=case.process_id,
+                    definition_id=case.definition_id, element_id=spec.bpmn_id,
+                    name=(spec.bpmn_name or spec.bpmn_id)[:500], role=role,
+                    department=engine.resolve_department(case, role, spec, task.data),
+                    assignee=_expand(ext.get("assignee"), task.data), state="ready", created_at=now)
+    row.candidates = [TaskCandidate(kind="group", value=g) for g in dict.fromkeys(groups)] + \
+                     [TaskCandidate(kind="user", value=u) for u in dict.fromkeys(users)]
+    return row

@@ -1,0 +1,66 @@
+"""Unit of work: one transaction per request or job, rolled back unless committed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit
+from .errors import ConcurrentModification
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a person (username, roles, department) or a system job."""
+
+    username: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    department: str | None = None
+
+    @classmethod
+    def system(cls, job: str) -> "Actor":
+        return cls(f"system:{job}")
+
+    @property
+    def is_system(self) -> bool:
+        return self.username.startswith("system:")
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: sessionmaker):
+        self._factory = session_factory
+        self.audit: list[audit.Entry] = []
+        self.session: Session | None = None
+        self._committed = False
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._factory()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # An error rolls back (and expires what it touched); a read-only unit just closes, which
+        # also ends the database transaction but leaves loaded rows readable for the caller.
+        if exc_type is not None and not self._committed:
+            self.session.rollback()
+        self.session.close()
+
+    def record(self, entry: audit.Entry) -> None:
+        self.audit.append(entry)
+
+    def commit(self) -> None:
+        """Append the audit entries and commit; a lost race becomes ConcurrentModification."""
+        try:
+            audit.append(self.session, self.audit)
+            self.session.commit()
+        except StaleDataError:
+            self.session.rollback()
+            raise ConcurrentModification("该案件已被他人修改，请刷新后重试 (the case was changed by someone else)") from None
+        except OperationalError as exc:
+            self.session.rollback()
+            if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
+                raise ConcurrentModification("数据库忙，请重试 (the database is busy; try again)") from None
+            raise
+        self._committed = True
+        self.audit = []
