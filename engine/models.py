@@ -48,8 +48,8 @@ class DefinitionVersion(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(sa.String(500), default="")
     content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
-    xml: Mapped[str] = mapped_column(sa.Text)
-    spec_json: Mapped[str] = mapped_column(sa.Text)
+    xml: Mapped[str] = mapped_column(sa.Text, deferred=True)
+    spec_json: Mapped[str] = mapped_column(sa.Text, deferred=True)
     deployed_by: Mapped[str] = mapped_column(sa.String(200))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -73,7 +73,7 @@ class Case(Base):
     state: Mapped[str] = mapped_column(sa.Text)
     version: Mapped[int] = mapped_column(default=1)
 
-    definition: Mapped[DefinitionVersion] = relationship(lazy="joined")
+    definition: Mapped[DefinitionVersion] = relationship(lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -199,11 +199,14 @@ class Engine:
                             forms.fields_from_extensions(spec.extensions if spec else None), data)
 
     def case_data(self, case_id: int) -> dict:
+        """The case's current data: the workflow's data overlaid with the last task's."""
         with self.uow() as uow:
             case = uow.session.get(Case, case_id)
             if case is None:
                 raise NotFound("案件不存在 (no such case)")
-            return dict(self._load(case, self.definitions.get(uow.session, case.definition_id)).data)
+            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
+            last = workflow.last_task.data if workflow.last_task is not None else {}
+            return {**workflow.data, **last}
 
     def verify_audit(self) -> audit.Finding | None:
         with self.uow() as uow:

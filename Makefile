@@ -1,0 +1,50 @@
+# govflow developer entry points: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PORT    ?= 5000
+TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e)
+BENCHES := $(wildcard bench/bench_*.py)
+export PORT BENCH_QUICK
+
+.PHONY: help install test run bench clean distclean
+
+help:
+	@echo "make run    start the app with demo data on SQLite at http://127.0.0.1:$(PORT)"
+	@echo "make test   install and run every test tier ($(TIERS))"
+	@echo "make bench  run bench/bench_*.py (BENCH_QUICK=1 for a short run)"
+	@echo "make clean  remove caches, build output and the local database (distclean: also .venv)"
+
+install: $(STAMP)
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# Re-install only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(PY)
+	$(VENV)/bin/pip install -e '.[dev]'
+	touch $@
+
+# pytest exits 5 when it collected nothing: that is a failure here, not a silent pass.
+test: install
+	@test -n "$(TIERS)" || { echo "make test: no test tiers found under tests/" >&2; exit 1; }
+	@rc=0; $(PY) -m pytest $(TIERS) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+run: install
+	@bash bin/run-dev
+
+bench: install
+	@test -n "$(BENCHES)" || { echo "make bench: no bench/bench_*.py found" >&2; exit 1; }
+	@set -e; for bench in $(BENCHES); do echo "== $$bench"; $(PY) $$bench; done
+
+clean:
+	rm -rf build instance .pytest_cache *.egg-info bench/results/*.json
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
