@@ -54,7 +54,7 @@ def deploy(config: Config, paths: tuple[Path, ...], by: str) -> None:
 @click.pass_obj
 def worker(config: Config, once: bool) -> None:
     """Run the timer worker (fires due timers exactly once)."""
-    from .timers import run_worker
+    from .worker import run_worker
     run_worker(build_engine(config), once=once)
 
 

@@ -144,3 +144,75 @@ class AuditRecord(Base):
     summary: Mapped[str] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class Deadline(Base):
+    """Projection of every waiting timer of every case, written in the transaction that creates it."""
+
+    __tablename__ = "deadline"
+    __table_args__ = (
+        sa.Index("ix_deadline_due", "state", "held", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)  # the timer task's id
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    human_task_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # overdue / reminder / timer
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    provisional: Mapped[bool] = mapped_column(default=False)
+    held: Mapped[bool] = mapped_column(default=False)  # provisional overdue: never fires by itself
+    state: Mapped[str] = mapped_column(sa.String(20), default="waiting")  # waiting / fired / cancelled
+    params: Mapped[str] = mapped_column(sa.Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CalendarOverride(Base):
+    """An administrator's correction of the working-day calendar (audited)."""
+
+    __tablename__ = "calendar_override"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    working: Mapped[bool]
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    entered_by: Mapped[str] = mapped_column(sa.String(200))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarYear(Base):
+    """A year published by an administrator from the State Council notice (with its number)."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(sa.String(200))
+    entered_by: Mapped[str] = mapped_column(sa.String(200))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RuleSetRow(Base):
+    """A named, versioned set of statutory period lengths with an effective date."""
+
+    __tablename__ = "rule_set"
+    __table_args__ = (sa.UniqueConstraint("name", "version", name="name_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[int] = mapped_column(default=1)
+    title: Mapped[str] = mapped_column(sa.String(500), default="")
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    active: Mapped[bool] = mapped_column(default=True)
+    periods: Mapped[str] = mapped_column(sa.Text)  # JSON: {"share_reply_days": 5, ...}
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Setting(Base):
+    """Deployment settings an administrator can change (e.g. the after-hours policy)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)

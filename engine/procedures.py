@@ -18,7 +18,9 @@ class ScriptContext:
     actor: Any
     now: Any
     task_data: dict | None = None
-    extra: dict = field(default_factory=dict)
+    workflow: Any = None
+    rules: Any = None
+    uow: Any = None
 
 
 @dataclass

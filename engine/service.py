@@ -13,7 +13,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, definitions, forms
+from . import audit, deadlines, definitions, forms, rules
+from .calendar import BEIJING, WorkingDayCalendar
+from .calendar_store import CalendarCache, after_hours_policy
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
@@ -61,10 +63,28 @@ class Engine:
         self.session_factory = session_factory
         self.clock = clock
         self.procedures = dict(procedures)
-        self.engine_functions = dict(engine_functions or {})
+        self.engine_functions = dict(deadlines.DIAGRAM_FUNCTIONS if engine_functions is None else engine_functions)
         self.serializer = CaseSerializer()
         self.definitions = DefinitionCache(self.serializer)
-        self.hooks: list[Callable] = []  # called after each run, before commit (deadline projection)
+        self.calendars = CalendarCache()
+        self._rule_sets: dict[str, rules.RuleSet] = {}
+        self.hooks: list[Callable] = []  # extra steps after each run, before commit
+
+    def calendar(self, session) -> WorkingDayCalendar:
+        """The working-day calendar: package data merged with administrators' overrides."""
+        return self.calendars.get(session)
+
+    def receipt_date(self, session, instant: datetime):
+        """Day 0 of a period received at ``instant``, under the deployment's after-hours policy."""
+        policy = after_hours_policy(session, self.config.after_hours_policy)
+        return self.calendar(session).receipt_date(instant, policy)
+
+    def rule_set(self, session, key: str | None) -> rules.RuleSet | None:
+        if key is None:
+            return None
+        if key not in self._rule_sets:
+            self._rule_sets[key] = rules.by_key(session, key)
+        return self._rule_sets[key]
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
@@ -109,9 +129,10 @@ class Engine:
                 raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
             bundle = self.definitions.get(uow.session, definition.id)
             now = self.clock.now()
+            in_force = rules.in_force(uow.session, now.astimezone(BEIJING).date())
             case = Case(process_id=process_id, definition_id=definition.id, status="running",
                         title=title[:500], started_by=actor.username, started_at=now, updated_at=now,
-                        serializer_version=SERIALIZER_VERSION, state="{}")
+                        serializer_version=SERIALIZER_VERSION, state="{}", rule_set=in_force.key)
             case.definition = definition
             uow.session.add(case)
             uow.session.flush()
@@ -167,7 +188,7 @@ class Engine:
                                      self.config.max_form_field_length)
             now = self.clock.now()
             task.set_data(**cleaned)
-            workflow.script_engine = self._script_engine(uow, case, actor, task.data)
+            workflow.script_engine = self._script_engine(uow, case, actor, workflow, task.data)
             try:
                 task.run()
             except SpiffWorkflowException as exc:
@@ -239,11 +260,13 @@ class Engine:
     def _load(self, case: Case, bundle: SpecBundle) -> BpmnWorkflow:
         return self.serializer.loads_state(case.state, bundle)
 
-    def _script_engine(self, uow: UnitOfWork, case: Case, actor: Actor, data: dict | None = None):
-        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), data)
+    def _script_engine(self, uow: UnitOfWork, case: Case, actor: Actor, workflow: BpmnWorkflow,
+                       data: dict | None = None):
+        rule_set = self.rule_set(uow.session, case.rule_set)
+        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), data, workflow, rule_set, uow)
         proc = self.procedures.get(case.process_id)
         functions = {**self.engine_functions, **(proc.functions if proc else {})}
-        return GovScriptEngine(self.clock, bind(functions, ctx))
+        return GovScriptEngine(self.clock, {**bind(functions, ctx), "rules": rule_set})
 
     def _dynamic_options(self, uow, case, actor, task) -> dict:
         proc = self.procedures.get(case.process_id)
@@ -256,15 +279,17 @@ class Engine:
     def _advance(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
                  actor: Actor) -> None:
         """Run engine steps, check for stalls, project tasks, save: all inside the caller's transaction."""
-        workflow.script_engine = self._script_engine(uow, case, actor)
+        workflow.script_engine = self._script_engine(uow, case, actor, workflow)
         try:
-            workflow.do_engine_steps()
+            run_until_quiet(workflow)
         except SpiffWorkflowException as exc:
             raise ScriptError(_script_message(exc)) from None
         now = self.clock.now()
         if not workflow.is_completed():
             check_not_stalled(workflow)
         project_tasks(uow, case, workflow, bundle, now, self)
+        if deadlines.project(uow, case, workflow, actor, now):
+            deadlines.notify(uow.session)
         for hook in self.hooks:
             hook(uow, case, workflow, actor, now)
         if workflow.is_completed() and case.status == "running":
@@ -332,6 +357,19 @@ def may_work(row: HumanTask, actor: Actor) -> bool:
     if not groups:
         return not row.users()
     return bool(actor.roles.intersection(groups)) and (row.department is None or row.department == actor.department)
+
+
+MAX_ENGINE_ROUNDS = 10_000
+
+
+def run_until_quiet(workflow: BpmnWorkflow) -> None:
+    """Fire due timers and run engine tasks until only user tasks and future timers remain."""
+    workflow.refresh_timers()
+    for _ in range(MAX_ENGINE_ROUNDS):
+        workflow.do_engine_steps()  # ends with refresh_timers(): a timer may have just become ready
+        if workflow.get_next_task(state=TaskState.READY, manual=False) is None:
+            return
+    raise CaseStalled("案件在引擎步骤中循环 (the case loops in engine steps without waiting)")
 
 
 def check_not_stalled(workflow: BpmnWorkflow) -> None:

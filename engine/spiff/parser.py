@@ -49,6 +49,10 @@ def timer_expression(text: str | None) -> str:
 class TimerParserMixin:
     """Builds clock-aware timer definitions and accepts unquoted ISO 8601 literals."""
 
+    def parse_extensions(self, node=None):
+        props = self.xpath(".//bpmn:extensionElements/camunda:properties/camunda:property")
+        return {"properties": {p.get("name"): p.get("value") for p in props}}
+
     def parse_timer_event(self, event):
         name = self.node.get("name", self.node.get("id"))
         description = self.get_event_description(event)

@@ -27,8 +27,13 @@ class ClockTimeDateEventDefinition(TimeDateEventDefinition):
     def has_fired(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = _as_iso(my_task.workflow.script_engine.evaluate(my_task, self.expression))
+            value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            if hasattr(value, "internal"):
+                my_task._set_internal_data(deadline=value.internal())
+            event_value = _as_iso(value)
             my_task._set_internal_data(event_value=event_value)
+        if _held(my_task):
+            return False
         if due_instant(event_value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
@@ -52,6 +57,13 @@ class ClockDurationTimerEventDefinition(DurationTimerEventDefinition):
 
 class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
     """Cycle timers are refused at deploy time; kept so saved states stay loadable."""
+
+
+def _held(my_task) -> bool:
+    """A provisional overdue deadline never escalates by itself (calendar.md: unpublished years)."""
+    meta = my_task._get_internal_data("deadline") or {}
+    kind = (my_task.task_spec.extensions or {}).get("properties", {}).get("deadline")
+    return bool(meta.get("provisional")) and kind == "overdue"
 
 
 def _as_iso(value) -> str:

@@ -1,0 +1,237 @@
+"""Statutory deadlines in diagrams: ``workdays(N)`` timers, the deadline table, moving deadlines."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit
+from .calendar import BEIJING, WorkingDayCalendar, period_end
+from .errors import GovflowError
+from .models import Deadline, HumanTask
+from .spiff.timers import due_instant
+
+REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
+NOTIFY_CHANNEL = "govflow_deadlines"
+
+
+@dataclass(frozen=True)
+class WorkdayDeadline:
+    """What ``workdays(...)`` returns to a timer: the instant plus how to recompute it."""
+
+    start: date
+    n: int
+    due_date: date
+    provisional: bool
+    before: int = 0
+    remind_date: date | None = None
+
+    def instant(self) -> datetime:
+        if self.before:
+            return datetime.combine(self.remind_date, REMINDER_HOUR, tzinfo=BEIJING)
+        return period_end(self.due_date)
+
+    def isoformat_instant(self) -> str:
+        return self.instant().isoformat()
+
+    def internal(self) -> dict:
+        return {"start": self.start.isoformat(), "n": self.n, "before": self.before,
+                "due_date": self.due_date.isoformat(), "provisional": self.provisional}
+
+
+def compute(calendar: WorkingDayCalendar, start: date, n: int, before: int = 0) -> WorkdayDeadline:
+    """Count ``n`` working days after ``start`` (art. 201 rule); optionally ``before`` days back."""
+    due = calendar.compute_due(start, n)
+    if not before:
+        return WorkdayDeadline(start, n, due.date, due.provisional)
+    remind = calendar.working_days_before(due.date, before)
+    return WorkdayDeadline(start, n, due.date, due.provisional or remind.provisional, before, remind.date)
+
+
+def from_internal(calendar: WorkingDayCalendar, meta: dict) -> WorkdayDeadline:
+    return compute(calendar, date.fromisoformat(meta["start"]), int(meta["n"]), int(meta.get("before", 0)))
+
+
+# -- functions diagrams call (bound to the unit of work's ScriptContext) -------------------------
+
+def workdays(ctx, n, start=None) -> WorkdayDeadline:
+    """``timeDate`` = ``workdays(rules.share_reply_days)``: due 24:00 of the Nth working day after
+    receipt (or after ``start``, a date in the case data); the day of receipt is not counted."""
+    return compute(ctx.engine.calendar(ctx.session), _start_date(ctx, start), _count(n))
+
+
+def remind_before(ctx, n, start=None, before=None) -> WorkdayDeadline:
+    """Reminder timer: 09:00 of the working day ``before`` (default: the rule set's) ahead of the due date."""
+    before = _count(before if before is not None else ctx.rules.periods.get("reminder_days_before", 1))
+    return compute(ctx.engine.calendar(ctx.session), _start_date(ctx, start), _count(n), before)
+
+
+def extend_deadline(ctx, element_id, days) -> str:
+    """Move the running deadline of user task ``element_id`` by ``days`` working days, counted from
+    the end of the original period; must be approved before it ends (art. 18)."""
+    days = _count(days)
+    maximum = ctx.rules.periods.get("review_extension_max_days", 10)
+    if days > maximum:  # art. 18: at most 10 working days
+        raise GovflowError(f"延长不得超过 {maximum} 个工作日 (an extension is at most {maximum} working days)")
+    moved = None
+    for timer in attached_timers(ctx.workflow, element_id):
+        meta = timer._get_internal_data("deadline")
+        if not meta:
+            continue
+        if not meta.get("before") and ctx.now >= period_end(date.fromisoformat(meta["due_date"])):
+            raise GovflowError("原期限已届满，不能再延长 (the original period has already ended)")
+        new = compute(ctx.engine.calendar(ctx.session), date.fromisoformat(meta["start"]),
+                      int(meta["n"]) + days, int(meta.get("before", 0)))
+        move_timer(ctx, timer, new, reason=f"extension +{days}")
+        moved = moved or new.due_date.isoformat()
+    if moved is None:
+        raise GovflowError(f"任务 {element_id} 没有可延长的期限 (no running deadline to extend)")
+    return moved
+
+
+DIAGRAM_FUNCTIONS = {"workdays": workdays, "remind_before": remind_before, "extend_deadline": extend_deadline}
+
+
+def _count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise GovflowError(f"工作日数必须是正整数 (working days must be a positive whole number, not {n!r})")
+    return n
+
+
+def _start_date(ctx, start) -> date:
+    if start is None:
+        return ctx.engine.receipt_date(ctx.session, ctx.now)
+    if isinstance(start, datetime):
+        return start.astimezone(BEIJING).date()
+    if isinstance(start, date):
+        return start
+    return date.fromisoformat(str(start)[:10])
+
+
+# -- timers in a workflow ---------------------------------------------------------------------
+
+def is_timer(task) -> bool:
+    spec = task.task_spec
+    return isinstance(spec, CatchingEvent) and isinstance(spec.event_definition, TimerEventDefinition)
+
+
+def timer_kind(task) -> str:
+    props = (task.task_spec.extensions or {}).get("properties", {})
+    return props.get("deadline", "timer")
+
+
+def attached_user_task(timer):
+    """The user task a boundary timer watches (its sibling under the boundary split), if any."""
+    parent = timer.parent
+    if parent is None or not parent.task_spec.name.endswith("BoundaryEventSplit"):
+        return None
+    return next((c for c in parent.children if c is not timer and c.task_spec.manual), None)
+
+
+def attached_timers(workflow: BpmnWorkflow, element_id: str) -> list:
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        main = attached_user_task(task) if is_timer(task) else None
+        if main is not None and main.task_spec.bpmn_id == element_id:
+            timers.append(task)
+    return timers
+
+
+def move_timer(ctx, timer, new: WorkdayDeadline, reason: str) -> None:
+    """Replace a waiting timer's cached due instant (SpiffWorkflow computes it only once)."""
+    old = timer._get_internal_data("event_value")
+    timer._set_internal_data(event_value=new.isoformat_instant(), deadline=new.internal())
+    timer.internal_data.pop("event_fired", None)
+    ctx.uow.record(audit.Entry(ctx.now, ctx.actor.username, "deadline_moved", ctx.case.id,
+                                         str(timer.id), summary={"old": old, "new": new.isoformat_instant(),
+                                                                 "provisional": new.provisional,
+                                                                 "reason": reason}))
+
+
+# -- the deadline table -----------------------------------------------------------------------
+
+def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime) -> bool:
+    """Keep the deadline table equal to the case's waiting timers; return True if anything changed."""
+    waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
+    rows = {r.id: r for r in uow.session.scalars(
+        sa.select(Deadline).where(Deadline.case_id == case.id, Deadline.state == "waiting"))}
+    changed = _close_rows(uow, case, workflow, rows, waiting, actor, now)
+    for timer_id, timer in waiting.items():
+        changed |= _upsert(uow, case, timer, rows.get(timer_id), now)
+    uow.session.flush()
+    _project_task_dues(uow, case, waiting, now)
+    return changed
+
+
+def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> bool:
+    changed = False
+    for timer_id, row in rows.items():
+        if timer_id in waiting:
+            continue
+        from uuid import UUID
+        task = workflow.get_task_from_id(UUID(timer_id))
+        fired = task is not None and task.state in (TaskState.COMPLETED, TaskState.READY)
+        row.state, changed = ("fired" if fired else "cancelled"), True
+        if fired:
+            row.fired_at = now
+            uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, timer_id,
+                                   summary={"kind": row.kind, "element": row.element_id,
+                                            "due_at": row.due_at.isoformat()}))
+            if row.kind == "overdue" and row.human_task_id:
+                task_row = uow.session.get(HumanTask, row.human_task_id)
+                if task_row is not None and task_row.state == "ready":
+                    task_row.overdue = True
+    return changed
+
+
+def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:
+    value = timer._get_internal_data("event_value")
+    if value is None:
+        return False
+    meta = timer._get_internal_data("deadline") or {}
+    kind = timer_kind(timer)
+    due_at = due_instant(value)
+    provisional = bool(meta.get("provisional"))
+    main = attached_user_task(timer)
+    values = dict(due_at=due_at, provisional=provisional, held=provisional and kind == "overdue",
+                  due_date=date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None,
+                  params=json.dumps(meta, sort_keys=True))
+    if row is None:
+        uow.session.add(Deadline(id=str(timer.id), case_id=case.id, element_id=timer.task_spec.bpmn_id,
+                                 kind=kind, human_task_id=str(main.id) if main is not None else None,
+                                 state="waiting", created_at=now, **values))
+        return True
+    if all(getattr(row, k) == v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(row, k, v)
+    return True
+
+
+def _project_task_dues(uow, case, waiting, now) -> None:
+    overdue_timers = {str(attached_user_task(t).id): t for t in waiting.values()
+                      if timer_kind(t) == "overdue" and attached_user_task(t) is not None}
+    if not overdue_timers:
+        return
+    for task_row in uow.session.scalars(sa.select(HumanTask).where(
+            HumanTask.id.in_(list(overdue_timers)), HumanTask.state == "ready")):
+        timer = overdue_timers[task_row.id]
+        meta = timer._get_internal_data("deadline") or {}
+        task_row.due_at = due_instant(timer._get_internal_data("event_value"))
+        task_row.due_date = date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None
+        task_row.provisional = bool(meta.get("provisional"))
+        if task_row.due_at > now:
+            task_row.overdue = False
+
+
+def notify(session) -> None:
+    """Wake running workers (PostgreSQL delivers the notification at commit)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})

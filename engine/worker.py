@@ -1,0 +1,100 @@
+"""``govflow worker``: an APScheduler scheduler that wakes at the earliest due instant.
+
+New or moved deadlines reach a running worker within a second: on PostgreSQL through LISTEN/NOTIFY
+(sent in the transaction that writes them), on SQLite by a one-second check of the earliest due time.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from .deadlines import NOTIFY_CHANNEL
+from .timer_service import fire_due_timers, next_due, recompute_deadlines
+
+log = logging.getLogger("govflow.worker")
+SAFETY_POLL = timedelta(seconds=30)
+
+
+class TimerWorker:
+    def __init__(self, engine):
+        self.engine = engine
+        self.scheduler = BackgroundScheduler(timezone=timezone.utc)
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.scheduled_for: datetime | None = None
+
+    def start(self) -> None:
+        """Catch up (recompute provisional deadlines, fire what fell due while down), then schedule."""
+        recompute_deadlines(self.engine)
+        self.fire()
+        self.scheduler.start()
+        self.reschedule()
+
+    def fire(self) -> None:
+        with self._lock:
+            fired = fire_due_timers(self.engine, log=log.warning)
+        if fired:
+            log.info("fired %d timer(s)", fired)
+
+    def _tick(self) -> None:
+        try:
+            self.fire()
+        except Exception:  # noqa: BLE001 - a failed round must not kill the worker; next tick retries
+            log.exception("firing timers failed; retrying on the next wake-up")
+        self.reschedule()
+
+    def reschedule(self) -> None:
+        """Point the single job at the earliest due instant (or the safety poll)."""
+        now = datetime.now(timezone.utc)
+        due = next_due(self.engine)
+        at = min(due, now + SAFETY_POLL) if due is not None else now + SAFETY_POLL
+        at = max(at, now)
+        if self.scheduled_for == at:
+            return
+        self.scheduled_for = at
+        self.scheduler.add_job(self._tick, DateTrigger(run_date=at), id="fire", replace_existing=True,
+                               misfire_grace_time=None, coalesce=True, max_instances=1)
+
+    def listen(self) -> None:
+        """Block, rescheduling whenever deadlines change, until ``stop``."""
+        if self.engine.db_engine.dialect.name == "postgresql":
+            self._listen_postgres()
+        else:
+            while not self.stopping.wait(1.0):
+                self.reschedule()
+
+    def _listen_postgres(self) -> None:
+        import psycopg
+        url = self.engine.db_engine.url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            while not self.stopping.is_set():
+                for _ in conn.notifies(timeout=1.0, stop_after=1):
+                    pass
+                self.reschedule()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.scheduler.shutdown(wait=True)
+
+
+def run_worker(engine, once: bool = False) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker = TimerWorker(engine)
+    if once:
+        recompute_deadlines(engine)
+        worker.fire()
+        return
+    worker.start()
+    log.info("timer worker running on %s", engine.db_engine.url.render_as_string(hide_password=True))
+    try:
+        worker.listen()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
