@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 PORT    ?= 5000
 TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e)
 BENCHES := $(wildcard bench/bench_*.py)
-export PORT BENCH_QUICK
+export PORT
 
 .PHONY: help install test run bench clean distclean
 

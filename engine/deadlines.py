@@ -92,7 +92,9 @@ def extend_deadline(ctx, element_id, days) -> str:
         move_timer(ctx, timer, new, reason=f"extension +{days}")
         moved = moved or new.due_date.isoformat()
     if moved is None:
-        raise GovflowError(f"任务 {element_id} 没有可延长的期限 (no running deadline to extend)")
+        raise GovflowError(f"任务 {element_id} 没有运行中的期限：原期限已届满或已办结 "
+                           "(no running deadline to extend: the original period has already ended, "
+                           "or the task is done)")
     return moved
 
 

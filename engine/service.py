@@ -180,6 +180,7 @@ class Engine:
             self._require_eligible(row, actor)
             bundle = self.definitions.get(uow.session, case.definition_id)
             workflow = self._load(case, bundle)
+            self._catch_up_timers(uow, case, workflow, actor)
             task = workflow.get_task_from_id(UUID(task_id))
             if task is None or task.state != TaskState.READY:
                 raise AlreadyDone("该任务已办结 (this task has already been completed)")
@@ -234,6 +235,14 @@ class Engine:
             return audit.verify(uow.session)
 
     # -- internals -------------------------------------------------------------------------
+    def _catch_up_timers(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor) -> None:
+        """Timers that fell due before this action fire first, as they would have on time."""
+        workflow.script_engine = self._script_engine(uow, case, actor, workflow)
+        try:
+            run_until_quiet(workflow)
+        except SpiffWorkflowException as exc:
+            raise ScriptError(_script_message(exc)) from None
+
     def _open_task(self, uow: UnitOfWork, task_id: str, lock: bool) -> HumanTask:
         query = sa.select(HumanTask).where(HumanTask.id == str(task_id))
         if lock:

@@ -1,0 +1,211 @@
+"""Working-day timers with an injected clock: reminders, overdue, extensions, provisional years."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from engine import timer_service
+from engine.calendar import BEIJING
+from engine.errors import ScriptError
+from engine.models import AuditRecord, Case, Deadline, HumanTask
+from engine.uow import Actor
+from tests.conftest import FIXTURES, make_engine
+
+CLERK = Actor("zhang", frozenset({"provider_clerk"}), "D1")
+HEAD = Actor("li", frozenset({"dept_head"}), "D1")
+
+
+def beijing(*args) -> datetime:
+    return datetime(*args, tzinfo=BEIJING)
+
+
+@pytest.fixture
+def timed(db_url, clock):
+    eng = make_engine(db_url, clock, procedures={})
+    eng.deploy((FIXTURES / "deadline_review.bpmn").read_bytes())
+    yield eng, clock
+    eng.db_engine.dispose()
+
+
+def deadlines(engine, case_id) -> dict[str, Deadline]:
+    with engine.uow() as uow:
+        return {d.kind: d for d in uow.session.scalars(sa.select(Deadline).where(Deadline.case_id == case_id))}
+
+
+def task(engine, case_id, element_id) -> HumanTask:
+    with engine.uow() as uow:
+        return uow.session.scalars(sa.select(HumanTask).where(
+            HumanTask.case_id == case_id, HumanTask.element_id == element_id)).one()
+
+
+def fired_kinds(engine, case_id) -> list[str]:
+    with engine.uow() as uow:
+        rows = uow.session.scalars(sa.select(AuditRecord.summary).where(
+            AuditRecord.case_id == case_id, AuditRecord.action == "timer_fired").order_by(AuditRecord.id))
+        import json
+        return [json.loads(s)["kind"] for s in rows]
+
+
+def test_reminder_then_overdue_fire_in_order_once_each(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))  # Thu; National Day 10-01..10-07, Sat 10-10 works
+    case_id = engine.start_case("deadline_review", CLERK)
+    d = deadlines(engine, case_id)
+    assert d["overdue"].due_date == date(2026, 10, 15)
+    assert d["overdue"].due_at == beijing(2026, 10, 16, 0, 0)  # 24:00 of the 10th working day
+    assert d["reminder"].due_at == beijing(2026, 10, 14, 9, 0)  # one working day before
+    answer = task(engine, case_id, "answer")
+    assert (answer.due_date, answer.provisional, answer.overdue) == (date(2026, 10, 15), False, False)
+
+    clock.set(beijing(2026, 10, 14, 8, 59))
+    assert timer_service.fire_due_timers(engine) == 0
+    clock.set(beijing(2026, 10, 14, 9, 0))
+    assert timer_service.fire_due_timers(engine) == 1
+    assert timer_service.fire_due_timers(engine) == 0
+    assert fired_kinds(engine, case_id) == ["reminder"]
+    clock.set(beijing(2026, 10, 15, 23, 59))
+    assert timer_service.fire_due_timers(engine) == 0
+    clock.set(beijing(2026, 10, 16, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 1
+    clock.advance(days=3)
+    assert timer_service.fire_due_timers(engine) == 0
+    assert fired_kinds(engine, case_id) == ["reminder", "overdue"]
+    answer = task(engine, case_id, "answer")
+    assert answer.state == "ready" and answer.overdue is True  # non-interrupting: still open
+    assert engine.case_data(case_id).get("reply") is None
+
+
+def test_timers_due_while_a_clerk_works_fire_with_the_clerks_transaction(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    clock.set(beijing(2026, 10, 20, 10, 0))  # both timers long due, worker was down
+    engine.complete_task(task(engine, case_id, "answer").id, CLERK, {"reply": "已更正"})
+    with engine.uow() as uow:
+        case = uow.session.get(Case, case_id)
+    assert case.status == "completed"
+    assert sorted(fired_kinds(engine, case_id)) == ["overdue", "reminder"]
+    assert timer_service.fire_due_timers(engine) == 0
+
+
+def test_answer_before_the_deadline_cancels_its_timers(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    engine.complete_task(task(engine, case_id, "answer").id, CLERK, {"reply": "数据无误"})
+    assert {k: d.state for k, d in deadlines(engine, case_id).items()} == {
+        "reminder": "cancelled", "overdue": "cancelled"}
+    clock.set(beijing(2026, 11, 1, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 0
+
+
+def test_spring_festival_is_skipped(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 2, 12, 15, 0))  # Thu before the 2026 Spring Festival
+    case_id = engine.start_case("deadline_review", CLERK)
+    # 10 working days: 02-13, 02-14 (Sat, 调休), 02-24..02-27, 02-28 (Sat, 调休), 03-02, 03-03, 03-04
+    assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 3, 4)
+    clock.set(beijing(2026, 2, 20, 12, 0))  # in the holiday: nothing due
+    assert timer_service.fire_due_timers(engine) == 0
+    clock.set(beijing(2026, 3, 5, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 2
+
+
+def test_approved_extension_moves_the_running_deadline_from_its_original_end(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    clock.set(beijing(2026, 10, 13, 10, 0))
+    engine.complete_task(task(engine, case_id, "request_extension").id, CLERK, {"days": "10"})
+    engine.complete_task(task(engine, case_id, "approve_extension").id, HEAD, {"approved": "true"})
+    d = deadlines(engine, case_id)
+    assert d["overdue"].due_date == date(2026, 10, 29)  # art. 18: counted from 10-15
+    assert d["reminder"].due_at == beijing(2026, 10, 28, 9, 0)
+    assert task(engine, case_id, "answer").due_date == date(2026, 10, 29)
+    with engine.uow() as uow:
+        moves = uow.session.scalars(sa.select(AuditRecord).where(
+            AuditRecord.case_id == case_id, AuditRecord.action == "deadline_moved")).all()
+    assert len(moves) == 2 and all("2026-10-30T00:00:00+08:00" in m.summary or "2026-10-28T09:00:00+08:00"
+                                   in m.summary for m in moves)
+    clock.set(beijing(2026, 10, 16, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 0  # the old due instant no longer fires
+    clock.set(beijing(2026, 10, 30, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 2
+
+
+def test_extension_after_the_period_ended_is_refused_and_changes_nothing(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    engine.complete_task(task(engine, case_id, "request_extension").id, CLERK, {"days": "5"})
+    clock.set(beijing(2026, 10, 16, 0, 30))
+    approval = task(engine, case_id, "approve_extension")
+    with pytest.raises(ScriptError, match="original period has already ended"):
+        engine.complete_task(approval.id, HEAD, {"approved": "true"})
+    assert task(engine, case_id, "approve_extension").state == "ready"
+    assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 10, 15)
+
+
+def test_provisional_deadline_does_not_escalate_and_is_recomputed_when_the_year_is_published(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 12, 25, 10, 0))  # 10 working days run into 2027, not yet published
+    case_id = engine.start_case("deadline_review", CLERK)
+    d = deadlines(engine, case_id)
+    assert d["overdue"].due_date == date(2027, 1, 11) and d["overdue"].provisional and d["overdue"].held
+    assert task(engine, case_id, "answer").provisional is True
+
+    clock.set(beijing(2027, 1, 20, 10, 0))  # long past the provisional due date
+    assert timer_service.fire_due_timers(engine) == 1  # the reminder only
+    assert fired_kinds(engine, case_id) == ["reminder"]
+    assert task(engine, case_id, "answer").overdue is False
+
+    clock.set(beijing(2026, 12, 28, 10, 0))  # the administrator enters the 2027 notice
+    moved = timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号",
+                                       holidays=[date(2027, 1, 1), date(2027, 1, 4)], workdays=[], by="admin")
+    assert moved == 1
+    d = deadlines(engine, case_id)
+    assert d["overdue"].due_date == date(2027, 1, 12)  # 01-04 is a holiday in this notice
+    assert (d["overdue"].provisional, d["overdue"].held) == (False, False)
+    answer = task(engine, case_id, "answer")
+    assert (answer.provisional, answer.due_date) == (False, date(2027, 1, 12))
+    clock.set(beijing(2027, 1, 13, 0, 0))
+    assert timer_service.fire_due_timers(engine) == 1
+    assert fired_kinds(engine, case_id) == ["reminder", "overdue"]
+
+
+def test_a_calendar_override_moves_running_deadlines_and_is_audited(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    untouched = None
+    clock.set(beijing(2026, 10, 9, 10, 0))
+    untouched = engine.start_case("deadline_review", CLERK)  # starts after the changed day
+    before_untouched = deadlines(engine, untouched)["overdue"].due_at
+    moved = timer_service.set_override(engine, date(2026, 10, 12), False, "临时停电放假", by="admin")
+    assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 10, 16)
+    assert deadlines(engine, untouched)["overdue"].due_at != before_untouched  # its period crosses 10-12 too
+    assert moved == 4
+    with engine.uow() as uow:
+        actions = set(uow.session.scalars(sa.select(AuditRecord.action)))
+    assert {"calendar_override", "deadline_moved"} <= actions
+    assert engine.verify_audit() is None
+
+
+def test_rule_set_in_force_is_recorded_and_kept(timed, db_url):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    case_id = engine.start_case("deadline_review", CLERK)
+    from engine import rules
+    with engine.uow() as uow:
+        periods = dict(rules.in_force(uow.session, date(2026, 9, 24)).periods, review_reply_days=15)
+        rules.add_version(uow.session, "huaining-2021", periods, date(2026, 9, 25), "admin", clock.now())
+        uow.commit()
+    clock.set(beijing(2026, 9, 25, 10, 0))
+    newer = engine.start_case("deadline_review", CLERK)
+    with engine.uow() as uow:
+        keys = [uow.session.get(Case, c).rule_set for c in (case_id, newer)]
+    assert keys == ["huaining-2021@1", "huaining-2021@2"]
+    assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 10, 15)
+    assert deadlines(engine, newer)["overdue"].due_date == date(2026, 10, 22)
