@@ -56,15 +56,16 @@ def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
 def _top_process(root) -> tuple[str, str]:
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise DefinitionError("the file is not a BPMN 2.0 document (no bpmn:definitions root)")
-    processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) or \
-        root.xpath("./bpmn:process", namespaces=NS)
+    processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)
     if len(processes) != 1:
-        raise DefinitionError(f"a diagram must contain exactly one executable process, found {len(processes)}")
+        raise DefinitionError(f"a diagram must contain exactly one executable process "
+                              f"(isExecutable=\"true\"), found {len(processes)}")
     return processes[0].get("id"), processes[0].get("name") or ""
 
 
 def _element(node):
-    while node is not None and node.get("id") is None:
+    """The BPMN element a problem belongs to (an event, not its ``*EventDefinition``)."""
+    while node is not None and (node.get("id") is None or node.tag.endswith("EventDefinition")):
         node = node.getparent()
     return (node.get("id"), node.get("name")) if node is not None else (None, None)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from functools import partial
 from types import ModuleType
 from typing import Any, Callable, Mapping
 
@@ -45,4 +44,13 @@ def load_procedures(package: str | None) -> dict[str, Procedure]:
 
 
 def bind(functions: Mapping[str, Callable], ctx: ScriptContext) -> dict[str, Callable]:
-    return {name: partial(fn, ctx) for name, fn in functions.items()}
+    """Give each function the context as first argument, without exposing it to scripts
+    (a ``functools.partial`` would: ``f.args[0]`` is the context)."""
+    return {name: _bound(fn, ctx) for name, fn in functions.items()}
+
+
+def _bound(fn: Callable, ctx: ScriptContext) -> Callable:
+    def call(*args, **kwargs):
+        return fn(ctx, *args, **kwargs)
+    call.__name__ = getattr(fn, "__name__", "function")
+    return call

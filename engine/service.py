@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, deadlines, definitions, forms, rules
@@ -19,7 +20,7 @@ from .calendar_store import CalendarCache, after_hours_policy
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
-from .errors import (AlreadyDone, CaseStalled, DefinitionError, InvalidForm, NotFound,
+from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, InvalidForm, NotFound,
                      PermissionDenied, ScriptError)
 from .models import Case, DefinitionVersion, HumanTask, TaskCandidate
 from .procedures import Procedure, ScriptContext, bind
@@ -190,10 +191,8 @@ class Engine:
             now = self.clock.now()
             task.set_data(**cleaned)
             workflow.script_engine = self._script_engine(uow, case, actor, workflow, task.data)
-            try:
+            with script_errors(row.name):
                 task.run()
-            except SpiffWorkflowException as exc:
-                raise ScriptError(f"{row.name}: {exc}") from None
             row.completed_by, row.completed_at = actor.username, now
             uow.record(audit.Entry(now, actor.username, "task_completed", case.id, row.id,
                                    summary={"task": row.element_id, "data": _short(cleaned)}))
@@ -238,10 +237,8 @@ class Engine:
     def _catch_up_timers(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor) -> None:
         """Timers that fell due before this action fire first, as they would have on time."""
         workflow.script_engine = self._script_engine(uow, case, actor, workflow)
-        try:
+        with script_errors():
             run_until_quiet(workflow)
-        except SpiffWorkflowException as exc:
-            raise ScriptError(_script_message(exc)) from None
 
     def _open_task(self, uow: UnitOfWork, task_id: str, lock: bool) -> HumanTask:
         query = sa.select(HumanTask).where(HumanTask.id == str(task_id))
@@ -289,10 +286,8 @@ class Engine:
                  actor: Actor) -> None:
         """Run engine steps, check for stalls, project tasks, save: all inside the caller's transaction."""
         workflow.script_engine = self._script_engine(uow, case, actor, workflow)
-        try:
+        with script_errors():
             run_until_quiet(workflow)
-        except SpiffWorkflowException as exc:
-            raise ScriptError(_script_message(exc)) from None
         now = self.clock.now()
         if not workflow.is_completed():
             check_not_stalled(workflow)
@@ -327,6 +322,22 @@ def _peek_process_id(raw: bytes) -> str:
         return definitions._top_process(root)[0]
     except (definitions.UnsafeXml, DefinitionError):
         return ""
+
+
+@contextmanager
+def script_errors(where: str | None = None):
+    """Turn any failure inside diagram code into ScriptError; the caller's transaction rolls back.
+
+    SpiffWorkflow wraps most errors, but not all (building its own message can raise TypeError).
+    Database errors and our own refusals pass through unchanged.
+    """
+    try:
+        yield
+    except (GovflowError, SQLAlchemyError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
+        message = _script_message(exc)
+        raise ScriptError(f"{where}: {message}" if where else message) from None
 
 
 def _script_message(exc: Exception) -> str:

@@ -51,10 +51,10 @@ class TimerWorker:
         """Point the single job at the earliest due instant (or the safety poll)."""
         now = datetime.now(timezone.utc)
         due = next_due(self.engine)
-        at = min(due, now + SAFETY_POLL) if due is not None else now + SAFETY_POLL
-        at = max(at, now)
-        if self.scheduled_for == at:
-            return
+        at = max(min(due, now + SAFETY_POLL) if due is not None else now + SAFETY_POLL, now)
+        pending = self.scheduled_for is not None and self.scheduled_for > now
+        if pending and self.scheduled_for <= at:
+            return  # the job already wakes up early enough
         self.scheduled_for = at
         self.scheduler.add_job(self._tick, DateTrigger(run_date=at), id="fire", replace_existing=True,
                                misfire_grace_time=None, coalesce=True, max_instances=1)
@@ -85,6 +85,8 @@ class TimerWorker:
 
 def run_worker(engine, once: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("spiff", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     worker = TimerWorker(engine)
     if once:
         recompute_deadlines(engine)

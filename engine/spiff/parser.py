@@ -169,16 +169,29 @@ class UnsafeXml(ValueError):
     """XML refused before parsing: too large, a DTD/entity, or not well-formed."""
 
 
+def _declares_dtd(raw: bytes) -> bool:
+    text = raw
+    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\x00<", "utf-16-be"),
+                       (b"<\x00", "utf-16-le")):
+        if raw.startswith(bom):
+            text = raw.decode(codec, errors="replace").encode("utf-8")
+            break
+    return b"<!DOCTYPE" in text or b"<!ENTITY" in text
+
+
 def parse_xml_safely(data: bytes | str):
     """Parse untrusted XML: size limit, no DTD, no entities, no network."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_XML_BYTES:
         raise UnsafeXml(f"the diagram is {len(raw)} bytes; the limit is {MAX_XML_BYTES}")
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+    if _declares_dtd(raw):
         raise UnsafeXml("DOCTYPE and entity declarations are not allowed in diagrams")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, remove_comments=True)
     try:
-        return etree.fromstring(raw, parser)
+        root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as exc:
         raise UnsafeXml(f"the diagram is not well-formed XML: {exc}") from None
+    if root.getroottree().docinfo.doctype:  # e.g. a DTD in a UTF-16 document
+        raise UnsafeXml("DOCTYPE and entity declarations are not allowed in diagrams")
+    return root

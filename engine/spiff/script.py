@@ -19,7 +19,9 @@ SAFE_BUILTINS: dict[str, Any] = {
 }
 SAFE_BUILTINS.update({"None": None, "True": True, "False": False})
 
-FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro", "args", "keywords", "func"})
+# Generator, coroutine, frame, traceback and code objects lead back to real builtins.
+FORBIDDEN_PREFIXES = ("_", "gi_", "cr_", "ag_", "f_", "tb_", "co_")
 FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ClassDef,
                    ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom, ast.With, ast.Try)
 
@@ -42,7 +44,8 @@ def check_script(source: str, mode: str, allowed_calls: set[str] | None = None) 
 def _check_node(node: ast.AST, allowed_calls: set[str] | None) -> None:
     if isinstance(node, FORBIDDEN_NODES):
         raise ForbiddenScript(f"{type(node).__name__.lower()} is not allowed in diagram scripts")
-    if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES):
+    if isinstance(node, ast.Attribute) and (node.attr.startswith(FORBIDDEN_PREFIXES)
+                                            or node.attr in FORBIDDEN_ATTRIBUTES):
         raise ForbiddenScript(f"attribute {node.attr!r} is not allowed in diagram scripts")
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ForbiddenScript(f"name {node.id!r} is not allowed in diagram scripts")

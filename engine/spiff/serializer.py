@@ -5,7 +5,10 @@ hand the cached, already-restored spec objects back on load.
 """
 from __future__ import annotations
 
+import copy
 import json
+from datetime import date
+from decimal import Decimal
 from uuid import UUID
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +67,10 @@ def _config() -> dict:
 
 class CaseSerializer:
     def __init__(self):
-        self._inner = BpmnWorkflowSerializer(registry=BpmnWorkflowSerializer.configure(_config()))
+        registry = BpmnWorkflowSerializer.configure(_config())
+        registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+        registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+        self._inner = BpmnWorkflowSerializer(registry=registry)
         self._registry = self._inner.registry
 
     def dumps_spec(self, bundle: SpecBundle) -> str:
@@ -76,10 +82,11 @@ class CaseSerializer:
 
     def loads_spec(self, text: str) -> SpecBundle:
         dct = json.loads(text)
+        pristine = copy.deepcopy(dct)  # restoring consumes the dict; migrations need it intact
         return SpecBundle(
             spec=self._registry.restore(dct["spec"]),
             subprocess_specs={k: self._registry.restore(v) for k, v in dct["subprocess_specs"].items()},
-            spec_dict=dct,
+            spec_dict=pristine,
         )
 
     def dumps_state(self, workflow: BpmnWorkflow) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -16,9 +17,15 @@ def _now(my_task) -> datetime:
     return clock.now() if clock is not None else datetime.now(timezone.utc)
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def due_instant(event_value: str) -> datetime:
-    """Parse a stored timer value (ISO date-time) as an aware UTC instant."""
-    return TimerEventDefinition.get_datetime(event_value)
+    """Parse a stored timer value as an aware UTC instant; a value without zone is Beijing time."""
+    value = datetime.fromisoformat(event_value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=BEIJING)
+    return value.astimezone(timezone.utc)
 
 
 class ClockTimeDateEventDefinition(TimeDateEventDefinition):
