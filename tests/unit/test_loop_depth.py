@@ -49,11 +49,6 @@ WAIT = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f2" sourceRef="pause" targetRef="end"/>
   </bpmn:process>
 </bpmn:definitions>"""
-BPMN_ITERATOR_BUG = (
-    "BUG: engine/spiff/__init__.py lifts max_depth only in TaskIterator.__init__'s defaults; "
-    "BpmnTaskIterator.__init__ (used by BpmnWorkflow.get_tasks/get_next_task, hence do_engine_steps, "
-    "project_tasks and check_not_stalled) has its own max_depth=1000 default and passes it on explicitly, "
-    "so the loop diagram stalls after 500 send-backs")
 
 
 def spec_of(xml: str, process_id: str):

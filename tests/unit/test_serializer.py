@@ -143,10 +143,6 @@ def test_state_is_much_smaller_than_the_spec(bundle, serializer):
 
 # --------------------------------------------------------------------------- states from older versions
 
-LOADS_SPEC_BUG = (
-    "BUG: CaseSerializer.loads_spec keeps spec_dict, but registry.restore() mutates it in place (pops "
-    "'extensions', inserts 'wf_spec' objects); loads_state's migration path then json.dumps()es it and "
-    "raises TypeError, so no case saved by an older serializer version loads on a bundle from the database")
 
 
 def unversioned_state(serializer, workflow) -> str:
