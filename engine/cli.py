@@ -58,6 +58,68 @@ def worker(config: Config, once: bool) -> None:
     run_worker(build_engine(config), once=once)
 
 
+@main.group("calendar")
+def calendar_group() -> None:
+    """The working-day calendar: status, overrides, publishing a year."""
+
+
+@calendar_group.command("status")
+@click.pass_obj
+def calendar_status(config: Config) -> None:
+    """Show published years and warn when next year's schedule is missing."""
+    from datetime import datetime
+    from .calendar import BEIJING
+    from .timer_service import calendar_status as status
+    engine = build_engine(config)
+    info = status(engine, datetime.now(BEIJING).date())
+    years = info["published_years"]
+    click.echo(f"published years: {years[0]}–{years[-1]} ({len(years)} years)")
+    click.echo(f"after-hours policy: {info['after_hours_policy']}")
+    if info["missing_year"]:
+        click.echo(f"WARNING: {info['missing_year']} 年节假日安排尚未发布 — deadlines reaching into it are "
+                   "provisional (暂定); enter the State Council notice with `govflow calendar publish`.")
+
+
+@calendar_group.command("override")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["working", "rest"]))
+@click.option("--note", default="", help="why (e.g. the notice's document number)")
+@click.option("--by", default="admin", help="who enters it (audited)")
+@click.pass_obj
+def calendar_override(config: Config, day, kind: str, note: str, by: str) -> None:
+    """Make DAY a working day or a rest day; running deadlines that cross it move."""
+    from .timer_service import set_override
+    moved = set_override(build_engine(config), day.date(), kind == "working", note, by)
+    click.echo(f"{day.date()} is now a {kind} day; {moved} deadline(s) moved")
+
+
+@calendar_group.command("publish")
+@click.argument("year", type=int)
+@click.option("--document", required=True, help="the State Council notice's document number")
+@click.option("--holiday", "holidays", multiple=True, type=click.DateTime(["%Y-%m-%d"]), help="a rest day")
+@click.option("--workday", "workdays", multiple=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="a weekend day that is worked (调休)")
+@click.option("--by", default="admin")
+@click.pass_obj
+def calendar_publish(config: Config, year: int, document: str, holidays, workdays, by: str) -> None:
+    """Publish YEAR from the State Council notice; provisional deadlines are recomputed."""
+    from .timer_service import publish_year
+    moved = publish_year(build_engine(config), year, document, [d.date() for d in holidays],
+                         [d.date() for d in workdays], by)
+    click.echo(f"{year} published ({document}); {moved} deadline(s) recomputed")
+
+
+@calendar_group.command("policy")
+@click.argument("policy", type=click.Choice(["calendar_date", "next_working_day"]))
+@click.option("--by", default="admin")
+@click.pass_obj
+def calendar_policy(config: Config, policy: str, by: str) -> None:
+    """Set how submissions after hours or on a non-working day count."""
+    from .timer_service import set_after_hours_policy
+    set_after_hours_policy(build_engine(config), policy, by)
+    click.echo(f"after-hours policy: {policy}")
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit trail (art. 29)."""

@@ -161,3 +161,29 @@ def publish_year(engine, year: int, document: str, holidays: list[date], workday
             "year": year, "document": document, "holidays": len(holidays), "workdays": len(workdays)}))
         uow.commit()
     return recompute_deadlines(engine, None, Actor(by))
+
+
+def set_after_hours_policy(engine, policy: str, by: str) -> None:
+    """Choose how after-hours and non-working-day submissions count (calendar.md); audited."""
+    from .calendar import POLICIES
+    from .models import Setting
+    if policy not in POLICIES:
+        raise GovflowError(f"未知的受理规则 {policy!r} (unknown policy; choose one of {', '.join(POLICIES)})")
+    with engine.uow() as uow:
+        row = uow.session.get(Setting, calendar_store.POLICY_KEY)
+        previous = row.value if row is not None else engine.config.after_hours_policy
+        if row is None:
+            row = Setting(key=calendar_store.POLICY_KEY)
+            uow.session.add(row)
+        row.value = policy
+        uow.record(audit.Entry(engine.clock.now(), by, "setting_changed", summary={
+            "key": calendar_store.POLICY_KEY, "old": previous, "new": policy}))
+        uow.commit()
+
+
+def calendar_status(engine, today: date) -> dict:
+    """What an administrator needs to see: published years and the next-year warning (from 1 December)."""
+    with engine.uow() as uow:
+        cal = engine.calendar(uow.session)
+        return {"published_years": sorted(cal.published_years), "missing_year": cal.missing_next_year_warning(today),
+                "after_hours_policy": calendar_store.after_hours_policy(uow.session, engine.config.after_hours_policy)}

@@ -209,3 +209,48 @@ def test_rule_set_in_force_is_recorded_and_kept(timed, db_url):
     assert keys == ["huaining-2021@1", "huaining-2021@2"]
     assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 10, 15)
     assert deadlines(engine, newer)["overdue"].due_date == date(2026, 10, 22)
+
+
+def test_after_hours_policy_is_a_setting_shown_and_audited(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 18, 30))  # Thursday evening, after office hours
+    default_case = engine.start_case("deadline_review", CLERK)
+    assert deadlines(engine, default_case)["overdue"].due_date == date(2026, 10, 15)  # counted from 09-24
+    timer_service.set_after_hours_policy(engine, "next_working_day", by="admin")
+    assert timer_service.calendar_status(engine, date(2026, 9, 24))["after_hours_policy"] == "next_working_day"
+    late_case = engine.start_case("deadline_review", CLERK)
+    assert deadlines(engine, late_case)["overdue"].due_date == date(2026, 10, 16)  # received 09-25
+    with pytest.raises(Exception, match="unknown policy"):
+        timer_service.set_after_hours_policy(engine, "whenever", by="admin")
+    with engine.uow() as uow:
+        assert uow.session.scalars(sa.select(AuditRecord.action).where(
+            AuditRecord.action == "setting_changed")).all() == ["setting_changed"]
+
+
+def test_administrators_are_warned_from_1_december_when_next_year_is_missing(timed):
+    engine, _ = timed
+    assert timer_service.calendar_status(engine, date(2026, 11, 30))["missing_year"] is None
+    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] == 2027
+    timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号", [date(2027, 1, 1)], [], by="admin")
+    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] is None
+
+
+def test_publishing_a_year_needs_the_document_number_and_dates_of_that_year(timed):
+    engine, _ = timed
+    with pytest.raises(Exception, match="document number"):
+        timer_service.publish_year(engine, 2027, " ", [], [], by="admin")
+    with pytest.raises(Exception, match="must be in 2027"):
+        timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号", [date(2026, 12, 31)], [], by="admin")
+    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] == 2027
+
+
+def test_new_year_with_running_cases_does_not_crash(timed):
+    engine, clock = timed
+    clock.set(beijing(2026, 12, 31, 23, 59))
+    case_id = engine.start_case("deadline_review", CLERK)
+    for instant in (beijing(2027, 1, 1, 0, 0), beijing(2027, 1, 4, 9, 0), beijing(2027, 2, 1, 0, 0)):
+        clock.set(instant)
+        timer_service.fire_due_timers(engine)
+        engine.case_data(case_id)
+    assert task(engine, case_id, "answer").state == "ready"
+    assert deadlines(engine, case_id)["overdue"].provisional is True
