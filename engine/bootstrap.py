@@ -6,6 +6,7 @@ from .config import Config
 from .db import create_db_engine, create_session_factory
 from .procedures import load_procedures
 from .service import Engine
+from . import domain  # noqa: F401  (map the domain models)
 
 
 def build_engine(config: Config | None = None, clock: Clock | None = None,

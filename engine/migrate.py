@@ -17,7 +17,7 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(db_engine: sa.Engine, revision: str = "head") -> None:
+def upgrade(db_engine: sa.Engine, revision: str = "heads") -> None:
     """Bring the schema up to ``revision`` on the given engine."""
     cfg = alembic_config(db_engine.url.render_as_string(hide_password=False))
     with db_engine.begin() as connection:

@@ -3,6 +3,7 @@ from alembic import context
 import sqlalchemy as sa
 
 from engine.models import Base
+import engine.domain  # noqa: F401  (domain tables)
 
 config = context.config
 target_metadata = Base.metadata

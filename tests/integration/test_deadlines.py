@@ -254,3 +254,23 @@ def test_new_year_with_running_cases_does_not_crash(timed):
         engine.case_data(case_id)
     assert task(engine, case_id, "answer").state == "ready"
     assert deadlines(engine, case_id)["overdue"].provisional is True
+
+
+def test_workdays_counts_from_a_date_in_the_case_data(timed):
+    """E.g. a catalog change: 15 working days from the change date (art. 9), not from today."""
+    from engine import deadlines as dl
+    from engine.procedures import ScriptContext
+    engine, clock = timed
+    clock.set(beijing(2026, 10, 20, 10, 0))
+    with engine.uow() as uow:
+        ctx = ScriptContext(engine, uow.session, None, CLERK, clock.now(),
+                            rules=engine.rule_set(uow.session, "huaining-2021@1"), uow=uow)
+        from_change = dl.workdays(ctx, ctx.rules.catalog_update_days, "2026-09-24")
+        from_today = dl.workdays(ctx, 15)
+        reminder = dl.remind_before(ctx, 15, date(2026, 9, 24))
+        with pytest.raises(Exception, match="positive whole number"):
+            dl.workdays(ctx, 0)
+    assert (from_change.start, from_change.due_date) == (date(2026, 9, 24), date(2026, 10, 22))
+    assert from_change.isoformat_instant() == "2026-10-23T00:00:00+08:00"
+    assert from_today.start == date(2026, 10, 20) and from_today.due_date == date(2026, 11, 10)
+    assert reminder.instant() == beijing(2026, 10, 21, 9, 0)

@@ -1,0 +1,1 @@
+"""Records the procedures create (grants, objections, reports, violations): being written."""
