@@ -229,6 +229,15 @@ class Engine:
             last = workflow.last_task.data if workflow.last_task is not None else {}
             return {**workflow.data, **last}
 
+    def people_for_task(self, task_id: str) -> list[tuple[str, str]]:
+        """Role resolution: (login, display name) of everyone who may work the task now."""
+        from .domain.org import eligible_people
+        with self.uow() as uow:
+            row = uow.session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound("任务不存在 (no such task)")
+            return [(p.login, p.display_name) for p in eligible_people(uow.session, row)]
+
     def verify_audit(self) -> audit.Finding | None:
         with self.uow() as uow:
             return audit.verify(uow.session)

@@ -1,0 +1,1 @@
+"""Realistic demo data for ``govflow seed-demo`` (run by ``make run``): idempotent."""
