@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -160,11 +161,16 @@ def move_timer(ctx, timer, new: WorkdayDeadline, reason: str) -> None:
 # -- the deadline table -----------------------------------------------------------------------
 
 def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime) -> bool:
-    """Keep the deadline table equal to the case's waiting timers; return True if anything changed."""
+    """Keep the deadline table equal to the case's waiting timers.
+
+    Return True if a waiting deadline was added or moved (what a sleeping worker must hear of);
+    closing fired or cancelled ones needs no wake-up.
+    """
     waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
     rows = {r.id: r for r in uow.session.scalars(
         sa.select(Deadline).where(Deadline.case_id == case.id, Deadline.state == "waiting"))}
-    changed = _close_rows(uow, case, workflow, rows, waiting, actor, now)
+    _close_rows(uow, case, workflow, rows, waiting, actor, now)
+    changed = False
     for timer_id, timer in waiting.items():
         changed |= _upsert(uow, case, timer, rows.get(timer_id), now)
     uow.session.flush()
@@ -172,15 +178,13 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime) -> bool:
     return changed
 
 
-def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> bool:
-    changed = False
+def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
     for timer_id, row in rows.items():
         if timer_id in waiting:
             continue
-        from uuid import UUID
         task = workflow.get_task_from_id(UUID(timer_id))
         fired = task is not None and task.state in (TaskState.COMPLETED, TaskState.READY)
-        row.state, changed = ("fired" if fired else "cancelled"), True
+        row.state = "fired" if fired else "cancelled"
         if fired:
             row.fired_at = now
             uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, timer_id,
@@ -190,7 +194,6 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> bool:
                 task_row = uow.session.get(HumanTask, row.human_task_id)
                 if task_row is not None and task_row.state == "ready":
                     task_row.overdue = True
-    return changed
 
 
 def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:

@@ -38,13 +38,12 @@ def fire_case(engine, case_id: int) -> int:
         case = _lock_running_case(uow, case_id)
         if case is None:
             return 0  # another worker holds it, or it ended: its timers are that worker's or moot
-        before = _waiting_count(uow, case_id)
         bundle = engine.definitions.get(uow.session, case.definition_id)
         workflow = engine._load(case, bundle)
         engine._advance(uow, case, workflow, bundle, TIMER_ACTOR)
         fired = sum(1 for e in uow.audit if e.action == "timer_fired")
         uow.commit()
-        return fired if before else 0
+        return fired
 
 
 def _lock_running_case(uow, case_id: int) -> Case | None:
@@ -52,11 +51,6 @@ def _lock_running_case(uow, case_id: int) -> Case | None:
     if uow.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return uow.session.scalars(query).first()
-
-
-def _waiting_count(uow, case_id: int) -> int:
-    return uow.session.scalar(sa.select(sa.func.count()).select_from(Deadline).where(
-        Deadline.case_id == case_id, Deadline.state == "waiting"))
 
 
 def fire_due_timers(engine, batch: int = 200, log=None) -> int:
