@@ -140,3 +140,117 @@ def audit_verify(config: Config) -> None:
 def _safe_url(url: str) -> str:
     import sqlalchemy as sa
     return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+@main.group("catalog")
+def catalog_group() -> None:
+    """The data-resource catalog (arts. 7, 9, 15, 16, 24): Excel template, import, export, publish, diff."""
+
+
+@catalog_group.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def catalog_template(file: Path) -> None:
+    """Write an empty catalog workbook (header row, drop-downs, instructions)."""
+    from .domain.catalog_excel import write_template
+    write_template(file)
+    click.echo(f"template written to {file}")
+
+
+@catalog_group.command("export")
+@click.argument("dept_code")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--draft", is_flag=True, help="export the open draft instead of the live catalog")
+@click.pass_obj
+def catalog_export(config: Config, dept_code: str, file: Path, draft: bool) -> None:
+    """Export DEPT_CODE's live catalog (or its draft) to FILE.xlsx."""
+    from .domain.catalog_excel import export_catalog
+    with _catalog_errors(), build_engine(config).uow() as uow:
+        count = export_catalog(uow.session, dept_code, file, draft=draft)
+    click.echo(f"{count} resource(s) of {dept_code} written to {file}")
+
+
+@catalog_group.command("import")
+@click.argument("dept_code")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", default="admin", help="who imports (audited)")
+@click.pass_obj
+def catalog_import(config: Config, dept_code: str, file: Path, by: str) -> None:
+    """Replace the resources of DEPT_CODE's draft with FILE.xlsx; nothing is imported on any error."""
+    from .domain.catalog_excel import import_catalog
+    engine = build_engine(config)
+    with _catalog_errors(), engine.uow() as uow:
+        result = import_catalog(uow, dept_code, file, by, engine.clock.now())
+        uow.commit()
+    click.echo(f"{result.count} resource(s) imported into draft {result.draft_id} of {dept_code}; "
+               f"publish it with `govflow catalog publish {dept_code}`")
+
+
+@catalog_group.command("publish")
+@click.argument("dept_code")
+@click.option("--by", default="admin", help="who publishes (audited)")
+@click.option("--basis", default="", help="the change basis (art. 9)")
+@click.pass_obj
+def catalog_publish(config: Config, dept_code: str, by: str, basis: str) -> None:
+    """Publish DEPT_CODE's draft as its new live catalog version."""
+    from .domain import catalog
+    engine = build_engine(config)
+    with _catalog_errors(), engine.uow() as uow:
+        draft = catalog.find_version(uow.session, dept_code, None)
+        version = catalog.publish_draft(uow, draft.id, by, engine.clock.now(), basis=basis)
+        uow.commit()
+    click.echo(f"{dept_code}: version {version.number} published")
+
+
+@catalog_group.command("diff")
+@click.argument("dept_code")
+@click.argument("v1")
+@click.argument("v2")
+@click.pass_obj
+def catalog_diff(config: Config, dept_code: str, v1: str, v2: str) -> None:
+    """Show what changed from version V1 to V2 (numbers, or `draft`)."""
+    from .domain import catalog
+    with _catalog_errors(), build_engine(config).uow() as uow:
+        old, new = (catalog.find_version(uow.session, dept_code, _version_number(v)) for v in (v1, v2))
+        diff = catalog.diff_versions(uow.session, old.id, new.id)
+    for code, name in diff.added.items():
+        click.echo(f"+ {code} {name}")
+    for code, name in diff.removed.items():
+        click.echo(f"- {code} {name}")
+    for code, changes in diff.changed.items():
+        click.echo(f"~ {code}")
+        for change in changes:
+            click.echo(f"    {change.field} ({change.title}): {change.old!r} -> {change.new!r}")
+    if diff.empty:
+        click.echo("no differences")
+
+
+def _version_number(text: str) -> int | None:
+    if text.lower() == "draft":
+        return None
+    if not text.isdigit():
+        raise click.BadParameter(f"{text!r}: a version number or `draft`")
+    return int(text)
+
+
+class _catalog_errors:
+    """Print a refused catalog operation (each row or field problem on its own line) and exit 1."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        from .domain.catalog_excel import ImportRejected
+        from .errors import InvalidForm
+        if exc is None or not isinstance(exc, GovflowError):
+            return
+        if isinstance(exc, ImportRejected):
+            for error in exc.errors:
+                click.echo(str(error), err=True)
+            click.echo(f"REFUSED: {len(exc.errors)} problem(s), nothing imported", err=True)
+        elif isinstance(exc, InvalidForm):
+            for message in exc.errors.values():
+                click.echo(message, err=True)
+            click.echo("REFUSED: nothing changed", err=True)
+        else:
+            click.echo(f"REFUSED: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,169 @@
+"""Inconsistency reports (不一致协调, procedure 4, art. 19): departments providing different data of
+the same category state positions, agree or are decided by the authority, and correct."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..errors import GovflowError
+from ..models import Base, UTCDateTime
+from ..uow import Actor, UnitOfWork
+from .org import Department
+from .record_checks import Checks, load, record_audit, require_status
+
+# open → settled (outcome agreed or decided) → closed once every required correction is done
+REPORT_STATUSES = {"open": "协商中", "settled": "待更正", "closed": "已办结"}
+OUTCOMES = {"agreed": "协商一致", "decided": "主管部门协调决定"}  # art. 19
+
+
+class InconsistencyReport(Base):
+    __tablename__ = "inconsistency_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    reporter: Mapped[str] = mapped_column(sa.String(200))
+    reporter_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    description: Mapped[str] = mapped_column(sa.Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))
+    decision: Mapped[str | None] = mapped_column(sa.Text)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    reporter_department: Mapped[Department | None] = relationship(lazy="joined")
+    parties: Mapped[list["InconsistencyParty"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="InconsistencyParty.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def parties_of(self, dept_code: str) -> list["InconsistencyParty"]:
+        return [p for p in self.parties if p.department.code == dept_code]
+
+
+class InconsistencyParty(Base):
+    """One department's resource in a report: its position, agreement and correction."""
+
+    __tablename__ = "inconsistency_party"
+    __table_args__ = (sa.UniqueConstraint("report_id", "department_id", "resource_code",
+                                          name="uq_inconsistency_party_report_department_resource"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("inconsistency_report.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    resource_code: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[str | None] = mapped_column(sa.Text)
+    agreed: Mapped[bool | None]
+    position_by: Mapped[str | None] = mapped_column(sa.String(200))
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    must_correct: Mapped[bool] = mapped_column(default=False)
+    correction_note: Mapped[str | None] = mapped_column(sa.Text)
+    corrected_by: Mapped[str | None] = mapped_column(sa.String(200))
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+def create_inconsistency_report(uow: UnitOfWork, *, description: str, involved: list[tuple[str, str]],
+                                actor: Actor, now: datetime, reporter_dept_code: str | None = None,
+                                case_id: int | None = None) -> InconsistencyReport:
+    """Report that departments provide inconsistent data; ``involved`` is (department code,
+    resource code) pairs of at least two departments (art. 19)."""
+    check = Checks(uow.session)
+    report = InconsistencyReport(
+        description=check.text("description", description, "不一致情况说明", "description"),
+        reporter=actor.username, reported_at=now, status="open", case_id=check.case("case_id", case_id),
+        parties=_parties(check, involved))
+    if reporter_dept_code:
+        report.reporter_department = check.department(
+            "reporter_dept_code", reporter_dept_code, "报告部门", "reporting department")
+    check.done()
+    uow.session.add(report)
+    uow.session.flush()
+    record_audit(uow, actor, now, "inconsistency_reported", report.case_id, {
+        "report_id": report.id, "involved": [[p.department.code, p.resource_code] for p in report.parties]})
+    return report
+
+
+def _parties(check: Checks, involved) -> list[InconsistencyParty]:
+    pairs = [tuple(x) for x in involved if isinstance(x, (list, tuple)) and len(x) == 2] \
+        if isinstance(involved, (list, tuple)) else []
+    if len(pairs) != len(involved or ()) or len(dict.fromkeys(pairs)) != len(pairs):
+        check.fail("involved", "涉及的部门和资源应为不重复的（部门代码, 资源代码）",
+                   "involved entries are distinct (department code, resource code) pairs")
+    parties = [InconsistencyParty(department=check.department("involved", code, "涉及部门", "department involved"),
+                                  resource_code=check.resource_code("involved", resource)) for code, resource in pairs]
+    if len({p.department.id for p in parties if p.department is not None}) < 2:
+        check.fail("involved", "至少涉及两个不同部门（第十九条）", "at least two different departments (art. 19)")
+    return parties
+
+
+def record_position(uow: UnitOfWork, report_id: int, dept_code: str, position: str, agreed: bool,
+                    actor: Actor, now: datetime) -> InconsistencyReport:
+    """A department states which value is right and whether it accepts the proposed resolution."""
+    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    check = Checks(uow.session)
+    parties = _involved(check, report, dept_code)
+    position = check.text("position", position, "意见", "position")
+    if not isinstance(agreed, bool):
+        check.fail("agreed", "是否同意应为是或否", "agreed must be yes or no")
+    check.done()
+    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    for party in parties:
+        party.position, party.agreed, party.position_by, party.position_at = position, agreed, actor.username, now
+    record_audit(uow, actor, now, "inconsistency_position", report.case_id,
+                 {"report_id": report.id, "department": dept_code, "agreed": agreed})
+    return report
+
+
+def _involved(check: Checks, report: InconsistencyReport, dept_code: str,
+              field: str = "dept_code") -> list[InconsistencyParty]:
+    parties = report.parties_of(dept_code)
+    if not parties:
+        check.fail(field, f"部门 {dept_code} 不是本报告涉及的部门", f"department {dept_code} is not involved")
+    return parties
+
+
+def decide_inconsistency(uow: UnitOfWork, report_id: int, outcome: str, decision: str, must_correct: list[str],
+                         actor: Actor, now: datetime) -> InconsistencyReport:
+    """Settle the report: ``agreed`` once every department agreed, or ``decided`` by the authority
+    (art. 19); ``must_correct`` names the departments whose data is wrong."""
+    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    check = Checks(uow.session)
+    check.choice("outcome", outcome, OUTCOMES, "协调结果", "outcome")
+    decision = check.text("decision", decision, "处理意见", "decision")
+    wrong = [p for code in dict.fromkeys(must_correct or []) for p in _involved(check, report, code, "must_correct")]
+    check.done()
+    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    if outcome == "agreed" and not all(p.agreed for p in report.parties):
+        raise GovflowError("尚有部门未同意，须由主管部门协调决定 (not every department agreed; the authority decides)")
+    for party in wrong:
+        party.must_correct = True
+    report.status = "settled" if wrong else "closed"
+    report.outcome, report.decision, report.decided_by, report.decided_at = outcome, decision, actor.username, now
+    record_audit(uow, actor, now, "inconsistency_decided", report.case_id, {
+        "report_id": report.id, "outcome": outcome, "must_correct": list(dict.fromkeys(must_correct or []))})
+    return report
+
+
+def record_correction(uow: UnitOfWork, report_id: int, dept_code: str, note: str, actor: Actor,
+                      now: datetime) -> InconsistencyReport:
+    """A department reports its correction; the report closes when the last one is done."""
+    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    check = Checks(uow.session)
+    parties = [p for p in _involved(check, report, dept_code) if p.must_correct]
+    note = check.text("note", note, "更正情况", "correction made")
+    check.done()
+    require_status(report, ["settled"], "不一致报告", "inconsistency report")
+    if not parties or any(p.corrected_at for p in parties):
+        raise GovflowError(f"部门 {dept_code} 无待完成的更正 (department {dept_code} has no correction due)")
+    for party in parties:
+        party.correction_note, party.corrected_by, party.corrected_at = note, actor.username, now
+    if all(p.corrected_at for p in report.parties if p.must_correct):
+        report.status = "closed"
+    record_audit(uow, actor, now, "inconsistency_corrected", report.case_id,
+                 {"report_id": report.id, "department": dept_code, "closed": report.status == "closed"})
+    return report
