@@ -58,6 +58,20 @@ def worker(config: Config, once: bool) -> None:
     run_worker(build_engine(config), once=once)
 
 
+@main.command("seed-demo")
+@click.pass_obj
+def seed_demo(config: Config) -> None:
+    """Load the demo departments, people and catalog (idempotent) and print the demo logins."""
+    from .demo.organisation import DEMO_PASSWORD
+    from .demo.seed import demo_logins, seed_demo as seed
+    created = seed(build_engine(config))
+    click.echo("demo data: " + ", ".join(f"{v} {k} created" for k, v in created.items()))
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for login, what in demo_logins():
+        click.echo(f"  {login:<16} {what}")
+    click.echo("  <dept>.clerk / <dept>.head for every department (e.g. yibao.clerk, gaohe.head)")
+
+
 @main.group("calendar")
 def calendar_group() -> None:
     """The working-day calendar: status, overrides, publishing a year."""

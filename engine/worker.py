@@ -10,7 +10,10 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
+
+from .calendar import BEIJING
 
 from .deadlines import NOTIFY_CHANNEL
 from .timer_service import fire_due_timers, next_due, recompute_deadlines
@@ -31,8 +34,25 @@ class TimerWorker:
         """Catch up (recompute provisional deadlines, fire what fell due while down), then schedule."""
         recompute_deadlines(self.engine)
         self.fire()
+        self.expire_grants()
         self.scheduler.start()
+        self.scheduler.add_job(self.expire_grants, CronTrigger(hour=0, minute=1, timezone=BEIJING),
+                               id="expire_grants", replace_existing=True, coalesce=True)
         self.reschedule()
+
+    def expire_grants(self) -> None:
+        """Grants end with their period (art. 14): a daily sweep just after midnight, Beijing time."""
+        from .domain.grants import GRANT_EXPIRY_ACTOR, expire_grants
+        now = self.engine.clock.now()
+        try:
+            with self.engine.uow() as uow:
+                expired = expire_grants(uow, now.astimezone(BEIJING).date(), GRANT_EXPIRY_ACTOR, now)
+                uow.commit()
+        except Exception:  # noqa: BLE001 - retried by the next daily run
+            log.exception("expiring grants failed")
+            return
+        if expired:
+            log.info("expired %d grant(s)", len(expired))
 
     def fire(self) -> None:
         with self._lock:
