@@ -10,12 +10,13 @@ TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e)
 BENCHES := $(wildcard bench/bench_*.py)
 export PORT
 
-.PHONY: help install test run bench clean distclean
+.PHONY: help install test run bench diagrams clean distclean
 
 help:
 	@echo "make run    start the app with demo data on SQLite at http://127.0.0.1:$(PORT)"
 	@echo "make test   install and run every test tier ($(TIERS))"
 	@echo "make bench  run bench/bench_*.py (BENCH_QUICK=1 for a short run)"
+	@echo "make diagrams  regenerate bpmn/*.bpmn from tools/diagrams/*.py"
 	@echo "make clean  remove caches, build output and the local database (distclean: also .venv)"
 
 install: $(STAMP)
@@ -41,6 +42,9 @@ run: install
 bench: install
 	@test -n "$(BENCHES)" || { echo "make bench: no bench/bench_*.py found" >&2; exit 1; }
 	@set -e; for bench in $(BENCHES); do echo "== $$bench"; $(PY) $$bench; done
+
+diagrams: install
+	$(PY) -m tools.build_diagrams
 
 clean:
 	rm -rf build instance .pytest_cache *.egg-info bench/results/*.json

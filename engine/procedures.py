@@ -24,15 +24,33 @@ class ScriptContext:
 
 @dataclass
 class Procedure:
+    """A procedure's glue: what its diagram may call and how the engine asks about it.
+
+    ``start_roles``: roles that may start it (``{"public"}``: anyone; None: no restriction);
+    ``start_form``: the fields a case starts with (validated like a task form);
+    ``check_start(ctx, cleaned) -> cleaned``: further checks/enrichment of the start data;
+    ``form_options(ctx, element_id, data) -> {field: [(id, name), ...]}``: case-dependent enum values;
+    ``resolve_department(role, data) -> department code | None``: the department a task belongs to;
+    ``title(data) -> str``: the case title shown in inboxes.
+    """
+
     process_id: str
     functions: Mapping[str, Callable] = field(default_factory=dict)
     resolve_department: Callable[[str, dict], str | None] | None = None
     form_options: Callable[..., dict] | None = None
+    start_roles: frozenset[str] | None = None
+    start_form: tuple = ()
+    check_start: Callable[..., dict] | None = None
+    title: Callable[[dict], str] | None = None
 
     @classmethod
     def from_module(cls, process_id: str, module: ModuleType) -> "Procedure":
+        roles = getattr(module, "START_ROLES", None)
         return cls(process_id, dict(getattr(module, "FUNCTIONS", {})),
-                   getattr(module, "resolve_department", None), getattr(module, "form_options", None))
+                   getattr(module, "resolve_department", None), getattr(module, "form_options", None),
+                   frozenset(roles) if roles is not None else None,
+                   tuple(getattr(module, "START_FORM", ())), getattr(module, "check_start", None),
+                   getattr(module, "title", None))
 
 
 def load_procedures(package: str | None) -> dict[str, Procedure]:

@@ -28,6 +28,7 @@ from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
 
+START_FORM = "__start__"  # the element id form_options() receives for a procedure's start form
 EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
@@ -125,27 +126,74 @@ class Engine:
                    title: str = "") -> int:
         """Start a case on the newest version of ``process_id``; return the case id."""
         with self.uow() as uow:
-            definition = definitions.latest(uow.session, process_id)
-            if definition is None:
-                raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
-            bundle = self.definitions.get(uow.session, definition.id)
-            now = self.clock.now()
-            in_force = rules.in_force(uow.session, now.astimezone(BEIJING).date())
-            case = Case(process_id=process_id, definition_id=definition.id, status="running",
-                        title=title[:500], started_by=actor.username, started_at=now, updated_at=now,
-                        serializer_version=SERIALIZER_VERSION, state="{}", rule_set=in_force.key)
-            case.definition = definition
-            uow.session.add(case)
-            uow.session.flush()
-            case.number = f"{now:%Y}{case.id:07d}"
-            workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
-            workflow.data.update({"initiator": actor.username, "case_number": case.number, **dict(data or {})})
-            workflow.get_tasks(state=TaskState.READY)[0].data.update(workflow.data)
-            uow.record(audit.Entry(now, actor.username, "case_started", case.id,
-                                   summary={"process_id": process_id, "version": definition.version}))
-            self._advance(uow, case, workflow, bundle, actor)
+            case_id = self.start_case_in(uow, process_id, actor, data, title)
             uow.commit()
-            return case.id
+            return case_id
+
+    def start_case_in(self, uow: UnitOfWork, process_id: str, actor: Actor,
+                      data: Mapping[str, Any] | None = None, title: str = "", trusted: bool = False) -> int:
+        """Start a case inside the caller's unit of work (e.g. a rectification opened by an escalation).
+
+        Checks who may start the procedure and validates its start form unless ``trusted`` (a case
+        started by the engine itself from validated data).
+        """
+        definition = definitions.latest(uow.session, process_id)
+        if definition is None:
+            raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
+        proc = self.procedures.get(process_id)
+        data = dict(data or {})
+        if proc is not None and not trusted:
+            data = self._check_start(uow, proc, actor, data)
+        bundle = self.definitions.get(uow.session, definition.id)
+        now = self.clock.now()
+        in_force = rules.in_force(uow.session, now.astimezone(BEIJING).date())
+        if not title and proc is not None and proc.title is not None:
+            title = proc.title(data)
+        case = Case(process_id=process_id, definition_id=definition.id, status="running",
+                    title=(title or "")[:500], started_by=actor.username, started_at=now, updated_at=now,
+                    serializer_version=SERIALIZER_VERSION, state="{}", rule_set=in_force.key)
+        case.definition = definition
+        uow.session.add(case)
+        uow.session.flush()
+        case.number = f"{now:%Y}{case.id:07d}"
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
+        workflow.data.update({"initiator": actor.username, "initiator_department": actor.department,
+                              "case_number": case.number, "case_id": case.id, **data})
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(workflow.data)
+        uow.record(audit.Entry(now, actor.username, "case_started", case.id,
+                               summary={"process_id": process_id, "version": definition.version}))
+        self._advance(uow, case, workflow, bundle, actor)
+        return case.id
+
+    def may_start(self, process_id: str, actor: Actor) -> bool:
+        """Who may start which procedure is declared by its module (START_ROLES)."""
+        proc = self.procedures.get(process_id)
+        if proc is None or proc.start_roles is None:
+            return True
+        return "public" in proc.start_roles or bool(actor.roles & proc.start_roles)
+
+    def start_form(self, process_id: str, actor: Actor) -> tuple[list[forms.FormField], dict]:
+        """The procedure's start form and the case-dependent options of its enum fields."""
+        proc = self.procedures.get(process_id)
+        if proc is None:
+            return [], {}
+        with self.uow() as uow:
+            ctx = ScriptContext(self, uow.session, None, actor, self.clock.now(), {})
+            options = proc.form_options(ctx, START_FORM, {}) if proc.form_options else {}
+        return list(proc.start_form), options or {}
+
+    def _check_start(self, uow: UnitOfWork, proc: Procedure, actor: Actor, data: dict) -> dict:
+        if not self.may_start(proc.process_id, actor):
+            raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
+        if not proc.start_form:
+            return data
+        ctx = ScriptContext(self, uow.session, None, actor, self.clock.now(), data)
+        options = proc.form_options(ctx, START_FORM, data) if proc.form_options else {}
+        dynamic = {k: [o[0] if isinstance(o, tuple) else o for o in v] for k, v in (options or {}).items()}
+        cleaned = forms.validate(proc.start_form, data, dynamic, self.config.max_form_field_length)
+        if proc.check_start is not None:
+            cleaned = proc.check_start(ctx, cleaned)
+        return cleaned
 
     def claim(self, task_id: str, actor: Actor) -> None:
         """Take an offered task into my own inbox (签收)."""

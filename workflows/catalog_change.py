@@ -1,0 +1,4 @@
+"""Procedure `catalog_change` (see ../shared/procedures.md): being written."""
+from .common import FUNCTIONS as COMMON
+
+FUNCTIONS = dict(COMMON)

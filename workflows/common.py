@@ -1,0 +1,76 @@
+"""Functions every procedure's diagram may call: overdue escalation and opening a rectification.
+
+procedures.md: when a statutory period passes, the task stays open, the authority gets a 督办
+(supervision item), the case is marked overdue (the human-task projection does that), and a possible
+violation (art. 31 items 1 or 3) is offered to the authority, whose confirmation starts a real
+``rectification`` case.
+"""
+from __future__ import annotations
+
+from engine.deadlines import attached_timers  # noqa: F401  (re-exported for procedure modules)
+from engine.domain import catalog, violations
+from engine.errors import GovflowError
+from engine.uow import Actor
+from SpiffWorkflow.util.task import TaskState
+
+ESCALATION_ACTOR = Actor.system("escalation")
+
+
+def ready_task(ctx, element_id: str):
+    """The ready user task ``element_id`` of the running case (there is one at most per element)."""
+    for task in ctx.workflow.get_tasks(state=TaskState.READY, manual=True):
+        if task.task_spec.bpmn_id == element_id:
+            return task
+    raise GovflowError(f"任务 {element_id} 不在办理中 (task {element_id} is not open)")
+
+
+def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int:
+    """Open the 督办 for the overdue task ``element_id`` of department ``dept_code``; return its id.
+
+    ``item``: the art. 31 item the lateness may amount to (3: not updating / verifying / sharing in
+    time; 1: catalog duties).
+    """
+    task = ready_task(ctx, element_id)
+    supervision = violations.open_supervision_item(
+        ctx.uow, case_id=ctx.case.id, human_task_id=str(task.id), dept_code=dept_code,
+        possible_violation_item=item, actor=ESCALATION_ACTOR, now=ctx.now,
+        note=f"{task.task_spec.bpmn_name or element_id} 已超过法定期限 (overdue)")
+    return supervision.id
+
+
+def open_rectification(ctx, supervision_id: int, evidence: str = "") -> int:
+    """The authority confirms a 督办: record the violation and start a ``rectification`` case for it."""
+    return confirm_escalation(ctx.engine, ctx.uow, supervision_id, ctx.actor, evidence)
+
+
+def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
+    """The authority decides the lateness needs no rectification; the 督办 is closed with the reason."""
+    violations.resolve_supervision_item(ctx.uow, supervision_id, note or "主管部门决定不立案 (dismissed)",
+                                        ctx.actor, ctx.now)
+    return True
+
+
+def confirm_escalation(engine, uow, supervision_id: int, actor: Actor, evidence: str = "") -> int:
+    """Shared by the in-case offer task and the supervision dashboard: violation + rectification case."""
+    now = engine.clock.now()
+    violation = violations.confirm_supervision_item(uow, supervision_id, actor, now, evidence=evidence)
+    dept = violation.department
+    case_id = engine.start_case_in(uow, "rectification", actor, {
+        "violation_id": violation.id, "department": dept.code, "department_name": dept.name,
+        "item": violation.item, "evidence": violation.evidence,
+    }, title=f"违规整改：{dept.name}（第三十一条第{violation.item}项）", trusted=True)
+    violations.attach_violation_case(uow, violation.id, case_id, actor, now)
+    return case_id
+
+
+def provider_of(ctx, resource_code: str) -> str:
+    """The code of the department that provides a published resource."""
+    return catalog.get_resource(ctx.session, resource_code).department.code
+
+
+FUNCTIONS = {
+    "escalate_overdue": escalate_overdue,
+    "open_rectification": open_rectification,
+    "dismiss_supervision": dismiss_supervision,
+    "provider_of": provider_of,
+}

@@ -1,0 +1,4 @@
+"""Procedure `data_review` (see ../shared/procedures.md): being written."""
+from .common import FUNCTIONS as COMMON
+
+FUNCTIONS = dict(COMMON)
