@@ -31,7 +31,9 @@ class Procedure:
     ``check_start(ctx, cleaned) -> cleaned``: further checks/enrichment of the start data;
     ``form_options(ctx, element_id, data) -> {field: [(id, name), ...]}``: case-dependent enum values;
     ``resolve_department(role, data) -> department code | None``: the department a task belongs to;
-    ``title(data) -> str``: the case title shown in inboxes.
+    ``title(data) -> str``: the case title shown in inboxes;
+    ``check_task(ctx, element_id, cleaned) -> cleaned``: rules across fields of a task form (e.g. a
+    refusal needs a reason *and* a basis, art. 14); raise ``InvalidForm`` to refuse with messages.
     """
 
     process_id: str
@@ -42,6 +44,7 @@ class Procedure:
     start_form: tuple = ()
     check_start: Callable[..., dict] | None = None
     title: Callable[[dict], str] | None = None
+    check_task: Callable[..., dict] | None = None
 
     @classmethod
     def from_module(cls, process_id: str, module: ModuleType) -> "Procedure":
@@ -50,7 +53,7 @@ class Procedure:
                    getattr(module, "resolve_department", None), getattr(module, "form_options", None),
                    frozenset(roles) if roles is not None else None,
                    tuple(getattr(module, "START_FORM", ())), getattr(module, "check_start", None),
-                   getattr(module, "title", None))
+                   getattr(module, "title", None), getattr(module, "check_task", None))
 
 
 def load_procedures(package: str | None) -> dict[str, Procedure]:

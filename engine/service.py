@@ -236,6 +236,11 @@ class Engine:
             cleaned = forms.validate(forms.fields_from_extensions(task.task_spec.extensions), form_data,
                                      self._dynamic_options(uow, case, actor, task),
                                      self.config.max_form_field_length)
+            proc = self.procedures.get(case.process_id)
+            if proc is not None and proc.check_task is not None:
+                ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), dict(task.data),
+                                    workflow, self.rule_set(uow.session, case.rule_set), uow)
+                cleaned = proc.check_task(ctx, task.task_spec.bpmn_id, cleaned)
             now = self.clock.now()
             task.set_data(**cleaned)
             workflow.script_engine = self._script_engine(uow, case, actor, workflow, task.data)
