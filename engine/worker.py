@@ -69,6 +69,8 @@ class TimerWorker:
 
     def reschedule(self) -> None:
         """Point the single job at the earliest due instant (or the safety poll)."""
+        if self.stopping.is_set():
+            return
         now = datetime.now(timezone.utc)
         due = next_due(self.engine)
         at = max(min(due, now + SAFETY_POLL) if due is not None else now + SAFETY_POLL, now)
@@ -99,8 +101,15 @@ class TimerWorker:
                 self.reschedule()
 
     def stop(self) -> None:
+        """Stop scheduling, then wait for a firing round in progress to finish.
+
+        ``shutdown(wait=True)`` would deadlock: APScheduler holds its job-store lock while it waits
+        for the executor, and a running tick needs that lock to reschedule.
+        """
         self.stopping.set()
-        self.scheduler.shutdown(wait=True)
+        self.scheduler.shutdown(wait=False)
+        with self._lock:
+            pass
 
 
 def run_worker(engine, once: bool = False) -> None:
