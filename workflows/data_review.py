@@ -1,4 +1,177 @@
-"""Procedure `data_review` (see ../shared/procedures.md): being written."""
+"""Procedure ``data_review`` — objection review and extension (复核, art. 18; procedures.md section 3).
+
+A department, a natural person, a legal person or another organisation objects to a record of a
+provider department; the platform registers the objection and gives the objector a receipt code
+(``receipt_code`` in the case data) with which the answer can be looked up without a login
+(``engine.domain.objections.objection_by_receipt``): the answer reaches the objector through the
+platform because it is written on the objection record.
+
+Two branches run in parallel. The provider's clerk verifies and answers within
+``rules.review_reply_days`` working days of receipt (reminder before, 督办 when it passes, art. 31
+item 3); the answer ends the whole case (terminate end, outcome ``corrected`` or ``confirmed``).
+Meanwhile the clerk may, once and only before the period ends (the request task lapses when it
+ends), ask for up to ``rules.review_extension_max_days`` more working days; the department head
+approves (the running deadline moves to the original due date + those working days) or refuses
+(the deadline stays). An approval after the original period has ended is refused with a clear
+message; the head can still record a refusal.
+
+Accepted consequence of the terminate end: an answer cancels a pending extension request or
+approval and a pending 督办 decision of the authority in this case, but the supervision item itself
+stays open on the authority's dashboard, where it can still be confirmed or dismissed.
+"""
+from __future__ import annotations
+
+from engine.deadlines import workdays
+from engine.domain import catalog, objections
+from engine.errors import InvalidForm, NotFound
+from engine.forms import FormField, Option
+
 from .common import FUNCTIONS as COMMON
 
+START_ROLES = {"public"}  # art. 18: departments and the public; anyone may raise an objection
+
+START_FORM = [
+    FormField("objector_kind", "申请人类型", "enum", options=tuple(
+        Option(key, name) for key, name in objections.OBJECTOR_KINDS.items()), validation={"required": None}),
+    FormField("objector_name", "申请人名称或联系人", validation={"maxlength": "200"}),
+    FormField("contact_phone", "联系电话", validation={"maxlength": "50"}),
+    FormField("contact_email", "电子邮箱", validation={"maxlength": "200"}),
+    FormField("resource", "数据资源", "enum", properties={"options": "dynamic"}, validation={"required": None}),
+    FormField("record_ref", "有疑义的数据记录", validation={"required": None, "maxlength": "500"}),
+    FormField("description", "疑义或错误说明", "textarea", validation={"required": None, "maxlength": "5000"}),
+    FormField("evidence", "证明材料说明", "textarea", validation={"maxlength": "5000"}),
+]
+
+
+def form_options(ctx, element_id: str, data: dict) -> dict:
+    """The start form offers every published resource, named with its provider department."""
+    if element_id != "__start__":
+        return {}
+    return {"resource": [(e.code, f"{e.code} {e.name}（{e.department.name}）")
+                         for e in catalog.published_catalog(ctx.session)]}
+
+
+def check_start(ctx, cleaned: dict) -> dict:
+    """Who objects and how to answer them; which provider holds the record; the day of receipt."""
+    errors = _objector_errors(ctx, cleaned)
+    if errors:
+        raise InvalidForm(errors)
+    try:
+        entry = catalog.get_resource(ctx.session, cleaned["resource"])
+    except NotFound as exc:
+        raise InvalidForm({"resource": str(exc)}) from None
+    cleaned.update(resource_code=entry.code, resource_name=entry.name,
+                   provider_department=entry.department.code, provider_department_name=entry.department.name,
+                   received_on=ctx.engine.receipt_date(ctx.session, ctx.now).isoformat())
+    if cleaned["objector_kind"] == "department":
+        cleaned["objector_department"] = ctx.actor.department
+    return cleaned
+
+
+def _objector_errors(ctx, cleaned: dict) -> dict[str, str]:
+    """art. 18: a department is known by its clerk's login; anyone else needs a name and a contact."""
+    errors = {}
+    phone, email = cleaned.get("contact_phone", ""), cleaned.get("contact_email", "")
+    if cleaned["objector_kind"] == "department":
+        if not ctx.actor.department:
+            errors["objector_kind"] = ("以部门名义申请复核须由部门工作人员登录提交 "
+                                       "(a department objection must be submitted by a member of the department)")
+    else:
+        if not cleaned.get("objector_name"):
+            errors["objector_name"] = "请填写申请人名称 (the objector's name is required)"
+        if not (phone or email):
+            errors["contact_phone"] = ("请填写联系电话或电子邮箱以便答复 "
+                                       "(a phone number or an e-mail address is required for the answer)")
+    if phone and not objections.PHONE.match(phone):
+        errors["contact_phone"] = "联系电话格式不正确 (the phone number is not valid)"
+    if email and "@" not in email:
+        errors["contact_email"] = "电子邮箱格式不正确 (the e-mail address is not valid)"
+    return errors
+
+
+def title(data: dict) -> str:
+    return f"复核申请：{data.get('resource_code', '')} {data.get('resource_name', '')} — {data.get('record_ref', '')}"
+
+
+def check_task(ctx, element_id: str, cleaned: dict) -> dict:
+    """Rules across a task's fields. Optional fields a diagram script names get "" (scripts fail on
+    a missing variable)."""
+    check = _TASK_CHECKS.get(element_id)
+    return check(ctx, cleaned) if check else cleaned
+
+
+def _check_answer(ctx, cleaned: dict) -> dict:
+    correction = cleaned.setdefault("correction", "")
+    if cleaned["outcome"] == "corrected" and not correction:
+        raise InvalidForm({"correction": "结果为已更正时须说明更正内容 (say what was corrected)"})
+    if cleaned["outcome"] == "confirmed" and correction:
+        raise InvalidForm({"correction": "经核无误时不填写更正内容 (a confirmed record has no correction)"})
+    return cleaned
+
+
+def _check_request(ctx, cleaned: dict) -> dict:
+    maximum = ctx.rules.review_extension_max_days
+    if not 1 <= cleaned["extension_days"] <= maximum:
+        raise InvalidForm({"extension_days": f"延长期限应为 1–{maximum} 个工作日（第十八条） "
+                                             f"(an extension is 1 to {maximum} working days, art. 18)"})
+    return cleaned
+
+
+def _check_approval(ctx, cleaned: dict) -> dict:
+    """art. 18: an extension must be approved before the original period ends; refusing stays possible."""
+    original = workdays(ctx, ctx.rules.review_reply_days, ctx.task_data["received_on"])
+    if cleaned["approve"] and ctx.now >= original.instant():
+        raise InvalidForm({"approve": f"原复核期限已于 {original.due_date.isoformat()} 届满，不能再批准延期，"
+                                      f"只能不同意 (the original period ended on {original.due_date.isoformat()}; "
+                                      "the extension can no longer be approved, only refused)"})
+    return cleaned
+
+
+def _check_supervision(ctx, cleaned: dict) -> dict:
+    note = cleaned.setdefault("note", "")
+    if cleaned["decision"] == "dismiss" and not note:
+        raise InvalidForm({"note": "不予立案须说明理由 (give the reason for dismissing)"})
+    return cleaned
+
+
+_TASK_CHECKS = {"verify_answer": _check_answer, "request_extension": _check_request,
+                "approve_extension": _check_approval, "supervise": _check_supervision}
+
+
+# -- diagram functions ------------------------------------------------------------------------
+
+def register_objection(ctx) -> tuple[int, str]:
+    """Record the objection of this case (art. 18); return its id and the objector's receipt code."""
+    data = ctx.workflow.data
+    objection = objections.create_objection(
+        ctx.uow, objector_kind=data["objector_kind"], resource_code=data["resource_code"],
+        provider_dept_code=data["provider_department"], record_ref=data["record_ref"],
+        description=data["description"], actor=ctx.actor, now=ctx.now,
+        objector_dept_code=data.get("objector_department"), objector_name=data.get("objector_name", ""),
+        contact_phone=data.get("contact_phone", ""), contact_email=data.get("contact_email", ""),
+        evidence=data.get("evidence", ""), case_id=ctx.case.id)
+    return objection.id, objection.receipt_code
+
+
+def record_answer(ctx, objection_id: int, outcome: str, answer: str, correction: str) -> str:
+    """Write the clerk's answer on the objection, where the objector reads it (art. 18)."""
+    objections.answer_objection(ctx.uow, objection_id, outcome, answer, ctx.actor, ctx.now, correction)
+    return outcome
+
+
+def record_extension_request(ctx, objection_id: int, days: int, reason: str) -> int:
+    """Note the clerk's one request for more time on the objection (art. 18)."""
+    objections.record_extension(ctx.uow, objection_id, days, reason, ctx.actor, ctx.now)
+    return days
+
+
+def record_extension_decision(ctx, objection_id: int, approved: bool) -> bool:
+    """Note the head's decision; an approval moves the deadline in the next step, same transaction."""
+    objections.decide_extension(ctx.uow, objection_id, approved, ctx.actor, ctx.now)
+    return approved
+
+
 FUNCTIONS = dict(COMMON)
+FUNCTIONS.update(register_objection=register_objection, record_answer=record_answer,
+                 record_extension_request=record_extension_request,
+                 record_extension_decision=record_extension_decision)

@@ -1,4 +1,144 @@
-"""Procedure `rectification` (see ../shared/procedures.md): being written."""
+"""Procedure `rectification` — 违规整改 (procedures.md §5; arts. 31 and 32).
+
+The violation's ladder lives in ``engine.domain.violations``: recorded → notified → rectified or
+ordered → rectified or criticised → referred or closed. Every step of the diagram that climbs a rung
+records it there; the case data only carries ids, the deadlines' start dates and small values.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engine import deadlines
+from engine.domain import violations
+from engine.domain.org import Department, department_by_code
+from engine.errors import InvalidForm
+from engine.forms import FormField, Option
+
 from .common import FUNCTIONS as COMMON
 
-FUNCTIONS = dict(COMMON)
+START_ROLES = {"authority"}  # art. 31: the authority notifies the department
+VIOLATOR_KINDS = ("county_department", "township", "public_service")  # art. 31: 政务部门、企事业单位
+REQUIRED = {"required": None}
+
+START_FORM = [
+    FormField("department", "责任部门", "enum", validation=REQUIRED, properties={"options": "dynamic"}),
+    FormField("item", "违反第三十一条第几项", "enum", validation=REQUIRED,
+              options=tuple(Option(str(n), f"第{n}项：{title}") for n, title in violations.ART31_ITEMS.items())),
+    FormField("evidence", "违规事实及证据", "textarea", validation={**REQUIRED, "maxlength": "5000"}),
+]
+
+# (decision field, the value that sends the work back, the field that must then explain why)
+SEND_BACKS = {
+    "sign": ("sign_decision", "return", "sign_comment"), "sign2": ("sign_decision2", "return", "sign_comment2"),
+    "verify": ("verify_result", "rejected", "verify_opinion"),
+    "verify2": ("verify_result2", "rejected", "verify_opinion2"),
+}
+DEADLINES = {"notice": ("notice", "rectify_days"), "order": ("order", "order_days")}  # art. 31, design
+
+
+# -- the engine's questions ---------------------------------------------------------------------
+
+def title(data: dict) -> str:
+    return f"违规整改：{data.get('department_name', '')}（第三十一条第{data.get('item', '')}项）"
+
+
+def form_options(ctx, element_id: str, data: dict) -> dict:
+    if element_id != "__start__":
+        return {}
+    return {"department": [(d.code, d.name) for d in _violators(ctx.session)]}
+
+
+def check_start(ctx, cleaned: dict) -> dict:
+    """A manual start: the violation is recorded by the diagram's first step, once the case exists."""
+    name = department_by_code(ctx.session, cleaned["department"]).name
+    return {**cleaned, "item": int(cleaned["item"]), "department_name": name, "violation_id": None}
+
+
+def check_task(ctx, element_id: str, cleaned: dict) -> dict:
+    if element_id in DEADLINES:
+        return _with_deadline_start(ctx, element_id, cleaned)
+    if element_id in SEND_BACKS:
+        decision, back, why = SEND_BACKS[element_id]
+        if cleaned.get(decision) == back and not cleaned.get(why):
+            raise InvalidForm({why: "退回时须说明理由 (say why it is sent back)"})
+        return {why: "", **cleaned}
+    return cleaned
+
+
+def _with_deadline_start(ctx, element_id: str, cleaned: dict) -> dict:
+    """The period runs from the day the notice or order is issued; its length defaults to the rule set's."""
+    prefix, period = DEADLINES[element_id]
+    days = cleaned.get(f"{prefix}_days") or ctx.rules.periods[period]
+    issued_on = ctx.engine.receipt_date(ctx.session, ctx.now)
+    return {**cleaned, f"{prefix}_days": days, f"{prefix}_on": issued_on.isoformat()}
+
+
+def _violators(session) -> list[Department]:
+    return list(session.scalars(sa.select(Department).where(
+        Department.active.is_(True), Department.kind.in_(VIOLATOR_KINDS)).order_by(Department.code)))
+
+
+# -- diagram functions --------------------------------------------------------------------------
+
+def record_case_violation(ctx, department: str, item: int, evidence: str) -> int:
+    """The authority's own finding: record the violation for this case (art. 31)."""
+    return violations.record_violation(ctx.uow, dept_code=department, item=item, evidence=evidence,
+                                       actor=ctx.actor, now=ctx.now, case_id=ctx.case.id).id
+
+
+def issue_notice(ctx, violation_id: int, requirements: str, days: int, notice_on: str) -> str:
+    """整改通知 (art. 31): the department must rectify within ``days`` working days of the notice."""
+    return _set_deadline(ctx, violation_id, "notified", "整改通知", requirements, days, notice_on)
+
+
+def issue_order(ctx, violation_id: int, requirements: str, days: int, order_on: str) -> str:
+    """责令限期改正 (art. 31): the county government's order after a missed notice deadline."""
+    return _set_deadline(ctx, violation_id, "ordered", "责令限期改正", requirements, days, order_on)
+
+
+def _set_deadline(ctx, violation_id, step, what, requirements, days, issued_on) -> str:
+    due = deadlines.workdays(ctx, days, issued_on)
+    provisional = "（暂定）" if due.provisional else ""
+    note = f"{what}：{requirements}；期限 {days} 个工作日，至 {due.due_date.isoformat()}{provisional}"
+    violations.advance_violation(ctx.uow, violation_id, step, ctx.actor, ctx.now, note, deadline=due.due_date)
+    return due.due_date.isoformat()
+
+
+def record_rectified(ctx, violation_id: int, opinion: str) -> str:
+    """The authority accepts the department's report: the violation is rectified."""
+    violations.advance_violation(ctx.uow, violation_id, "rectified", ctx.actor, ctx.now,
+                                 opinion or "经核查整改到位 (rectification accepted)")
+    return "rectified"
+
+
+def record_criticism(ctx, violation_id: int, text: str) -> bool:
+    """通报批评 (art. 31): the order's deadline passed without correction."""
+    violations.advance_violation(ctx.uow, violation_id, "criticised", ctx.actor, ctx.now, text)
+    return True
+
+
+def close_after_criticism(ctx, violation_id: int, note: str) -> str:
+    """Not serious: the criticism ends the matter and the violation is closed."""
+    violations.advance_violation(ctx.uow, violation_id, "closed", ctx.actor, ctx.now,
+                                 f"情节不严重，通报批评后结案：{note}")
+    return "criticised"
+
+
+def record_referral(ctx, violation_id: int, persons: str, decision: str) -> str:
+    """情节严重 (arts. 31, 32): the responsible persons are handed over for 处分."""
+    violations.advance_violation(ctx.uow, violation_id, "referred", ctx.actor, ctx.now,
+                                 f"责任人员：{persons}；处分决定：{decision}")
+    return "referred"
+
+
+FUNCTIONS = {
+    **COMMON,
+    "record_case_violation": record_case_violation,
+    "issue_notice": issue_notice,
+    "issue_order": issue_order,
+    "record_rectified": record_rectified,
+    "record_criticism": record_criticism,
+    "close_after_criticism": close_after_criticism,
+    "record_referral": record_referral,
+}
+
