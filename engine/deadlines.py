@@ -167,9 +167,10 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime) -> bool:
     closing fired or cancelled ones needs no wake-up.
     """
     waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
-    rows = {r.id: r for r in uow.session.scalars(
-        sa.select(Deadline).where(Deadline.case_id == case.id, Deadline.state == "waiting"))}
+    known = {r.id: r for r in uow.session.scalars(sa.select(Deadline).where(Deadline.case_id == case.id))}
+    rows = {k: r for k, r in known.items() if r.state == "waiting"}
     _close_rows(uow, case, workflow, rows, waiting, actor, now)
+    _record_unseen_fires(uow, case, workflow, known, actor, now)
     changed = False
     for timer_id, timer in waiting.items():
         changed |= _upsert(uow, case, timer, rows.get(timer_id), now)
@@ -194,6 +195,20 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
                 task_row = uow.session.get(HumanTask, row.human_task_id)
                 if task_row is not None and task_row.state == "ready":
                     task_row.overdue = True
+
+
+def _record_unseen_fires(uow, case, workflow, known, actor, now) -> None:
+    """A timer entered and fired within one unit of work (its due instant had already passed, e.g.
+    a report sent back after the deadline) never waited: record it as fired all the same."""
+    for timer in workflow.get_tasks(state=TaskState.COMPLETED):
+        if str(timer.id) in known or not is_timer(timer) or timer._get_internal_data("event_value") is None:
+            continue
+        _upsert(uow, case, timer, None, now)
+        row = uow.session.get(Deadline, str(timer.id))
+        row.state, row.fired_at = "fired", now
+        uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, str(timer.id),
+                               summary={"kind": row.kind, "element": row.element_id,
+                                        "due_at": row.due_at.isoformat(), "on_entry": True}))
 
 
 def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:

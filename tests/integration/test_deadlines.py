@@ -274,3 +274,15 @@ def test_workdays_counts_from_a_date_in_the_case_data(timed):
     assert from_change.isoformat_instant() == "2026-10-23T00:00:00+08:00"
     assert from_today.start == date(2026, 10, 20) and from_today.due_date == date(2026, 11, 10)
     assert reminder.instant() == beijing(2026, 10, 21, 9, 0)
+
+
+def test_a_timer_already_due_when_entered_is_recorded_as_fired(db_url, clock):
+    engine = make_engine(db_url, clock, procedures={})
+    engine.deploy((FIXTURES / "timer_only.bpmn").read_bytes())
+    case_id = engine.start_case("timer_only", CLERK, {"fire_at": (clock.now() - timedelta(hours=1)).isoformat()})
+    with engine.uow() as uow:
+        row = uow.session.scalars(sa.select(Deadline).where(Deadline.case_id == case_id)).one()
+        assert (row.state, row.fired_at) == ("fired", clock.now())
+        assert uow.session.get(Case, case_id).status == "completed"
+    assert fired_kinds(engine, case_id) == ["timer"]
+    engine.db_engine.dispose()
