@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit
@@ -130,19 +131,33 @@ def timer_kind(task) -> str:
     return props.get("deadline", "timer")
 
 
-def attached_user_task(timer):
-    """The user task a boundary timer watches (its sibling under the boundary split), if any."""
+def attached_user_tasks(timer) -> list:
+    """The user task(s) a boundary timer watches: its sibling under the boundary split, or the
+    instances of a multi-instance sibling."""
     parent = timer.parent
     if parent is None or not parent.task_spec.name.endswith("BoundaryEventSplit"):
-        return None
-    return next((c for c in parent.children if c is not timer and c.task_spec.manual), None)
+        return []
+    found = []
+    for sibling in parent.children:
+        if sibling is timer:
+            continue
+        if sibling.task_spec.manual:
+            found.append(sibling)
+        else:
+            found.extend(child for child in sibling.children if child.task_spec.manual)
+    return found
+
+
+def attached_user_task(timer):
+    tasks = attached_user_tasks(timer)
+    return tasks[0] if tasks else None
 
 
 def attached_timers(workflow: BpmnWorkflow, element_id: str) -> list:
     timers = []
     for task in workflow.get_tasks(state=TaskState.WAITING):
-        main = attached_user_task(task) if is_timer(task) else None
-        if main is not None and main.task_spec.bpmn_id == element_id:
+        watched = attached_user_tasks(task) if is_timer(task) else []
+        if any(t.task_spec.bpmn_id == element_id for t in watched):
             timers.append(task)
     return timers
 
@@ -183,7 +198,7 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
     for timer_id, row in rows.items():
         if timer_id in waiting:
             continue
-        task = workflow.get_task_from_id(UUID(timer_id))
+        task = _task_or_none(workflow, timer_id)
         fired = task is not None and task.state in (TaskState.COMPLETED, TaskState.READY)
         row.state = "fired" if fired else "cancelled"
         if fired:
@@ -191,10 +206,21 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
             uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, timer_id,
                                    summary={"kind": row.kind, "element": row.element_id,
                                             "due_at": row.due_at.isoformat()}))
-            if row.kind == "overdue" and row.human_task_id:
-                task_row = uow.session.get(HumanTask, row.human_task_id)
-                if task_row is not None and task_row.state == "ready":
-                    task_row.overdue = True
+            if row.kind == "overdue":
+                _mark_overdue(uow, task)
+
+
+def _mark_overdue(uow, timer) -> None:
+    ids = [str(t.id) for t in attached_user_tasks(timer) if t.state == TaskState.READY]
+    for task_row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(ids))) if ids else ():
+        task_row.overdue = True
+
+
+def _task_or_none(workflow, task_id: str):
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
 
 
 def _record_unseen_fires(uow, case, workflow, known, actor, now) -> None:
@@ -206,6 +232,11 @@ def _record_unseen_fires(uow, case, workflow, known, actor, now) -> None:
         _upsert(uow, case, timer, None, now)
         row = uow.session.get(Deadline, str(timer.id))
         row.state, row.fired_at = "fired", now
+        if row.kind == "overdue":
+            ready = [str(t.id) for t in attached_user_tasks(timer) if t.state == TaskState.READY]
+            for task_row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(ready))) if ready else ():
+                task_row.due_at, task_row.due_date = row.due_at, row.due_date
+                task_row.provisional, task_row.overdue = row.provisional, True
         uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, str(timer.id),
                                summary={"kind": row.kind, "element": row.element_id,
                                         "due_at": row.due_at.isoformat(), "on_entry": True}))
@@ -236,13 +267,17 @@ def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:
 
 
 def _project_task_dues(uow, case, waiting, now) -> None:
-    overdue_timers = {str(attached_user_task(t).id): t for t in waiting.values()
-                      if timer_kind(t) == "overdue" and attached_user_task(t) is not None}
-    if not overdue_timers:
+    """Give every open user task watched by an overdue timer that timer's due date."""
+    watching = {}
+    for timer in waiting.values():
+        if timer_kind(timer) == "overdue":
+            for task in attached_user_tasks(timer):
+                watching[str(task.id)] = timer
+    if not watching:
         return
     for task_row in uow.session.scalars(sa.select(HumanTask).where(
-            HumanTask.id.in_(list(overdue_timers)), HumanTask.state == "ready")):
-        timer = overdue_timers[task_row.id]
+            HumanTask.id.in_(list(watching)), HumanTask.state == "ready")):
+        timer = watching[task_row.id]
         meta = timer._get_internal_data("deadline") or {}
         task_row.due_at = due_instant(timer._get_internal_data("event_value"))
         task_row.due_date = date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None

@@ -27,10 +27,14 @@ between grid cells, where no shape ever sits; edges sharing such a gap are sprea
 tracks.  Gateway, boundary-event and flow labels get explicit BPMNLabel bounds placed clear of the
 shapes (and, where there is room, of each other); other labels are left to bpmn-js's default.
 
+A user task given ``multi_instance=MultiInstance(collection="departments", element_variable="department")``
+runs once per item of the list, each instance holding its item in the element variable.
+
 ``to_xml()`` validates the specification first and raises ValueError naming the problem.
 """
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +42,7 @@ from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
 
-__all__ = ["Diagram", "Field", "write", "COL_W", "ROW_H"]
+__all__ = ["Diagram", "Field", "MultiInstance", "write", "COL_W", "ROW_H"]
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -107,6 +111,24 @@ class Field:
             if value is not None:
                 out.append((name, str(value)))
         return out
+
+
+@dataclass(frozen=True)
+class MultiInstance:
+    """A user task that runs once per item of a case-data list, as the Camunda Modeler writes it::
+
+        <bpmn:multiInstanceLoopCharacteristics camunda:collection="departments"
+                                               camunda:elementVariable="department" />
+
+    Each instance's task data holds its item under ``element_variable`` (so a task property
+    ``department`` naming that variable scopes each instance to its own department). ``collection``
+    is a plain case-data variable name, not a ``${...}`` expression: SpiffWorkflow's Camunda parser
+    reads it as a variable. Instances run in parallel unless ``sequential``.
+    """
+
+    collection: str
+    element_variable: str
+    sequential: bool = False
 
 
 @dataclass
@@ -231,11 +253,17 @@ class Diagram:
                   assignee: str | None = None, form_key: str | None = None,
                   form: Sequence[Field] | None = None,
                   properties: Mapping[str, str] | None = None,
-                  documentation: str | None = None) -> str:
+                  documentation: str | None = None,
+                  multi_instance: MultiInstance | None = None) -> str:
+        """``multi_instance``: run the task once per item of a case-data list (see MultiInstance);
+        boundary events attached to it watch all instances together."""
+        if multi_instance is not None and not isinstance(multi_instance, MultiInstance):
+            raise ValueError(f"user task {id!r}: multi_instance must be a MultiInstance, not {multi_instance!r}")
         return self._add(id, "userTask", name, lane, col, row, documentation, properties,
                          candidate_groups=_as_list(candidate_groups),
                          candidate_users=_as_list(candidate_users),
-                         assignee=assignee, form_key=form_key, form=list(form or ()))
+                         assignee=assignee, form_key=form_key, form=list(form or ()),
+                         multi_instance=multi_instance)
 
     def script_task(self, id: str, name: str | None = None, *, lane: str, col: int, row: int = 0,
                     script: str, properties: Mapping[str, str] | None = None,
@@ -389,6 +417,7 @@ class Diagram:
                     seen.add(fld.id)
                     if fld.type == "enum" and not fld.values and "options" not in fld.properties:
                         raise ValueError(f"user task {n.id!r}: enum field {fld.id!r} has no values")
+                _check_multi_instance(n)
             if n.kind == "scriptTask" and not (n.attrs["script"] or "").strip():
                 raise ValueError(f"script task {n.id!r} has no script")
 
@@ -654,6 +683,8 @@ class Diagram:
         for f in self._flows:
             if f.source == n.id:
                 _sub(el, "bpmn", "outgoing").text = f.id
+        if a.get("multi_instance") is not None:   # tActivity: loopCharacteristics after outgoing
+            _multi_instance_xml(el, a["multi_instance"])
         if n.kind == "scriptTask":
             _sub(el, "bpmn", "script").text = a["script"]
         elif n.kind == "endEvent" and a.get("terminate"):
@@ -689,6 +720,32 @@ def _timer(id: str, time_date: str | None, time_duration: str | None) -> tuple[s
     if len(given) != 1 or not given[0][1].strip():
         raise ValueError(f"timer {id!r} needs exactly one non-empty time_date or time_duration")
     return given[0][0], given[0][1].strip()
+
+
+VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")   # a case-data name scripts may read
+
+
+def _check_multi_instance(n: _Node) -> None:
+    mi = n.attrs.get("multi_instance")
+    if mi is None:
+        return
+    for what, name in (("collection", mi.collection), ("element_variable", mi.element_variable)):
+        if not isinstance(name, str) or not VARIABLE.match(name) or keyword.iskeyword(name):
+            raise ValueError(f"user task {n.id!r}: multi-instance {what} {name!r} is not a case-data "
+                             f"variable name (a letter, then letters, digits, _)")
+    if mi.collection == mi.element_variable:
+        raise ValueError(f"user task {n.id!r}: multi-instance collection and element_variable are both "
+                         f"{mi.collection!r}")
+    if any(fld.id == mi.element_variable for fld in n.attrs["form"]):
+        raise ValueError(f"user task {n.id!r}: form field {mi.element_variable!r} would overwrite the "
+                         f"multi-instance element variable")
+
+
+def _multi_instance_xml(el, mi: MultiInstance) -> None:
+    attrs = {"isSequential": "true"} if mi.sequential else {}
+    attrs[_q("camunda", "collection")] = mi.collection
+    attrs[_q("camunda", "elementVariable")] = mi.element_variable
+    _sub(el, "bpmn", "multiInstanceLoopCharacteristics", **attrs)
 
 
 def _sub(parent, prefix: str, tag: str, **attrs):

@@ -1,4 +1,259 @@
-"""Procedure `share_application` (see ../shared/procedures.md): being written."""
+"""Procedure ``share_application`` — 共享申请 (arts. 14, 15, 16, 17; procedures.md section 2).
+
+A consumer clerk applies for one published resource of another department. 无条件共享 is granted at
+once (art. 17); 有条件共享 goes to the provider's review within ``share_reply_days``; 不予共享 gets
+the provider's explanation within the same period. A refusal needs a reason and a basis (art. 14);
+after one the consumer may ask the authority to coordinate (art. 14 para. 3). A grant expires at
+24:00 of its last day.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from engine.calendar import period_end
+from engine.domain import catalog, org, records
+from engine.domain.record_checks import beijing_today, load, record_audit, require_status
+from engine.errors import InvalidForm, NotFound
+from engine.forms import FormField
+from engine.uow import Actor
+
 from .common import FUNCTIONS as COMMON
 
+START_ROLES = {"consumer_clerk"}
+PLATFORM = Actor.system("share_platform")  # the county data centre grants 无条件共享 itself (art. 17)
+UNCONDITIONAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：无条件共享，直接获取"
+APPROVAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：有条件共享，提供部门授权"
+ORDERED_BASIS = "县政府政务数据资源主管部门协调意见（第十四条第三款）"
+
+REQUIRED = {"required": None}
+START_FORM = [
+    FormField("resource", "申请的数据资源", "enum", validation=REQUIRED, properties={"options": "dynamic"}),
+    FormField("scenario", "应用场景（第十四条）", "textarea", validation={**REQUIRED, "maxlength": "2000"}),
+    FormField("data_items", "申请的数据项（每行一项）", "textarea", validation=REQUIRED),
+    FormField("period_from", "使用期限起始日", "date", validation=REQUIRED),
+    FormField("period_until", "使用期限截止日", "date", validation=REQUIRED),
+    FormField("materials", "提供的申请材料（每行一项，第十六条）", "textarea"),
+]
+
+
+def _lines(text) -> list[str]:
+    """The distinct non-blank lines of a textarea (or the items of a list already split)."""
+    lines = text if isinstance(text, (list, tuple)) else (text or "").splitlines()
+    return list(dict.fromkeys(str(line).strip() for line in lines if str(line).strip()))
+
+
+# -- start -----------------------------------------------------------------------------------
+
+def form_options(ctx, element_id: str, data: dict) -> dict:
+    """The start form offers the published resources of every department but the applicant's own."""
+    if element_id != "__start__":
+        return {}
+    return {"resource": [(e.code, f"{e.name}（{e.department.name}，{catalog.label_of('share_type', e.share_type)}）")
+                         for e in catalog.published_catalog(ctx.session)
+                         if e.department.code != ctx.actor.department]}
+
+
+def check_start(ctx, cleaned: dict) -> dict:
+    """Check the application against the resource's registration (arts. 14, 16) and record who and when."""
+    try:
+        entry = catalog.get_resource(ctx.session, cleaned["resource"])
+    except NotFound as exc:
+        raise InvalidForm({"resource": str(exc)}) from None
+    items, materials = _lines(cleaned["data_items"]), _lines(cleaned.get("materials"))
+    received = ctx.engine.receipt_date(ctx.session, ctx.now)
+    errors = {**_item_errors(entry, items), **_material_errors(entry, materials),
+              **_period_errors(cleaned["period_from"], cleaned["period_until"], received)}
+    if errors:
+        raise InvalidForm(errors)
+    return {**cleaned, "data_items": items, "materials": materials, "resource_code": entry.code,
+            "resource_name": entry.name, "share_type": entry.share_type,
+            "provider_department": entry.department.code, "provider_department_name": entry.department.name,
+            "consumer_department": ctx.actor.department,
+            "consumer_department_name": org.department_by_code(ctx.session, ctx.actor.department).name,
+            "received_on": received.isoformat()}
+
+
+def _item_errors(entry, items: list[str]) -> dict:
+    unknown = [i for i in items if i not in {d["name"] for d in entry.data_items}]
+    if unknown:
+        return {"data_items": f"资源 {entry.code} 没有数据项：{'、'.join(unknown)} "
+                              f"(the resource has no data items {', '.join(unknown)})"}
+    return {}
+
+
+def _material_errors(entry, materials: list[str]) -> dict:
+    """Every material the registration lists must be among those provided (art. 16); a line covers
+    a material when it names it (``共享申请表（盖章）`` covers ``共享申请表``)."""
+    missing = [m for m in entry.materials if not any(m in given for given in materials)]
+    if missing:
+        return {"materials": f"缺少申请材料：{'、'.join(missing)} (materials missing: {', '.join(missing)})"}
+    return {}
+
+
+def _period_errors(first: str, last: str, received: date) -> dict:
+    if last < first:
+        return {"period_until": "截止日不能早于起始日 (the last day cannot be before the first day)"}
+    if date.fromisoformat(last) < received:
+        return {"period_until": "使用期限已经结束 (the period of use has already ended)"}
+    return {}
+
+
+def title(data: dict) -> str:
+    return f"共享申请：{data.get('resource_name', '')}（{data.get('consumer_department_name', '')}）"
+
+
+# -- task forms ------------------------------------------------------------------------------
+
+def check_task(ctx, element_id: str, cleaned: dict) -> dict:
+    """Rules across the fields of one task form."""
+    check = TASK_CHECKS.get(element_id)
+    return check(ctx.task_data or {}, cleaned) if check else cleaned
+
+
+def _check_review(data: dict, cleaned: dict) -> dict:
+    decision = cleaned["decision"]
+    if decision == "approve":
+        return _grant_terms(data, cleaned, APPROVAL_BASIS)
+    if decision == "refuse":  # art. 14: no refusal without a reason and a legal or policy basis
+        _require(cleaned, {"reason": "不予共享理由 (the reason)",
+                           "basis": "不予共享的法律、行政法规或政策依据 (the legal or policy basis)"})
+        return cleaned
+    if data.get("supplemented_on"):
+        raise InvalidForm({"decision": "只能要求补充一次材料 (materials can be requested only once)"})
+    _require(cleaned, {"reason": "需要补充的材料 (which materials are missing)"})
+    return cleaned
+
+
+def _check_ordered_grant(data: dict, cleaned: dict) -> dict:
+    return _grant_terms(data, cleaned, ORDERED_BASIS)
+
+
+def _grant_terms(data: dict, cleaned: dict, basis: str) -> dict:
+    """An approval narrows the items and period applied for, never widens them."""
+    items = _lines(cleaned.get("granted_items")) or list(data["data_items"])
+    first = cleaned.get("valid_from") or data["period_from"]
+    last = cleaned.get("valid_until") or data["period_until"]
+    errors = {}
+    extra = [i for i in items if i not in data["data_items"]]
+    if extra:
+        errors["granted_items"] = f"未申请的数据项：{'、'.join(extra)} (items not applied for: {', '.join(extra)})"
+    if first < data["period_from"] or last > data["period_until"]:
+        errors["valid_until"] = (f"授权期限应在申请的期限 {data['period_from']} 至 {data['period_until']} 之内 "
+                                 f"(the grant's period lies within the period applied for)")
+    elif last < first:
+        errors["valid_until"] = "截止日不能早于起始日 (the last day cannot be before the first day)"
+    if errors:
+        raise InvalidForm(errors)
+    return {**cleaned, "granted_items": items, "valid_from": first, "valid_until": last,
+            "usage_limits": cleaned.get("usage_limits", ""), "basis": cleaned.get("basis") or basis}
+
+
+def _check_supplement(data: dict, cleaned: dict) -> dict:
+    if cleaned["supplement_action"] == "supplement":
+        _require(cleaned, {"materials": "补充的材料 (the materials supplied)"})
+        cleaned["materials"] = _lines(cleaned["materials"])
+    return cleaned
+
+
+def _check_after_refusal(data: dict, cleaned: dict) -> dict:
+    if cleaned["next_step"] == "coordinate":
+        _require(cleaned, {"coordination_request": "申请协调的理由 (why coordination is needed)"})
+    return cleaned
+
+
+def _require(cleaned: dict, fields: dict) -> None:
+    missing = {f: f"{what}必填 (required)" for f, what in fields.items() if not cleaned.get(f)}
+    if missing:
+        raise InvalidForm(missing)
+
+
+TASK_CHECKS = {"provider_review": _check_review, "grant_ordered": _check_ordered_grant,
+               "supplement_materials": _check_supplement, "after_refusal": _check_after_refusal}
+
+
+# -- diagram functions -----------------------------------------------------------------------
+
+def register_application(ctx, resource_code, consumer, provider, data_items, scenario, period_from,
+                         period_until, materials) -> int:
+    """Record the application (art. 17) with its scenario (art. 14) and materials (art. 16)."""
+    return records.create_share_application(
+        ctx.uow, consumer_dept_code=consumer, resource_code=resource_code, provider_dept_code=provider,
+        data_items=list(data_items), scenario=scenario, period_from=period_from, period_until=period_until,
+        materials=list(materials), actor=ctx.actor, now=ctx.now, case_id=ctx.case.id).id
+
+
+def grant_unconditional(ctx, application_id: int) -> int:
+    """无条件共享: the platform grants the items and period applied for, no human step (art. 17)."""
+    application = records.decide_share_application(ctx.uow, application_id, "approve", PLATFORM, ctx.now,
+                                                    basis=UNCONDITIONAL_BASIS)
+    return application.grant.id
+
+
+def approve_application(ctx, application_id: int, items, valid_from, valid_until, usage_limits, basis) -> int:
+    """The provider's authorisation (art. 17), also after the authority ordered the share (art. 14)."""
+    application = records.decide_share_application(
+        ctx.uow, application_id, "approve", ctx.actor, ctx.now, basis=basis, valid_from=valid_from,
+        valid_until=valid_until, usage_limits=usage_limits, data_items=list(items))
+    return application.grant.id
+
+
+def refuse_application(ctx, application_id: int, reason: str, basis: str) -> bool:
+    """A refusal, or the explanation of a 不予共享 resource, with its reason and basis (arts. 14, 17)."""
+    records.decide_share_application(ctx.uow, application_id, "refuse", ctx.actor, ctx.now,
+                                     reason=reason, basis=basis)
+    return True
+
+
+def supplement_materials(ctx, application_id: int, materials) -> str:
+    """The consumer supplies the materials the provider asked for; the period keeps running."""
+    application = load(ctx.session, records.ShareApplication, application_id, "共享申请", "share application")
+    require_status(application, ["submitted"], "共享申请", "share application")
+    application.materials = list(dict.fromkeys([*application.materials, *materials]))
+    record_audit(ctx.uow, ctx.actor, ctx.now, "share_application_supplemented", ctx.case.id,
+                 {"application_id": application.id, "materials": list(materials)})
+    return beijing_today(ctx.now).isoformat()
+
+
+def withdraw_application(ctx, application_id: int) -> bool:
+    records.withdraw_share_application(ctx.uow, application_id, ctx.actor, ctx.now)
+    return True
+
+
+def coordinate(ctx, application_id: int, outcome: str, note: str) -> str:
+    """The authority's coordination after a refusal (art. 14 para. 3)."""
+    records.coordinate_share_application(ctx.uow, application_id, outcome, note, ctx.actor, ctx.now)
+    return outcome
+
+
+def grant_end(ctx, grant_id: int) -> datetime:
+    """The instant a grant ends: 24:00 Beijing time of its last day (it is in force on that day)."""
+    return period_end(load(ctx.session, records.Grant, grant_id, "授权", "grant").valid_until)
+
+
+def expire_grant(ctx, grant_id: int) -> str:
+    """End one grant with its period; one revoked, or expired by the daily sweep, stays as it is."""
+    grant = load(ctx.session, records.Grant, grant_id, "授权", "grant")
+    if grant.status == "active":
+        grant.status, grant.expired_at = "expired", ctx.now
+        record_audit(ctx.uow, records.GRANT_EXPIRY_ACTOR, ctx.now, "grant_expired", grant.case_id,
+                     {"grant_id": grant.id, "valid_until": grant.valid_until.isoformat()})
+    return grant.status
+
+
+def supervised_before(ctx) -> bool:
+    """Whether this case already has a 督办 (the review task re-opened after supplied materials keeps
+    the original due date, so its overdue timer fires again for the same lateness)."""
+    query = sa.select(records.SupervisionItem.id).where(records.SupervisionItem.case_id == ctx.case.id)
+    return ctx.session.scalars(query.limit(1)).first() is not None
+
+
 FUNCTIONS = dict(COMMON)
+FUNCTIONS.update({
+    "register_application": register_application, "grant_unconditional": grant_unconditional,
+    "approve_application": approve_application, "refuse_application": refuse_application,
+    "supplement_materials": supplement_materials, "withdraw_application": withdraw_application,
+    "coordinate": coordinate, "grant_end": grant_end, "expire_grant": expire_grant,
+    "supervised_before": supervised_before,
+})

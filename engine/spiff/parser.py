@@ -11,6 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.util import first
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import (
     BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent,
 )
@@ -95,6 +96,19 @@ def _split(value: str | None) -> list[str]:
 
 class GovUserTaskParser(UserTaskParser):
     """Keeps candidate groups/users, assignee and the full generated form in ``extensions``."""
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        """Fix a collection-based multi-instance task's input references at parse time.
+
+        SpiffWorkflow's Camunda variant sets them only when the task first runs, mutating the spec;
+        a spec restored in another process has them unset, and a finished instance's item is then
+        appended to the collection instead of written in place.
+        """
+        super()._add_multiinstance_task(loop_characteristics)
+        if self.task.cardinality is None and self.task.data_output is not None:
+            self.task.data_input = TaskDataReference(self.task.data_output.bpmn_id)
+            if self.task.output_item is not None:
+                self.task.input_item = TaskDataReference(self.task.output_item.bpmn_id)
 
     def parse_extensions(self, node=None):
         return {

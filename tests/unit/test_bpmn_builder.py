@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.clock import FrozenClock
 from engine.definitions import parse_diagram
 from engine.spiff.script import GovScriptEngine
-from tools.bpmn_builder import Diagram, Field, write
+from tools.bpmn_builder import Diagram, Field, MultiInstance, write
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -428,3 +428,88 @@ def test_random_diagrams_keep_the_invariants(seed):
             d.flow(f"f{n}", node_id, target, rnd.choice(names))
             n += 1
     check_geometry(etree.fromstring(d.to_xml()))
+
+
+# --------------------------------------------------------------------------- multi-instance user tasks
+
+
+def multi_instance(sequential: bool = False) -> Diagram:
+    """Each department states a position, in parallel (or one after another), under one deadline."""
+    d = Diagram("positions", "陈述意见")
+    d.lane("provider", "数据提供部门")
+    d.start("start", "开始", lane="provider", col=0)
+    d.user_task("state", "陈述本部门意见", lane="provider", col=1, candidate_groups="provider_clerk",
+                properties={"department": "department"},
+                form=[Field("position", "意见", "textarea", required=True)],
+                multi_instance=MultiInstance("departments", "department", sequential=sequential))
+    d.boundary_timer("state_overdue", "期满", attached_to="state", time_date="workdays(10)",
+                     kind="overdue", interrupting=True)
+    d.end("done", "结束", lane="provider", col=2)
+    d.end("late", "期满", lane="provider", col=2, row=1)
+    d.flow("f1", "start", "state")
+    d.flow("f2", "state", "done")
+    d.flow("f3", "state_overdue", "late")
+    return d
+
+
+def test_multi_instance_is_written_as_the_camunda_modeler_does():
+    root = etree.fromstring(multi_instance().to_xml())
+    (task,) = xp(root, "//bpmn:userTask[@id='state']")
+    (loop,) = xp(task, "bpmn:multiInstanceLoopCharacteristics")
+    assert dict(loop.attrib) == {f"{{{NS['camunda']}}}collection": "departments",
+                                 f"{{{NS['camunda']}}}elementVariable": "department"}
+    assert [etree.QName(c).localname for c in task][-3:] == ["incoming", "outgoing",
+                                                            "multiInstanceLoopCharacteristics"]
+    assert 'isSequential="true"' in multi_instance(sequential=True).to_xml()
+    assert "multiInstanceLoopCharacteristics" not in sample().to_xml()  # nothing changes without it
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(root), schema.error_log
+    check_geometry(root)
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_multi_instance_parses_to_one_task_per_item(sequential):
+    specs = parse_diagram(multi_instance(sequential).to_xml(), ALLOWED_CALLS).bundle.spec.task_specs
+    loop, child = specs["state"], specs["state [child]"]
+    assert type(loop).__name__ == ("Sequential" if sequential else "Parallel") + "MultiInstanceTask"
+    assert (loop.data_output.bpmn_id, loop.output_item.bpmn_id) == ("departments", "department")
+    assert loop.task_spec == "state [child]" and child.manual and child.bpmn_id == "state"
+    assert child.extensions["properties"] == {"department": "department"}
+    assert child.extensions["candidate_groups"] == ["provider_clerk"]
+
+
+def test_each_instance_holds_its_element_variable():
+    spec = parse_diagram(multi_instance().to_xml(), ALLOWED_CALLS).bundle.spec
+    clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))
+    workflow = BpmnWorkflow(spec, script_engine=GovScriptEngine(clock, {"workdays": lambda n: "2026-03-16T00:00:00+08:00"}))
+    workflow.get_tasks(state=TaskState.READY)[0].data["departments"] = ["340822101", "340822103"]
+    workflow.do_engine_steps()
+    instances = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert [t.data["department"] for t in instances] == ["340822101", "340822103"]
+    for task in instances:
+        task.set_data(position=f"{task.data['department']} 正确")
+        task.run()
+    workflow.do_engine_steps()
+    assert workflow.is_completed() and workflow.data["departments"] == ["340822101", "340822103"]
+    assert "department" not in workflow.data and "position" not in workflow.data  # only items come back
+
+
+@pytest.mark.parametrize("mi, form, message", [
+    (MultiInstance("departments", "1dept"), [], "element_variable '1dept' is not a case-data variable"),
+    (MultiInstance("${departments}", "department"), [], "collection '${departments}' is not"),
+    (MultiInstance("_private", "department"), [], "collection '_private' is not"),
+    (MultiInstance("items", "items"), [], "collection and element_variable are both 'items'"),
+    (MultiInstance("departments", "department"), [Field("department", "部门")],
+     "form field 'department' would overwrite the multi-instance element variable"),
+])
+def test_invalid_multi_instance_raises(mi, form, message):
+    d = minimal()
+    d.user_task("each", "逐个办理", lane="a", col=5, candidate_groups="clerk", form=form, multi_instance=mi)
+    d.flow("f9", "each", "end")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        d.to_xml()
+
+
+def test_multi_instance_must_be_a_multi_instance():
+    with pytest.raises(ValueError, match="multi_instance must be a MultiInstance"):
+        minimal().user_task("each", lane="a", col=5, candidate_groups="clerk", multi_instance="departments")
