@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+MO      := web/translations/zh/LC_MESSAGES/messages.mo
 PORT    ?= 5000
 TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e)
 BENCHES := $(wildcard bench/bench_*.py)
@@ -19,7 +20,7 @@ help:
 	@echo "make diagrams  regenerate bpmn/*.bpmn from tools/diagrams/*.py"
 	@echo "make clean  remove caches, build output and the local database (distclean: also .venv)"
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -28,6 +29,10 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(VENV)/bin/pip install -e '.[dev]'
 	touch $@
+
+# The web app's compiled message catalogs (built, not kept in git).
+$(MO): web/translations/zh/LC_MESSAGES/messages.po | $(STAMP)
+	$(VENV)/bin/pybabel compile -d web/translations
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a silent pass.
 test: install

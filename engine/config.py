@@ -21,6 +21,7 @@ class Config:
     after_hours_policy: str = "calendar_date"
     max_form_field_length: int = 10_000
     sql_echo: bool = False
+    secure_cookies: bool = False  # send session cookies over HTTPS only (set behind TLS)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -36,6 +37,7 @@ class Config:
         if env.get("GOVFLOW_AFTER_HOURS_POLICY"):
             kwargs["after_hours_policy"] = env["GOVFLOW_AFTER_HOURS_POLICY"]
         kwargs["sql_echo"] = env.get("GOVFLOW_SQL_ECHO", "") == "1"
+        kwargs["secure_cookies"] = env.get("GOVFLOW_SECURE_COOKIES", "") == "1"
         return cls(**kwargs)
 
     @property

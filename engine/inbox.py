@@ -1,46 +1,79 @@
-"""Inbox queries over the human-task projection (待办 / 待签收 / 已办 / 我发起的)."""
+"""Inbox queries over the human-task projection (待办 / 待签收 / 已办 / 我发起的).
+
+``page`` serves the inbox screen: one tab, filtered, sorted and paginated, with the counts of every
+tab and each task's remaining working days. It issues a fixed number of queries whatever the number
+of tasks (the calendar and rule sets come in as arguments, not per row).
+"""
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, noload
 
-from .models import Case, HumanTask, TaskCandidate
+from .calendar import BEIJING, WorkingDayCalendar
+from .models import Case, DefinitionVersion, HumanTask, RuleSetRow, TaskCandidate
 from .uow import Actor
 
-
-def my_tasks(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[HumanTask]:
-    """Open tasks assigned to me, soonest due first."""
-    return list(session.scalars(
-        sa.select(HumanTask).where(HumanTask.assignee == actor.username, HumanTask.state == "ready")
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-        .limit(limit).offset(offset)))
+TABS = ("mine", "unclaimed", "started", "done")
+TASK_STATUSES = ("overdue", "due_soon", "provisional", "no_deadline")
+CASE_STATUSES = ("running", "completed")
+SORTS = ("due", "created", "number", "completed")
+DEFAULT_REMINDER_DAYS = 1  # rule sets say ``reminder_days_before``; this when a case has none
 
 
-def unclaimed_tasks(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[HumanTask]:
-    """Open, unassigned tasks offered to one of my roles in my department, or to me by name."""
+# -- the base conditions of each tab ------------------------------------------------------------
+
+def _mine(actor: Actor):
+    return sa.and_(HumanTask.assignee == actor.username, HumanTask.state == "ready")
+
+
+def _unclaimed(actor: Actor):
     by_role = sa.select(TaskCandidate.task_id).where(
         TaskCandidate.kind == "group", TaskCandidate.value.in_(sorted(actor.roles) or [""]))
     by_user = sa.select(TaskCandidate.task_id).where(
         TaskCandidate.kind == "user", TaskCandidate.value == actor.username)
     in_scope = sa.or_(HumanTask.department.is_(None), HumanTask.department == actor.department)
-    query = sa.select(HumanTask).where(
-        HumanTask.state == "ready", HumanTask.assignee.is_(None),
-        sa.or_(sa.and_(HumanTask.id.in_(by_role), in_scope), HumanTask.id.in_(by_user)))
-    return list(session.scalars(query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                               HumanTask.created_at).limit(limit).offset(offset)))
+    return sa.and_(HumanTask.state == "ready", HumanTask.assignee.is_(None),
+                   sa.or_(sa.and_(HumanTask.id.in_(by_role), in_scope), HumanTask.id.in_(by_user)))
+
+
+def _done(actor: Actor):
+    return HumanTask.completed_by == actor.username
+
+
+def _started(actor: Actor):
+    return Case.started_by == actor.username
+
+
+_by_due = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+
+
+def my_tasks(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[HumanTask]:
+    """Open tasks assigned to me, soonest due first."""
+    return list(session.scalars(sa.select(HumanTask).where(_mine(actor)).order_by(*_by_due)
+                                .limit(limit).offset(offset)))
+
+
+def unclaimed_tasks(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[HumanTask]:
+    """Open, unassigned tasks offered to one of my roles in my department, or to me by name."""
+    return list(session.scalars(sa.select(HumanTask).where(_unclaimed(actor)).order_by(*_by_due)
+                                .limit(limit).offset(offset)))
 
 
 def done_tasks(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[HumanTask]:
     return list(session.scalars(
-        sa.select(HumanTask).where(HumanTask.completed_by == actor.username)
+        sa.select(HumanTask).where(_done(actor))
         .order_by(HumanTask.completed_at.desc()).limit(limit).offset(offset)))
 
 
 def started_cases(session: Session, actor: Actor, limit: int = 50, offset: int = 0) -> list[Case]:
     return list(session.scalars(
-        sa.select(Case).where(Case.started_by == actor.username)
+        sa.select(Case).where(_started(actor))
         .order_by(Case.started_at.desc()).limit(limit).offset(offset)))
 
 
@@ -49,3 +82,177 @@ def overdue_tasks(session: Session, now: datetime, limit: int = 100) -> list[Hum
         sa.select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at < now,
                                    HumanTask.provisional.is_(False))
         .order_by(HumanTask.due_at).limit(limit)))
+
+
+def tab_counts(session: Session, actor: Actor) -> dict[str, int]:
+    """How many entries each tab holds (one query)."""
+    def count(where, entity=HumanTask):
+        return sa.select(sa.func.count()).select_from(entity).where(where).scalar_subquery()
+    row = session.execute(sa.select(count(_mine(actor)), count(_unclaimed(actor)),
+                                    count(_started(actor), Case), count(_done(actor)))).one()
+    return dict(zip(TABS, row))
+
+
+# -- the inbox screen ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    process_id: str | None = None
+    status: str | None = None  # TASK_STATUSES, or CASE_STATUSES on the started tab
+    due_from: date | None = None
+    due_to: date | None = None
+    search: str | None = None  # part of a case number or title
+    sort: str = "due"
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    task: HumanTask
+    case_number: str | None
+    case_title: str
+    process_name: str
+    remaining_days: int | None  # working days left until the due date; negative when past
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    case: Case
+    process_name: str
+    open_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Page:
+    tab: str
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def page(session: Session, actor: Actor, tab: str, filters: Filters, number: int, per_page: int,
+         now: datetime, calendar: WorkingDayCalendar) -> Page:
+    """One page of one tab, with every tab's count."""
+    if tab not in TABS:
+        raise ValueError(f"unknown inbox tab {tab!r}")
+    counts = tab_counts(session, actor)
+    number = max(1, number)
+    if tab == "started":
+        items, total = _case_page(session, actor, filters, number, per_page)
+    else:
+        items, total = _task_page(session, actor, tab, filters, number, per_page, now, calendar)
+    return Page(tab, items, total, number, per_page, counts)
+
+
+def _task_page(session, actor, tab, filters, number, per_page, now, calendar):
+    windows = reminder_windows(session)
+    today = now.astimezone(BEIJING).date()
+    where = [{"mine": _mine, "unclaimed": _unclaimed, "done": _done}[tab](actor)]
+    where += _task_filters(filters, now, today, calendar, windows)
+    base = sa.select(HumanTask, Case.number, Case.title, Case.rule_set, DefinitionVersion.name) \
+        .join(Case, HumanTask.case_id == Case.id) \
+        .join(DefinitionVersion, HumanTask.definition_id == DefinitionVersion.id).where(*where)
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(HumanTask.id).subquery()))
+    rows = session.execute(base.options(noload(HumanTask.candidates))
+                           .order_by(*_task_order(filters.sort))
+                           .limit(per_page).offset((number - 1) * per_page)).all()
+    items = [task_item(*row, now=now, calendar=calendar, windows=windows) for row in rows]
+    return items, total or 0
+
+
+def _task_filters(filters: Filters, now, today, calendar, windows) -> list:
+    where = []
+    if filters.process_id:
+        where.append(HumanTask.process_id == filters.process_id)
+    if filters.due_from:
+        where.append(HumanTask.due_date >= filters.due_from)
+    if filters.due_to:
+        where.append(HumanTask.due_date <= filters.due_to)
+    if filters.search:
+        where.append(_search(filters.search))
+    overdue = sa.or_(HumanTask.overdue.is_(True), HumanTask.due_at < now)
+    if filters.status == "overdue":
+        where.append(overdue)
+    elif filters.status == "due_soon":
+        where += [sa.not_(overdue), _due_soon(today, calendar, windows)]
+    elif filters.status == "provisional":
+        where.append(HumanTask.provisional.is_(True))
+    elif filters.status == "no_deadline":
+        where.append(HumanTask.due_at.is_(None))
+    return where
+
+
+def _due_soon(today: date, calendar: WorkingDayCalendar, windows: dict[str, int]):
+    """Due dates at most the rule set's reminder window of working days away."""
+    by_window: dict[int, list[str]] = defaultdict(list)
+    for key, days in windows.items():
+        by_window[days].append(key)
+    default_cutoff = calendar.provisional_due_date(today, DEFAULT_REMINDER_DAYS + 1)
+    clauses = [sa.and_(Case.rule_set.is_(None), HumanTask.due_date < default_cutoff)]
+    for days, keys in by_window.items():
+        cutoff = calendar.provisional_due_date(today, days + 1)  # the first date with more left
+        clauses.append(sa.and_(Case.rule_set.in_(keys), HumanTask.due_date < cutoff))
+    return sa.or_(*clauses)
+
+
+def _search(text: str):
+    text = text.strip()
+    return sa.or_(Case.number.contains(text, autoescape=True), Case.title.contains(text, autoescape=True))
+
+
+def _task_order(sort: str) -> tuple:
+    if sort == "created":
+        return HumanTask.created_at.desc(), HumanTask.case_id.desc(), HumanTask.id
+    if sort == "number":
+        return Case.number.desc(), HumanTask.created_at, HumanTask.id
+    if sort == "completed":
+        return HumanTask.completed_at.desc(), HumanTask.id
+    return (*_by_due, HumanTask.case_id, HumanTask.id)
+
+
+def task_item(task: HumanTask, number: str | None, title: str, rule_set: str | None, process_name: str | None,
+              *, now: datetime, calendar: WorkingDayCalendar, windows: dict[str, int]) -> TaskItem:
+    """A task with its deadline state: working days left, overdue, due soon (reminder window)."""
+    today = now.astimezone(BEIJING).date()
+    remaining = calendar.working_days_between(today, task.due_date) if task.due_date else None
+    overdue = task.state == "ready" and (task.overdue or (task.due_at is not None and task.due_at < now))
+    window = windows.get(rule_set, DEFAULT_REMINDER_DAYS)
+    due_soon = task.state == "ready" and not overdue and remaining is not None and remaining <= window
+    return TaskItem(task, number, title, process_name or task.process_id, remaining, overdue, due_soon)
+
+
+def reminder_windows(session: Session) -> dict[str, int]:
+    """Each rule set's reminder window in working days, by rule-set key (``name@version``)."""
+    rows = session.execute(sa.select(RuleSetRow.name, RuleSetRow.version, RuleSetRow.periods)).all()
+    return {f"{name}@{version}": int(json.loads(periods).get("reminder_days_before", DEFAULT_REMINDER_DAYS))
+            for name, version, periods in rows}
+
+
+def _case_page(session, actor, filters: Filters, number: int, per_page: int):
+    where = [_started(actor)]
+    if filters.process_id:
+        where.append(Case.process_id == filters.process_id)
+    if filters.status in CASE_STATUSES:
+        where.append(Case.status == filters.status)
+    if filters.search:
+        where.append(_search(filters.search))
+    base = sa.select(Case, DefinitionVersion.name).join(
+        DefinitionVersion, Case.definition_id == DefinitionVersion.id).where(*where)
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Case.id).subquery()))
+    order = Case.number.desc() if filters.sort == "number" else Case.started_at.desc()
+    rows = session.execute(base.order_by(order, Case.id.desc())
+                           .limit(per_page).offset((number - 1) * per_page)).all()
+    open_tasks: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for case_id, name in session.execute(sa.select(HumanTask.case_id, HumanTask.name).where(
+                HumanTask.case_id.in_([case.id for case, _ in rows]), HumanTask.state == "ready")
+                .order_by(HumanTask.created_at)):
+            open_tasks[case_id].append(name)
+    return [CaseItem(case, name or case.process_id, open_tasks[case.id]) for case, name in rows], total or 0

@@ -12,14 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, deadlines, definitions, forms, rules
+from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
+from .domain import comments, notifications, org
 from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, InvalidForm, NotFound,
                      PermissionDenied, ScriptError)
 from .models import Case, DefinitionVersion, HumanTask, TaskCandidate
@@ -29,6 +32,7 @@ from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
 
 START_FORM = "__start__"  # the element id form_options() receives for a procedure's start form
+CASE_READERS = frozenset({"authority"})  # the data authority supervises every case (art. 4)
 EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
@@ -230,7 +234,7 @@ class Engine:
             bundle = self.definitions.get(uow.session, case.definition_id)
             workflow = self._load(case, bundle)
             self._catch_up_timers(uow, case, workflow, actor)
-            task = workflow.get_task_from_id(UUID(task_id))
+            task = _task_or_none(workflow, task_id)
             if task is None or task.state != TaskState.READY:
                 raise AlreadyDone("该任务已办结 (this task has already been completed)")
             cleaned = forms.validate(forms.fields_from_extensions(task.task_spec.extensions), form_data,
@@ -253,7 +257,72 @@ class Engine:
             uow.commit()
             return case.id
 
+    def transfer_task(self, task_id: str, actor: Actor, to_login: str) -> None:
+        """Hand a task to a colleague who may work it too (转办): same role, same department.
+
+        Only the assignee, or anyone the unclaimed task is offered to, may transfer it.
+        """
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=True)
+            self._require_eligible(row, actor)
+            if to_login == row.assignee:
+                raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
+            if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
+                raise PermissionDenied(f"{to_login} 无权办理此任务，不能转办 "
+                                       f"(the task cannot be transferred to {to_login}: not eligible)")
+            now, previous = self.clock.now(), row.assignee
+            row.assignee = to_login
+            uow.record(audit.Entry(now, actor.username, "task_transferred", row.case_id, row.id,
+                                   summary={"from": previous, "to": to_login}))
+            if to_login != actor.username:
+                case = uow.session.get(Case, row.case_id)
+                notifications.notify(uow, [to_login], "new_task", case.id, row.id,
+                                     f"{case.number} {case.title} · {row.name}", now)
+            uow.commit()
+
+    def add_comment(self, case_id: int, actor: Actor, text: str) -> int:
+        """Keep a comment (审批意见) with the case; whoever may see the case may comment."""
+        with self.uow() as uow:
+            case = uow.session.get(Case, case_id)
+            if case is None:
+                raise NotFound("案件不存在 (no such case)")
+            if not may_see_case(uow.session, case, actor):
+                raise PermissionDenied("您无权查看此案件 (you may not see this case)")
+            comment = comments.add_comment(uow, case.id, actor.username, text, self.clock.now())
+            uow.commit()
+            return comment.id
+
     # -- queries ---------------------------------------------------------------------------
+    def inbox(self, actor: Actor, tab: str, filters: inbox_queries.Filters | None = None, page: int = 1,
+              per_page: int = 20) -> inbox_queries.Page:
+        """One page of one inbox tab (待办 / 待签收 / 我发起的 / 已办) with the counts of all tabs."""
+        with self.uow() as uow:
+            return inbox_queries.page(uow.session, actor, tab, filters or inbox_queries.Filters(), page, per_page,
+                                      self.clock.now(), self.calendar(uow.session))
+
+    def task_form_options(self, task_id: str, actor: Actor) -> dict[str, list[tuple[str, str]]]:
+        """The case-dependent values of an open task's enum fields, as (id, name) pairs."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            self._require_eligible(row, actor)
+            case = uow.session.get(Case, row.case_id)
+            proc = self.procedures.get(case.process_id)
+            if proc is None or proc.form_options is None:
+                return {}
+            task = _task_or_none(self._load(case, self.definitions.get(uow.session, case.definition_id)), task_id)
+            if task is None:
+                return {}
+            ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), task.data)
+            return option_pairs(proc.form_options(ctx, row.element_id, task.data))
+
+    def transfer_candidates(self, task_id: str, actor: Actor) -> list[tuple[str, str]]:
+        """(login, display name) of the colleagues an open task can be transferred to."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            self._require_eligible(row, actor)
+            return [(p.login, p.display_name) for p in transfer_pool(uow.session, row)
+                    if p.login not in (actor.username, row.assignee)]
+
     def get_task(self, task_id: str, actor: Actor | None = None) -> TaskView:
         with self.uow() as uow:
             row = uow.session.get(HumanTask, task_id)
@@ -266,7 +335,7 @@ class Engine:
             spec = _find_spec(bundle, row.element_id)
             data = {}
             if row.state == "ready":
-                task = self._load(case, bundle).get_task_from_id(UUID(task_id))
+                task = _task_or_none(self._load(case, bundle), task_id)
                 data = dict(task.data) if task is not None else {}
             return TaskView(row.id, case.id, case.number, case.process_id, row.element_id, row.name,
                             row.state, row.assignee, row.role, row.department,
@@ -284,12 +353,11 @@ class Engine:
 
     def people_for_task(self, task_id: str) -> list[tuple[str, str]]:
         """Role resolution: (login, display name) of everyone who may work the task now."""
-        from .domain.org import eligible_people
         with self.uow() as uow:
             row = uow.session.get(HumanTask, task_id)
             if row is None:
                 raise NotFound("任务不存在 (no such task)")
-            return [(p.login, p.display_name) for p in eligible_people(uow.session, row)]
+            return [(p.login, p.display_name) for p in org.eligible_people(uow.session, row)]
 
     def verify_audit(self) -> audit.Finding | None:
         with self.uow() as uow:
@@ -413,12 +481,16 @@ def _short(data: Mapping[str, Any]) -> dict:
 
 
 def _outcome(workflow: BpmnWorkflow) -> str | None:
+    """The case's outcome: the ``outcome`` variable, else the ``outcome`` property of the end event
+    reached last that has one (a reminder branch's plain end event does not count)."""
     outcome = workflow.data.get("outcome")
     if outcome is None:
         ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                if t.task_spec.__class__.__name__ == "EndEvent" and t.task_spec.bpmn_id]
-        props = (ends[-1].task_spec.extensions or {}) if ends else {}
-        outcome = props.get("outcome") or (ends[-1].task_spec.bpmn_id if ends else None)
+                if t.task_spec.__class__.__name__ == "EndEvent"
+                and (t.task_spec.extensions or {}).get("properties", {}).get("outcome")]
+        if ends:
+            last = max(ends, key=lambda t: t.last_state_change)
+            outcome = last.task_spec.extensions["properties"]["outcome"]
     return str(outcome)[:100] if outcome is not None else None
 
 
@@ -427,6 +499,47 @@ def _find_spec(bundle: SpecBundle, element_id: str):
         if element_id in process.task_specs:
             return process.task_specs[element_id]
     return None
+
+
+def may_see_case(session, case: Case, actor: Actor) -> bool:
+    """Who may read a case: its starter, the authority, and whoever is or was involved in one of its
+    tasks (assignee, completer, candidate user, or the task's role within its department)."""
+    if actor.username == case.started_by or actor.roles & CASE_READERS:
+        return True
+    rows = session.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id))
+    return any(_involved(row, actor) for row in rows)
+
+
+def _involved(row: HumanTask, actor: Actor) -> bool:
+    if actor.username in (row.assignee, row.completed_by) or actor.username in row.users():
+        return True
+    return bool(actor.roles.intersection(row.groups())) and row.department in (None, actor.department)
+
+
+class _AsOffered:
+    """A task as it was offered before anyone claimed it: who else may take it over."""
+
+    assignee = None
+
+    def __init__(self, row: HumanTask):
+        self.department, self._users, self._groups = row.department, row.users(), row.groups()
+
+    def users(self) -> list[str]:
+        return self._users
+
+    def groups(self) -> list[str]:
+        return self._groups
+
+
+def transfer_pool(session, row: HumanTask) -> list:
+    """Everyone a task is offered to (candidate users, its role in its department), claimed or not."""
+    return org.eligible_people(session, _AsOffered(row))
+
+
+def option_pairs(options: Mapping[str, Iterable] | None) -> dict[str, list[tuple[str, str]]]:
+    """Normalise form_options() values (``id`` or ``(id, name)``) to (id, name) pairs."""
+    return {field: [(str(o[0]), str(o[1])) if isinstance(o, (tuple, list)) else (str(o), str(o)) for o in values]
+            for field, values in (options or {}).items()}
 
 
 def may_work(row: HumanTask, actor: Actor) -> bool:
@@ -483,7 +596,7 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
     for task_id, row in open_rows.items():
         if task_id in ready:
             continue
-        task = workflow.get_task_from_id(UUID(task_id))
+        task = _task_or_none(workflow, task_id)
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = row.completed_at or now
         if row.state == "cancelled":
@@ -494,6 +607,14 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
             uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
                                    summary={"task": task.task_spec.bpmn_id}))
     uow.session.flush()
+
+
+def _task_or_none(workflow: BpmnWorkflow, task_id: str):
+    """The task, or None when it left the tree (e.g. instances an interrupting timer dropped)."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
 
 
 def _new_row(case: Case, task, now: datetime, engine: Engine) -> HumanTask:

@@ -1,19 +1,54 @@
 """The Flask front end: an app factory over the engine built by ``engine.bootstrap``."""
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any, Mapping
+
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from engine.bootstrap import build_engine
 from engine.config import Config
 
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # forms only; no uploads through the web app yet
+SESSION_LIFETIME = timedelta(hours=10)  # a working day; the signed cookie is refused after it
 
-def create_app(config: Config | None = None) -> Flask:
-    """Create the web app; build the engine once and keep it in ``app.extensions``."""
+csrf = CSRFProtect()
+
+
+def create_app(config: Config | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the web app; build the engine once and keep it in ``app.extensions``.
+
+    ``test_config`` overrides Flask settings; its ``engine`` entry, if any, is used instead of
+    building one (tests pass an engine with a frozen clock).
+    """
     config = config or Config.from_env()
+    overrides = dict(test_config or {})
+    engine = overrides.pop("engine", None) or build_engine(config)
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = config.secret_key
-    app.extensions["govflow"] = build_engine(config)
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.config.from_mapping(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    app.config.update(overrides)
+    app.extensions["govflow"] = engine
 
-    from . import views
-    app.register_blueprint(views.bp)
+    from . import auth, errors, i18n, layout, security
+    i18n.init_app(app)
+    layout.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from . import main, notifications, start, supervision, tasks
+    notifications.init_app(app)
+    for module in (main, auth, i18n, tasks, start, notifications, supervision):
+        app.register_blueprint(module.bp)
     return app

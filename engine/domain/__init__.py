@@ -3,4 +3,5 @@
 Each module holds its typed models and the service functions that ``workflows/`` and the web layer
 call; every change is validated and audited.
 """
-from . import catalog, org, records  # noqa: F401  (register the models on engine.models.Base)
+# Importing a module registers its models on engine.models.Base.
+from . import catalog, comments, logins, notifications, org, records  # noqa: F401

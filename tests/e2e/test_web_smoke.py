@@ -1,4 +1,4 @@
-"""Smoke tests of the web app: the Flask test client, then a real waitress process."""
+"""Smoke tests of the web app as production builds it: the Flask test client, then a real waitress process."""
 from __future__ import annotations
 
 import os
@@ -13,7 +13,9 @@ import pytest
 
 from engine.config import Config
 from engine.db import create_db_engine
+from engine.domain import org
 from engine.migrate import upgrade
+from tests.e2e.conftest import PASSWORD, Browser
 from web import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -46,21 +48,24 @@ def migrated_sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(tmp_path):
+def bare_app(tmp_path):
+    """The app as production builds it (engine from config), with one person and nothing deployed."""
     app = create_app(Config(database_url=migrated_sqlite_url(tmp_path)))
     app.config["TESTING"] = True
+    engine = app.extensions["govflow"]
+    with engine.uow() as uow:
+        dept = org.create_department(uow.session, "340822101", "县公安局", "county_department")
+        org.create_person(uow.session, "clerk.a", "王建国", dept, {"provider_clerk"}, PASSWORD, engine.clock.now())
+        uow.commit()
     yield app
-    app.extensions["govflow"].db_engine.dispose()
+    engine.db_engine.dispose()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def test_index_lists_deployed_definitions(app, client):
-    app.extensions["govflow"].deploy(TINY_DIAGRAM)
-    response = client.get("/")
+def test_index_lists_deployed_definitions(bare_app):
+    bare_app.extensions["govflow"].deploy(TINY_DIAGRAM)
+    browser = Browser(bare_app.test_client())
+    browser.login("clerk.a")
+    response = browser.get("/")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert '<html lang="zh-CN">' in page
@@ -68,14 +73,21 @@ def test_index_lists_deployed_definitions(app, client):
     assert "smoke_request" in page and "冒烟测试申请" in page and "v1" in page
 
 
-def test_index_without_definitions_says_so(client):
-    response = client.get("/")
+def test_index_without_definitions_says_so(bare_app):
+    browser = Browser(bare_app.test_client())
+    browser.login("clerk.a")
+    response = browser.get("/")
     assert response.status_code == 200
     assert "尚未部署任何流程" in response.get_data(as_text=True)
 
 
-def test_healthz_reports_database_ok(client):
-    response = client.get("/healthz")
+def test_index_needs_a_login(bare_app):
+    response = bare_app.test_client().get("/")
+    assert response.status_code == 302 and response.headers["Location"] == "/login?next=%2F"
+
+
+def test_healthz_reports_database_ok(bare_app):
+    response = bare_app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
@@ -118,7 +130,7 @@ def wait_until_serving(url: str, server: subprocess.Popen, log: Path, deadline_s
     pytest.fail(f"waitress did not answer {url} within {deadline_s}s:\n{log.read_text()}")
 
 
-def test_waitress_serves_the_index_after_init_db(tmp_path):
+def test_waitress_serves_the_login_page_after_init_db(tmp_path):
     env = {**os.environ, "GOVFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'govflow.sqlite3'}"}
     subprocess.run([console_script("govflow"), "init-db"], cwd=REPO_ROOT, env=env,
                    check=True, timeout=60, capture_output=True)
@@ -130,9 +142,9 @@ def test_waitress_serves_the_index_after_init_db(tmp_path):
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/healthz", server, log)
-        status, page = fetch(f"http://127.0.0.1:{port}/")
+        status, page = fetch(f"http://127.0.0.1:{port}/")  # redirected to the log-in page
         assert status == 200
-        assert f"<title>{TITLE}</title>" in page
+        assert f"<title>登录 · {TITLE}</title>" in page and 'name="csrf_token"' in page
     finally:
         server.terminate()
         try:

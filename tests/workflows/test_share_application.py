@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 
 from engine import definitions
 from engine.calendar import BEIJING
@@ -27,12 +26,6 @@ DUE = date(2026, 2, 26)
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Nobody logs in here: hash the county's passwords at the lowest cost (0.4 s each at full cost)."""
-    monkeypatch.setattr(org, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
 
 def apply(world, resource: str = "HN-GA-001", login: str = "minzheng.clerk", **changes) -> int:
     world.at(*RECEIVED)

@@ -1,25 +1,23 @@
-"""The ``main`` blueprint: the start page and the health check."""
+"""The ``main`` blueprint: the home page and the health check."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template
 
-from engine import definitions
-from engine.service import Engine
+from engine import definitions, inbox
+
+from .context import actor, govflow
 
 bp = Blueprint("main", __name__)
 
 
-def govflow() -> Engine:
-    return current_app.extensions["govflow"]
-
-
 @bp.get("/")
 def index():
-    """List the latest version of every deployed process definition."""
+    """Home: how much is waiting in each inbox tab, and the deployed processes."""
     with govflow().uow() as uow:
+        counts = inbox.tab_counts(uow.session, actor())
         processes = definitions.list_latest(uow.session)
-    return render_template("index.html", processes=processes)
+    return render_template("main/index.html", counts=counts, processes=processes)
 
 
 @bp.get("/healthz")

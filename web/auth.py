@@ -1,0 +1,115 @@
+"""The ``auth`` blueprint: log-in (rate-limited, audited), log-out, and the logged-in person."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from engine.domain import logins
+from engine.domain.org import Person
+from engine.uow import Actor
+
+from .context import client_ip, govflow, safe_next
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "i18n.set_language", "static"}
+KEPT_ON_LOGIN = ("lang",)  # session keys that survive the session being renewed at log-in
+
+
+class User(UserMixin):
+    """The logged-in person: a snapshot of their ``Person`` row, loaded by id on each request."""
+
+    def __init__(self, person: Person):
+        self.id = person.id
+        self.login = person.login
+        self.display_name = person.display_name
+        self.department_code = person.department.code
+        self.department_name = person.department.name
+        self.roles = person.roles
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.login, self.roles, self.department_code)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; Flask-Login translates it when shown (localize_callback)."""
+    return message
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = N_("Please log in to continue.")
+    login_manager.localize_callback = _
+    login_manager.login_message_category = "info"
+    app.before_request(require_login)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The active person with this id (a deactivated person is logged out at the next request)."""
+    if not user_id.isdigit():
+        return None
+    with govflow().uow() as uow:
+        person = uow.session.get(Person, int(user_id))
+        return User(person) if person is not None and person.active else None
+
+
+def require_login():
+    """Every page but the log-in page, the health check, static files and the language switch."""
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    """Show the log-in form; check the password, at most 5 failures per 15 minutes."""
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(url_for("main.index"))
+        return render_template("auth/login.html")
+    name = request.form.get("login", "").strip()[:64]
+    engine = govflow()
+    with engine.uow() as uow:
+        try:
+            person = logins.log_in(uow, name, request.form.get("password", ""), client_ip(), engine.clock.now())
+        except logins.TooManyFailures:
+            current_app.logger.warning("log-in rate limit reached for %r from %s", name, client_ip())
+            message = _("Too many failed log-ins. Please try again in 15 minutes.")
+            return render_template("auth/login.html", error=message, login=name), 429, {"Retry-After": "900"}
+        uow.commit()
+        user = User(person) if person is not None else None
+    if user is None:
+        return render_template("auth/login.html", error=_("Wrong login name or password."), login=name)
+    _renew_session()
+    login_user(user)
+    session.permanent = True
+    return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a POST with the CSRF token, so that no other site can log anyone out)."""
+    engine = govflow()
+    with engine.uow() as uow:
+        logins.log_out(uow, current_user.login, client_ip(), engine.clock.now())
+        uow.commit()
+    logout_user()
+    _renew_session()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _renew_session() -> None:
+    """Start a fresh session (against session fixation), keeping the language choice."""
+    kept = {key: session[key] for key in KEPT_ON_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
