@@ -1,0 +1,302 @@
+"""What analysts need to change diagrams safely: validation, version diffs, migrating running cases."""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, definitions
+from .errors import AlreadyDone, DefinitionError, GovflowError, NotFound
+from .models import Case, DefinitionVersion
+from .spiff.parser import ISO_LITERAL, UnsafeXml, parse_xml_safely, timer_expression
+from .uow import Actor
+
+NS = definitions.NS
+BPMN = "{%s}" % definitions.BPMN_NS
+FLOW_NODES = ("startEvent", "endEvent", "userTask", "scriptTask", "task", "manualTask", "exclusiveGateway",
+              "parallelGateway", "inclusiveGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+              "boundaryEvent", "serviceTask", "callActivity", "subProcess", "eventBasedGateway")
+DEADLINE_FUNCTIONS = {"workdays", "remind_before"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a diagram, pointing at the element (id and name) the page highlights."""
+
+    message: str
+    element_id: str | None = None
+    element_name: str | None = None
+    severity: str = "error"
+
+    def as_dict(self) -> dict:
+        return {"message": self.message, "element_id": self.element_id, "element_name": self.element_name,
+                "severity": self.severity}
+
+
+def validate_diagram(engine, xml: bytes | str) -> list[Problem]:
+    """All problems found, not just the first: an empty list means the draft may be deployed."""
+    try:
+        root = parse_xml_safely(definitions.normalise(xml))
+    except UnsafeXml as exc:
+        return [Problem(str(exc))]
+    problems: list[Problem] = []
+    try:
+        process_id = definitions._top_process(root)[0]
+    except DefinitionError as exc:
+        return [Problem(str(exc))]
+    process = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)[0]
+    for check in (_check_roles, _check_gateways, _check_reachable):
+        problems.extend(check(process))
+    problems.extend(_check_timers(engine, process))
+    try:
+        definitions.parse_diagram(definitions.normalise(xml), engine.allowed_calls(process_id))
+    except DefinitionError as exc:
+        problems.append(Problem(str(exc), exc.element_id, exc.element_name))
+    return _unique(problems)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, result = set(), []
+    for p in problems:
+        if (p.message, p.element_id) not in seen:
+            seen.add((p.message, p.element_id))
+            result.append(p)
+    return result
+
+
+def _name(node) -> str | None:
+    return node.get("name")
+
+
+def _check_roles(process) -> list[Problem]:
+    from .domain.org import ROLES
+    problems = []
+    for task in process.iter(BPMN + "userTask"):
+        groups = [g.strip() for g in (task.get("{%s}candidateGroups" % NS["camunda"]) or "").split(",") if g.strip()]
+        users = task.get("{%s}candidateUsers" % NS["camunda"]) or task.get("{%s}assignee" % NS["camunda"])
+        if not groups and not users:
+            problems.append(Problem("用户任务没有指定办理角色 (the user task names no candidate group)",
+                                    task.get("id"), _name(task)))
+        for group in groups:
+            if group not in ROLES:
+                problems.append(Problem(f"未知角色 {group!r} (unknown role; known: {', '.join(ROLES)})",
+                                        task.get("id"), _name(task)))
+    return problems
+
+
+def _check_gateways(process) -> list[Problem]:
+    problems = []
+    flows = {f.get("id"): f for f in process.iter(BPMN + "sequenceFlow")}
+    for tag in ("exclusiveGateway", "inclusiveGateway"):
+        for gateway in process.iter(BPMN + tag):
+            outgoing = [f for f in flows.values() if f.get("sourceRef") == gateway.get("id")]
+            if len(outgoing) < 2:
+                continue
+            default = gateway.get("default")
+            for flow in outgoing:
+                has_condition = flow.find(BPMN + "conditionExpression") is not None
+                if not has_condition and flow.get("id") != default:
+                    problems.append(Problem("网关的出口既无条件也不是默认路径 (a gateway flow has no condition "
+                                            "and is not the default flow)", gateway.get("id"), _name(gateway)))
+            if default is None:
+                problems.append(Problem("网关没有默认路径 (the gateway has no default flow)",
+                                        gateway.get("id"), _name(gateway)))
+    return problems
+
+
+def _check_reachable(process) -> list[Problem]:
+    nodes = {n.get("id"): n for tag in FLOW_NODES for n in process.iter(BPMN + tag)}
+    edges: dict[str, list[str]] = {}
+    for flow in process.iter(BPMN + "sequenceFlow"):
+        edges.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    for boundary in process.iter(BPMN + "boundaryEvent"):
+        edges.setdefault(boundary.get("attachedToRef"), []).append(boundary.get("id"))
+    todo = [n.get("id") for n in process.iter(BPMN + "startEvent")]
+    seen = set(todo)
+    while todo:
+        for target in edges.get(todo.pop(), []):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return [Problem("从开始事件无法到达此元素 (unreachable from the start event)", node_id, _name(node))
+            for node_id, node in nodes.items() if node_id not in seen and node.getparent() is process]
+
+
+def _check_timers(engine, process) -> list[Problem]:
+    problems = []
+    for node in process.xpath(".//bpmn:timeDate | .//bpmn:timeDuration", namespaces=NS):
+        event = node.getparent().getparent()
+        try:
+            expression = timer_expression(node.text)
+        except ValueError as exc:
+            problems.append(Problem(f"定时器表达式无效 (timer: {exc})", event.get("id"), _name(event)))
+            continue
+        problems.extend(_check_timer_expression(engine, expression, event))
+    return problems
+
+
+def _check_timer_expression(engine, expression: str, event) -> list[Problem]:
+    where = (event.get("id"), _name(event))
+    if expression[0] in "'\"":
+        literal = expression.strip("'\"")
+        return [] if ISO_LITERAL.fullmatch(literal) else [Problem(f"不是 ISO 8601 日期或期间 (not an ISO 8601 "
+                                                                  f"date or duration): {literal}", *where)]
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return [Problem(f"定时器表达式语法错误 (timer syntax error): {expression}", *where)]
+    periods = known_periods(engine)
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "rules":
+            if node.attr not in periods:
+                problems.append(Problem(f"规则集中没有期限 {node.attr!r} (no such period in the rule sets: "
+                                        f"{', '.join(sorted(periods))})", *where))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DEADLINE_FUNCTIONS:
+            count = node.args[0] if node.args else None
+            if isinstance(count, ast.Constant) and (not isinstance(count.value, int) or count.value < 1):
+                problems.append(Problem("工作日数必须是正整数 (working days must be a positive whole number)",
+                                        *where))
+    return problems
+
+
+def known_periods(engine) -> set[str]:
+    import json
+    from .models import RuleSetRow
+    with engine.uow() as uow:
+        return {key for text in uow.session.scalars(sa.select(RuleSetRow.periods)) for key in json.loads(text)}
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+@dataclass
+class VersionDiff:
+    added: list[tuple[str, str | None]] = field(default_factory=list)
+    removed: list[tuple[str, str | None]] = field(default_factory=list)
+    changed: list[tuple[str, str | None, list[str]]] = field(default_factory=list)
+
+
+def diff_versions(engine, old_id: int, new_id: int) -> VersionDiff:
+    """Elements added, removed and changed (with what changed) between two definition versions."""
+    with engine.uow() as uow:
+        old, new = (uow.session.get(DefinitionVersion, i) for i in (old_id, new_id))
+        if old is None or new is None:
+            raise NotFound("流程版本不存在 (no such definition version)")
+        a, b = _elements(old.xml), _elements(new.xml)
+    result = VersionDiff()
+    result.added = [(i, b[i][0]) for i in b if i not in a]
+    result.removed = [(i, a[i][0]) for i in a if i not in b]
+    for i in a.keys() & b.keys():
+        changes = [k for k in a[i][1] if a[i][1][k] != b[i][1].get(k)] + \
+                  [k for k in b[i][1] if k not in a[i][1]]
+        if changes:
+            result.changed.append((i, b[i][0], sorted(set(changes))))
+    result.changed.sort()
+    return result
+
+
+def _elements(xml: str) -> dict[str, tuple[str | None, dict[str, str]]]:
+    from lxml import etree
+    root = parse_xml_safely(xml.encode("utf-8"))
+    process = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)[0]
+    found = {}
+    for node in process.iter():
+        if not isinstance(node.tag, str) or not node.tag.startswith(BPMN) or node.get("id") is None:
+            continue
+        local = node.tag[len(BPMN):]
+        if local in ("laneSet", "lane", "incoming", "outgoing"):
+            continue
+        attrs = {f"@{k.split('}')[-1]}": v for k, v in node.attrib.items()}
+        attrs["type"] = local
+        for child in node:
+            if isinstance(child.tag, str) and child.get("id") is None and not child.tag.endswith(("incoming", "outgoing")):
+                attrs[child.tag.split("}")[-1]] = etree.tostring(child, method="c14n").decode()
+        found[node.get("id")] = (node.get("name"), attrs)
+    return found
+
+
+# -- migrating running cases -------------------------------------------------------------------
+
+def _repoint_open_tasks(uow, case: Case, bundle) -> None:
+    """Open inbox rows keep their claim but show the new version's name."""
+    from .models import HumanTask
+    for row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id,
+                                                              HumanTask.state == "ready")):
+        spec = bundle.spec.task_specs.get(row.element_id)
+        row.definition_id = case.definition_id
+        if spec is not None:
+            row.name = (spec.bpmn_name or spec.bpmn_id)[:500]
+
+
+@dataclass(frozen=True)
+class MigrationCheck:
+    case_id: int
+    case_number: str
+    from_version: int
+    can_migrate: bool
+    reasons: tuple[str, ...] = ()
+
+
+def migration_report(engine, target_id: int) -> list[MigrationCheck]:
+    """For every running case of the target's process on an older version: can it move, and why not."""
+    with engine.uow() as uow:
+        target = uow.session.get(DefinitionVersion, target_id)
+        if target is None:
+            raise NotFound("流程版本不存在 (no such definition version)")
+        cases = uow.session.scalars(sa.select(Case).join(DefinitionVersion, Case.definition_id == DefinitionVersion.id)
+                                    .where(Case.process_id == target.process_id, Case.status == "running",
+                                           DefinitionVersion.version < target.version).order_by(Case.id)).all()
+        bundle = engine.definitions.get(uow.session, target_id)
+        checks = []
+        for case in cases:
+            old = engine.definitions.get(uow.session, case.definition_id)
+            reasons = _blockers(engine, engine._load(case, old), bundle)
+            checks.append(MigrationCheck(case.id, case.number, case.definition.version, not reasons, tuple(reasons)))
+        return checks
+
+
+def _blockers(engine, workflow, bundle) -> list[str]:
+    registry = engine.serializer._registry
+    top, subs = diff_workflow(registry, workflow, bundle.spec, bundle.subprocess_specs)
+    reasons = []
+    for task in top.removed:
+        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            reasons.append(f"当前步骤「{task.task_spec.bpmn_name or task.task_spec.bpmn_id}」在新版本中已删除 "
+                           f"(its current task {task.task_spec.bpmn_id} was removed)")
+    for task in top.changed:
+        if task.state == TaskState.COMPLETED and task.task_spec.bpmn_id:
+            reasons.append(f"已完成的步骤「{task.task_spec.bpmn_name or task.task_spec.bpmn_id}」在新版本中有改动 "
+                           f"(a completed task changed: {task.task_spec.bpmn_id})")
+    if any(d is None for d in subs.values()):
+        reasons.append("子流程在新版本中已删除 (a running subprocess was removed)")
+    return sorted(set(reasons))
+
+
+def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
+    """Move one running case to a newer version: explicit, audited, one transaction."""
+    with engine.uow() as uow:
+        case = engine._lock_case(uow, case_id)
+        target = uow.session.get(DefinitionVersion, target_id)
+        if target is None or target.process_id != case.process_id:
+            raise NotFound("目标版本不属于此流程 (the target version is not of this process)")
+        if target.id == case.definition_id:
+            raise AlreadyDone("案件已在该版本上 (the case already runs on that version)")
+        bundle = engine.definitions.get(uow.session, target.id)
+        workflow = engine._load(case, engine.definitions.get(uow.session, case.definition_id))
+        reasons = _blockers(engine, workflow, bundle)
+        if reasons:
+            raise GovflowError("无法迁移 (cannot migrate): " + "; ".join(reasons))
+        top, _subs = diff_workflow(engine.serializer._registry, workflow, bundle.spec, bundle.subprocess_specs)
+        migrate_workflow(top, workflow, bundle.spec)
+        workflow.subprocess_specs = dict(bundle.subprocess_specs)
+        old_version = case.definition.version
+        case.definition_id = target.id
+        case.definition = target
+        _repoint_open_tasks(uow, case, bundle)
+        uow.record(audit.Entry(engine.clock.now(), actor.username, "case_migrated", case.id, summary={
+            "from_version": old_version, "to_version": target.version}))
+        engine._advance(uow, case, workflow, bundle, actor)
+        uow.commit()
