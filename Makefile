@@ -6,8 +6,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 MO      := web/translations/zh/LC_MESSAGES/messages.mo
+NODE_STAMP := node_modules/.installed
 PORT    ?= 5000
-TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e)
+TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e tests/reliability tests/browser)
 BENCHES := $(wildcard bench/bench_*.py)
 export PORT
 
@@ -20,7 +21,7 @@ help:
 	@echo "make diagrams  regenerate bpmn/*.bpmn from tools/diagrams/*.py"
 	@echo "make clean  remove caches, build output and the local database (distclean: also .venv)"
 
-install: $(STAMP) $(MO)
+install: $(STAMP) $(MO) $(NODE_STAMP)
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -33,6 +34,12 @@ $(STAMP): pyproject.toml | $(PY)
 # The web app's compiled message catalogs (built, not kept in git).
 $(MO): web/translations/zh/LC_MESSAGES/messages.po | $(STAMP)
 	$(VENV)/bin/pybabel compile -d web/translations
+
+# The front-end libraries the app serves under /vendor/ (bpmn-js, chart.js), exactly as locked;
+# re-installed only when package.json or package-lock.json changed.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # pytest exits 5 when it collected nothing: that is a failure here, not a silent pass.
 test: install
@@ -56,4 +63,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

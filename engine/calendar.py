@@ -245,6 +245,11 @@ class WorkingDayCalendar:
         return self._published
 
     @property
+    def package_years(self) -> range:
+        """The years the installed ``chinesecalendar`` package covers."""
+        return self._package_years
+
+    @property
     def published_range(self) -> tuple[int, int]:
         """(first, last) of the contiguous run of published years starting at the first one.
 

@@ -1,6 +1,7 @@
 """Task forms from ``camunda:formData``: definition and server-side validation."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable, Mapping
@@ -115,10 +116,16 @@ def _clean(f: FormField, value: Any, dynamic: Mapping[str, Iterable[str]], max_l
     return converted
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def _to_str(f: FormField, value: Any, _dynamic) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ValueError("应为文本 (must be text)")
-    return str(value).strip()
+    text = str(value).strip()
+    if CONTROL.search(text):  # NUL and friends: PostgreSQL refuses them, and no clerk types them
+        raise ValueError("含有不允许的控制字符 (contains control characters)")
+    return text
 
 
 def _to_long(f: FormField, value: Any, _dynamic) -> int:

@@ -15,14 +15,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, deadlines, definitions, forms, rules
+from . import audit, deadlines, definitions, forms, returns, rules, supervision
 from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
+from .case_diagram import CaseDiagram, diagram_of, element_forms, element_names
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
-from .domain import comments, notifications, org
+from .domain import comments, notifications, org, urges, violations
 from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, InvalidForm, NotFound,
                      PermissionDenied, ScriptError)
 from .models import Case, DefinitionVersion, HumanTask, TaskCandidate
@@ -280,6 +281,67 @@ class Engine:
                                      f"{case.number} {case.title} · {row.name}", now)
             uow.commit()
 
+    # -- supervision (督办): the data authority's actions on other departments' tasks ------------
+    def reassign_task(self, task_id: str, actor: Actor, to_login: str) -> None:
+        """The authority gives an open task to another person who may work it (its candidates, or its
+        role within its department), whoever holds it now."""
+        supervision.require_supervisor(actor)
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=True)
+            if to_login == row.assignee:
+                raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
+            if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
+                raise GovflowError(f"{to_login} 无权办理此任务，不能改派 "
+                                   f"(the task cannot be reassigned to {to_login}: not eligible)")
+            now, previous = self.clock.now(), row.assignee
+            row.assignee = to_login
+            uow.record(audit.Entry(now, actor.username, "task_reassigned", row.case_id, row.id,
+                                   summary={"from": previous, "to": to_login}))
+            case = uow.session.get(Case, row.case_id)
+            notifications.notify(uow, [to_login], "new_task", case.id, row.id,
+                                 f"{case.number} {case.title} · {row.name}", now)
+            uow.commit()
+
+    def reassign_candidates(self, task_id: str, actor: Actor) -> list[tuple[str, str]]:
+        """(login, display name) of the people the authority may reassign an open task to."""
+        supervision.require_supervisor(actor)
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            return [(p.login, p.display_name) for p in transfer_pool(uow.session, row) if p.login != row.assignee]
+
+    def urge_task(self, task_id: str, actor: Actor, note: str = "") -> int:
+        """催办: remind whoever holds an open task (or everyone it is offered to); return the urge's id."""
+        supervision.require_supervisor(actor)
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            found = urges.urge(uow, row, uow.session.get(Case, row.case_id), actor.username, note, self.clock.now())
+            uow.commit()
+            return found.id
+
+    def open_rectification(self, supervision_id: int, actor: Actor, evidence: str = "") -> int:
+        """督办 → 立案: confirm the possible violation and start its ``rectification`` case, in one unit
+        of work; return the new case id. The rectification procedure's own ``open_rectification``
+        function does it (the same one its diagrams call), so the engine stays free of procedure code."""
+        supervision.require_supervisor(actor)
+        proc = self.procedures.get(supervision.RECTIFICATION)
+        confirm = proc.functions.get("open_rectification") if proc is not None else None
+        if confirm is None:
+            raise GovflowError("违规整改流程未安装 (the rectification procedure is not installed)")
+        with self.uow() as uow:
+            supervision.require_open_item(uow.session, supervision_id, unconfirmed=True)
+            case_id = confirm(ScriptContext(self, uow.session, None, actor, self.clock.now(), {}, uow=uow),
+                              supervision_id, evidence)
+            uow.commit()
+            return case_id
+
+    def dismiss_supervision(self, supervision_id: int, actor: Actor, note: str) -> None:
+        """Close a 督办 without (further) rectification, with the reason."""
+        supervision.require_supervisor(actor)
+        with self.uow() as uow:
+            supervision.require_open_item(uow.session, supervision_id)
+            violations.resolve_supervision_item(uow, supervision_id, note, actor, self.clock.now())
+            uow.commit()
+
     def add_comment(self, case_id: int, actor: Actor, text: str) -> int:
         """Keep a comment (审批意见) with the case; whoever may see the case may comment."""
         with self.uow() as uow:
@@ -293,6 +355,27 @@ class Engine:
             return comment.id
 
     # -- queries ---------------------------------------------------------------------------
+    def case_diagram(self, case_id: int, actor: Actor) -> CaseDiagram:
+        """The diagram the case runs on, its elements marked completed, active or overdue."""
+        with self.uow() as uow:
+            case = uow.session.get(Case, case_id)
+            if case is None:
+                raise NotFound("案件不存在 (no such case)")
+            if not may_see_case(uow.session, case, actor):
+                raise PermissionDenied("您无权查看此案件 (you may not see this case)")
+            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
+            return diagram_of(uow.session, case, workflow, self.clock.now())
+
+    def element_names(self, definition_id: int) -> dict[str, str]:
+        """The names of a definition version's elements by BPMN id (from the cached parsed spec)."""
+        with self.uow() as uow:
+            return element_names(self.definitions.get(uow.session, definition_id))
+
+    def element_forms(self, definition_id: int) -> dict[str, list[forms.FormField]]:
+        """The form fields of a definition version's user tasks by BPMN id (labels, options)."""
+        with self.uow() as uow:
+            return element_forms(self.definitions.get(uow.session, definition_id))
+
     def inbox(self, actor: Actor, tab: str, filters: inbox_queries.Filters | None = None, page: int = 1,
               per_page: int = 20) -> inbox_queries.Page:
         """One page of one inbox tab (待办 / 待签收 / 我发起的 / 已办) with the counts of all tabs."""
@@ -322,6 +405,40 @@ class Engine:
             self._require_eligible(row, actor)
             return [(p.login, p.display_name) for p in transfer_pool(uow.session, row)
                     if p.login not in (actor.username, row.assignee)]
+
+    # -- return (退回) ----------------------------------------------------------------------------
+    def return_target(self, task_id: str, actor: Actor) -> returns.ReturnTarget | None:
+        """The previous step an open task of the actor's could be returned to, if any."""
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            self._require_eligible(row, actor)
+            case = uow.session.get(Case, row.case_id)
+            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
+            return returns.target_of(uow.session, _task_or_none(workflow, task_id))
+
+    def return_task(self, task_id: str, actor: Actor, reason: str) -> str:
+        """Send the case back to the previous step (退回, see ``engine.returns``); return its task id."""
+        reason = returns.check_reason(reason)
+        with self.uow() as uow:
+            row = self._open_task(uow, task_id, lock=False)
+            case = self._lock_case(uow, row.case_id)
+            uow.session.refresh(row)
+            if row.state != "ready":
+                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            self._require_eligible(row, actor)
+            bundle = self.definitions.get(uow.session, case.definition_id)
+            workflow = self._load(case, bundle)
+            self._catch_up_timers(uow, case, workflow, actor)
+            task = _task_or_none(workflow, task_id)
+            if task is None or task.state != TaskState.READY:
+                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            now = self.clock.now()
+            with script_errors(row.name):
+                back = returns.reset_to_previous(uow, case, workflow, task, row, actor, reason, now)
+            self._advance(uow, case, workflow, bundle, actor)
+            returns.notify_returned(uow, case, back, actor, now)
+            uow.commit()
+            return back
 
     def get_task(self, task_id: str, actor: Actor | None = None) -> TaskView:
         with self.uow() as uow:

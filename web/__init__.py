@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.bootstrap import build_engine
 from engine.config import Config
 
-MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # forms only; no uploads through the web app yet
+MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # forms; the evidence-file upload raises it for itself
 SESSION_LIFETIME = timedelta(hours=10)  # a working day; the signed cookie is refused after it
 
 csrf = CSRFProtect()
@@ -51,4 +51,16 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     notifications.init_app(app)
     for module in (main, auth, i18n, tasks, start, notifications, supervision):
         app.register_blueprint(module.bp)
+    from . import vendor
+    app.register_blueprint(vendor.bp)
+    from . import performance
+    app.register_blueprint(performance.bp)
+    from . import api, tokens
+    api.init_app(app)
+    app.register_blueprint(tokens.bp)
+    from . import admin, attachments, public, returns
+    for module in (admin, public, attachments, returns):
+        app.register_blueprint(module.bp)
+    from . import modeler
+    app.register_blueprint(modeler.bp)
     return app

@@ -14,6 +14,7 @@ from .context import client_ip, govflow, safe_next
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "i18n.set_language", "static"}
+PUBLIC_BLUEPRINTS = {"public"}  # objections from anyone (art. 18): no account needed
 KEPT_ON_LOGIN = ("lang",)  # session keys that survive the session being renewed at log-in
 
 
@@ -61,8 +62,11 @@ def load_user(user_id: str) -> User | None:
 
 
 def require_login():
-    """Every page but the log-in page, the health check, static files and the language switch."""
-    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+    """Every page but the log-in page, the health check, static files and the language switch.
+
+    The JSON API under /api/ authenticates each request with its own token (web/api/auth.py)."""
+    if (request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS or request.path.startswith("/api/")
+            or request.blueprint in PUBLIC_BLUEPRINTS):
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

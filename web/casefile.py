@@ -1,4 +1,5 @@
-"""The case file the task and case pages show: summary, deadline state, history, comments.
+"""The case file the task and case pages show: summary, deadline state, history, comments; and what
+only the case page adds: every deadline with its moves, the domain records, the comments.
 
 Read-only queries over the engine's tables, a fixed number per page.
 """
@@ -6,18 +7,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from engine import inbox
+from engine.calendar import BEIJING
+from engine.domain.case_records import CaseRecords, records_of_case
 from engine.domain.comments import CaseComment
 from engine.domain.org import Person
 from engine.errors import NotFound, PermissionDenied
-from engine.models import AuditRecord, Case, DefinitionVersion, HumanTask, RuleSetRow
+from engine.forms import FormField
+from engine.models import AuditRecord, Case, Deadline, DefinitionVersion, HumanTask, RuleSetRow
 from engine.service import Engine, may_see_case, may_work
 from engine.uow import Actor
+
+from . import caserecords
 
 ACTIONS = {
     "case_started": _l("Case started"),
@@ -25,16 +31,53 @@ ACTIONS = {
     "task_claimed": _l("Claimed"),
     "task_unclaimed": _l("Released to the shared inbox"),
     "task_transferred": _l("Transferred"),
+    "task_reassigned": _l("Reassigned by the data authority"),
+    "task_urged": _l("Urged"),
     "task_completed": _l("Submitted"),
     "task_cancelled": _l("Task withdrawn"),
     "comment_added": _l("Comment"),
     "timer_fired": _l("Deadline timer"),
     "deadline_moved": _l("Due date moved"),
     "case_ended": _l("Case concluded"),
+    "task_returned": _l("Returned to the previous step"),
+    "attachment_added": _l("Evidence file added"),
+    "case_migrated": _l("Moved to a new version of the procedure"),
+    "share_application_submitted": _l("Share application submitted"),
+    "share_application_supplemented": _l("Application materials supplemented"),
+    "share_application_granted": _l("Share application granted"),
+    "share_application_refused": _l("Share application refused"),
+    "share_application_withdrawn": _l("Share application withdrawn"),
+    "share_application_coordinated": _l("Refusal coordinated by the authority"),
+    "grant_created": _l("Grant issued"),
+    "grant_revoked": _l("Grant revoked"),
+    "grant_expired": _l("Grant expired"),
+    "objection_received": _l("Objection received"),
+    "objection_answered": _l("Objection answered"),
+    "objection_extension_requested": _l("Extension requested"),
+    "objection_extension_decided": _l("Extension decided"),
+    "inconsistency_reported": _l("Inconsistency reported"),
+    "inconsistency_position": _l("Position stated"),
+    "inconsistency_decided": _l("Inconsistency settled"),
+    "inconsistency_corrected": _l("Correction recorded"),
+    "violation_recorded": _l("Violation recorded"),
+    "violation_notified": _l("Rectification notice issued"),
+    "violation_rectified": _l("Rectification accepted"),
+    "violation_ordered": _l("Ordered to correct within a time limit"),
+    "violation_criticised": _l("Public criticism issued"),
+    "violation_referred": _l("Referred for disciplinary measures"),
+    "violation_closed": _l("Violation closed"),
+    "violation_case_attached": _l("Violation linked to this case"),
+    "supervision_opened": _l("Supervision item opened"),
+    "supervision_confirmed": _l("Supervision item confirmed as a violation"),
+    "supervision_resolved": _l("Supervision item resolved"),
+    "catalog_published": _l("Catalog version published"),
 }
 TIMER_KINDS = {"reminder": _l("Due soon: reminder sent"), "overdue": _l("Overdue: supervision"),
                "timer": _l("Timer")}
 SYSTEM = _l("System")
+PUBLIC = {"natural_person": _l("The public (a natural person)"), "legal_person": _l("The public (a legal person)"),
+          "other_organisation": _l("The public (another organisation)")}  # web.public's audit actors
+YES, NO = _l("Yes"), _l("No")
 
 
 @dataclass(frozen=True)
@@ -80,8 +123,10 @@ def load(engine: Engine, case_id: int, actor: Actor) -> CaseFile:
                                       now=now, calendar=calendar, windows=windows)
                       for t in tasks if t.state == "ready"]
         task_names = {t.id: t.name for t in tasks}
-        history = [_entry(r, names, task_names, comments) for r in records]
-        return CaseFile(case, process_name or case.process_id, names.get(case.started_by, case.started_by),
+        forms_of = engine.element_forms(case.definition_id)
+        fields = {t.id: {f.id: f for f in forms_of.get(t.element_id, ())} for t in tasks}
+        history = [_entry(r, names, task_names, comments, fields.get(r.task_id, {})) for r in records]
+        return CaseFile(case, process_name or case.process_id, actor_name(case.started_by, names),
                         _rule_set_title(s, case.rule_set), history, open_tasks, names)
 
 
@@ -106,7 +151,7 @@ def _names(session, logins: set[str]) -> dict[str, str]:
 def _transfer_logins(records) -> set[str]:
     found = set()
     for r in records:
-        if r.action == "task_transferred":
+        if r.action in ("task_transferred", "task_reassigned"):
             summary = json.loads(r.summary or "{}")
             found |= {v for v in (summary.get("from"), summary.get("to")) if v}
     return found
@@ -121,26 +166,136 @@ def _rule_set_title(session, key: str | None) -> str:
     return f"{key} {title}" if title else key
 
 
-def _entry(record: AuditRecord, names: dict[str, str], tasks: dict[str, str], comments: dict[int, str]) -> HistoryEntry:
-    who = str(SYSTEM) if record.actor.startswith("system:") else names.get(record.actor, record.actor)
+def _entry(record: AuditRecord, names: dict[str, str], tasks: dict[str, str], comments: dict[int, str],
+           fields: dict[str, FormField]) -> HistoryEntry:
+    who = actor_name(record.actor, names)
     what = str(ACTIONS.get(record.action, record.action))
     return HistoryEntry(record.at, who, what, tasks.get(record.task_id),
-                        _detail(record, json.loads(record.summary or "{}"), names, comments))
+                        _detail(record, json.loads(record.summary or "{}"), names, comments, fields, tasks))
 
 
-def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments: dict[int, str]) -> str:
+def actor_name(login: str, names: dict[str, str]) -> str:
+    """Who an audit record names: a person's display name, the system, or the public."""
+    if login.startswith("system:"):
+        return str(SYSTEM)
+    if login.startswith("public:"):
+        return str(PUBLIC.get(login.partition(":")[2], login))
+    return names.get(login, login)
+
+
+def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments: dict[int, str],
+            fields: dict[str, FormField], tasks: dict[str, str]) -> str:
     action = record.action
     if action == "comment_added":
         return comments.get(summary.get("comment_id"), summary.get("text", ""))
     if action == "task_completed":
-        return "; ".join(f"{k}: {v}" for k, v in (summary.get("data") or {}).items())
-    if action == "task_transferred":
+        return "; ".join(_field_text(fields.get(k), k, v) for k, v in (summary.get("data") or {}).items())
+    if action == "task_urged":
+        return summary.get("note") or ""
+    if action in ("task_transferred", "task_reassigned"):
         before = names.get(summary.get("from"), summary.get("from")) or "—"
         return f"{before} → {names.get(summary.get('to'), summary.get('to'))}"
     if action == "timer_fired":
         return str(TIMER_KINDS.get(summary.get("kind"), summary.get("kind", "")))
     if action == "deadline_moved":
-        return f"{str(summary.get('old', ''))[:16]} → {str(summary.get('new', ''))[:16]}"
+        return f"{due_text(summary.get('old'))} → {due_text(summary.get('new'))}"
     if action == "case_ended":
         return str(summary.get("outcome") or "")
+    if action == "task_returned":
+        return f"→ {tasks.get(summary.get('to_task'), summary.get('to', ''))}: {summary.get('reason', '')}"
+    if action == "attachment_added":
+        return str(summary.get("name") or "")
     return ""
+
+
+def _field_text(f: FormField | None, key: str, value) -> str:
+    """“审批结果: 同意” rather than “decision: approve”: the form's label and option names."""
+    if f is None:
+        return f"{key}: {value}"
+    if isinstance(value, bool):
+        shown = str(YES if value else NO)
+    else:
+        shown = next((o.name for o in f.options if o.id == str(value)), "" if value is None else str(value))
+    return f"{f.label}: {shown}"
+
+
+# -- the case page: deadlines with their moves, domain records, comments ------------------------
+
+DEADLINE_KINDS = {"reminder": _l("Reminder"), "overdue": _l("Overdue escalation"), "timer": _l("Timer")}
+DEADLINE_STATES = {"waiting": _l("Counting down"), "fired": _l("Reached"), "cancelled": _l("Ended early")}
+
+
+@dataclass(frozen=True)
+class DeadlineMove:
+    at: datetime
+    who: str
+    old: str
+    new: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    row: Deadline
+    task: str  # the name of the task the timer watches, else the timer's own name
+    due: str
+    kind: str
+    state: str
+    moves: list[DeadlineMove]
+
+
+@dataclass(frozen=True)
+class CasePage:
+    file: CaseFile
+    deadlines: list[DeadlineView]
+    records: CaseRecords
+    comments: list[tuple[datetime, str, str]]  # when, who, text
+    names: dict[str, str]  # login -> display name of everyone the page names
+
+
+def load_page(engine: Engine, case_id: int, actor: Actor) -> CasePage:
+    """The case file plus what only the case page shows (PermissionDenied as for ``load``)."""
+    file = load(engine, case_id, actor)
+    with engine.uow() as uow:
+        s = uow.session
+        rows = list(s.scalars(sa.select(Deadline).where(Deadline.case_id == case_id)
+                              .order_by(Deadline.due_at, Deadline.created_at)))
+        moves = list(s.scalars(sa.select(AuditRecord).where(AuditRecord.case_id == case_id,
+                                                            AuditRecord.action == "deadline_moved")
+                               .order_by(AuditRecord.id)))
+        tasks = dict(s.execute(sa.select(HumanTask.id, HumanTask.name).where(HumanTask.case_id == case_id)).all())
+        records = records_of_case(s, case_id)
+        notes = list(s.scalars(sa.select(CaseComment).where(CaseComment.case_id == case_id)
+                               .order_by(CaseComment.created_at, CaseComment.id)))
+        logins = {m.actor for m in moves} | {c.author for c in notes} | caserecords.people(records)
+        names = {**file.names, **_names(s, logins - set(file.names))}
+    comments = [(c.created_at, names.get(c.author, c.author), c.text) for c in notes]
+    elements = engine.element_names(file.case.definition_id) if rows else {}
+    views = [_deadline(row, tasks.get(row.human_task_id or "") or elements.get(row.element_id, row.element_id),
+                       moves, names) for row in rows]
+    return CasePage(file, views, records, comments, names)
+
+
+def _deadline(row: Deadline, task: str, moves: list[AuditRecord], names: dict[str, str]) -> DeadlineView:
+    due = row.due_date.isoformat() if row.due_date else due_text(row.due_at.isoformat())
+    return DeadlineView(row, task, due, str(DEADLINE_KINDS.get(row.kind, row.kind)),
+                        str(DEADLINE_STATES.get(row.state, row.state)),
+                        [_move(m, names) for m in moves if m.task_id == row.id])
+
+
+def _move(record: AuditRecord, names: dict[str, str]) -> DeadlineMove:
+    summary = json.loads(record.summary or "{}")
+    who = actor_name(record.actor, names)
+    return DeadlineMove(record.at, who, due_text(summary.get("old")), due_text(summary.get("new")),
+                        str(summary.get("reason") or ""))
+
+
+def due_text(instant: str | None) -> str:
+    """A due instant as the office reads it: midnight Beijing is the previous day's 24:00."""
+    try:
+        local = datetime.fromisoformat(str(instant)).astimezone(BEIJING)
+    except (TypeError, ValueError):
+        return str(instant or "—")
+    if local.time() == time(0, 0):
+        return f"{(local.date() - timedelta(days=1)).isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")

@@ -66,9 +66,11 @@ def parse(fields: Iterable[FormField], form: MultiDict) -> dict[str, str]:
     return data
 
 
-def entered(fields: Iterable[FormField], form: MultiDict) -> dict[str, str]:
-    """What the person typed, to show again next to the error messages."""
-    return {f.id: form.get(f.id, "") for f in fields}
+def entered(fields: Iterable[FormField], form: MultiDict, current: Mapping[str, Any] | None = None) -> dict:
+    """What the person typed, to show again next to the error messages; read-only fields are never
+    posted (disabled inputs), so they keep their ``current`` values."""
+    current = current or {}
+    return {f.id: current.get(f.id, "") if f.readonly else form.get(f.id, "") for f in fields}
 
 
 def _text(value: Any) -> str:

@@ -11,7 +11,9 @@ NAV = (  # endpoint, label, roles that see it (None: everyone); shown once the e
     ("tasks.index", _l("To do"), None),
     ("start.index", _l("Start"), None),
     ("supervision.index", _l("Supervision"), {"authority"}),
+    ("performance.index", _l("Performance"), {"authority", "dept_head"}),
     ("admin.index", _l("Administration"), {"admin"}),
+    ("modeler.index", _l("Modeler"), {"analyst"}),
 )
 
 

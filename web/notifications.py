@@ -12,7 +12,7 @@ from .context import govflow, safe_next
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
 KINDS = {"new_task": _l("New task"), "reminder": _l("Due soon"), "overdue": _l("Overdue"),
-         "urge": _l("Urged"), "answer": _l("Case concluded")}
+         "urge": _l("Urged"), "answer": _l("Case concluded"), "returned": _l("Returned to you")}
 
 
 def init_app(app) -> None:

@@ -12,6 +12,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+CACHEABLE = {"static", "vendor.asset"}  # files the same for everyone
 
 
 def init_app(app) -> None:
@@ -21,6 +22,6 @@ def init_app(app) -> None:
 def add_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.endpoint != "static" and current_user.is_authenticated:
+    if request.endpoint not in CACHEABLE and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import inbox
 from engine.definitions import list_latest
 from engine.errors import GovflowError, InvalidForm, PermissionDenied
 
-from . import casefile, forms
+from . import casefile, caserecords, forms
 from .context import actor, govflow, safe_next
 from .errors import flash_refusal
 from .i18n import localise
@@ -78,7 +78,8 @@ def complete(task_id: str):
         engine.complete_task(task_id, who, forms.parse(view.fields, request.form))
     except InvalidForm as exc:
         flash(_("Please correct the marked fields."), "error")
-        return show(task_id, values=forms.entered(view.fields, request.form), errors=exc.errors, status=422)
+        return show(task_id, values=forms.entered(view.fields, request.form, view.data), errors=exc.errors,
+                    status=422)
     except PermissionDenied:
         raise
     except GovflowError as exc:
@@ -127,8 +128,17 @@ def _act(task_id: str, action, done: str, default: str | None = None):
 
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
-    """The case file: summary, open tasks, history and comments."""
-    return render_template("tasks/case.html", file=casefile.load(govflow(), case_id, actor()))
+    """The case file: diagram, summary, open tasks, deadlines, records, history and comments."""
+    page = casefile.load_page(govflow(), case_id, actor())
+    return render_template("tasks/case.html", page=page, file=page.file,
+                           records=caserecords.views(page.records, page.names))
+
+
+@bp.get("/cases/<int:case_id>/diagram")
+def diagram(case_id: int):
+    """The case's diagram XML and its completed, active and overdue elements, for the viewer."""
+    found = govflow().case_diagram(case_id, actor())
+    return jsonify(xml=found.xml, completed=found.completed, active=found.active, overdue=found.overdue)
 
 
 @bp.post("/cases/<int:case_id>/comment")

@@ -39,12 +39,25 @@ def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int
 
 
 def open_rectification(ctx, supervision_id: int, evidence: str = "") -> int:
-    """The authority confirms a 督办: record the violation and start a ``rectification`` case for it."""
+    """The authority confirms a 督办: record the violation and start a ``rectification`` case for it.
+
+    Confirmed already on the supervision dashboard: that case is the answer (the in-case decision
+    task is still open then, and must not fail); dismissed there: refused, only dismissing is left."""
+    decided = ctx.session.get(violations.SupervisionItem, supervision_id)
+    if decided is not None and decided.confirmed and decided.violation is not None and decided.violation.case_id:
+        return decided.violation.case_id
+    if decided is not None and decided.status != "open":
+        raise GovflowError("该督办事项已在督办页办结，不能再立案 "
+                           "(the supervision item was closed on the supervision page)")
     return confirm_escalation(ctx.engine, ctx.uow, supervision_id, ctx.actor, evidence)
 
 
 def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
-    """The authority decides the lateness needs no rectification; the 督办 is closed with the reason."""
+    """The authority decides the lateness needs no rectification; the 督办 is closed with the reason
+    (closed already on the supervision dashboard: nothing more to record)."""
+    decided = ctx.session.get(violations.SupervisionItem, supervision_id)
+    if decided is not None and decided.status != "open":
+        return True
     violations.resolve_supervision_item(ctx.uow, supervision_id, note or "主管部门决定不立案 (dismissed)",
                                         ctx.actor, ctx.now)
     return True

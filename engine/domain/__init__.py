@@ -4,4 +4,7 @@ Each module holds its typed models and the service functions that ``workflows/``
 call; every change is validated and audited.
 """
 # Importing a module registers its models on engine.models.Base.
-from . import catalog, comments, logins, notifications, org, records  # noqa: F401
+from . import catalog, comments, logins, notifications, org, records, urges  # noqa: F401
+from . import attachments, throttle  # noqa: F401
+from . import api_tokens  # noqa: F401
+from . import drafts  # noqa: F401

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..models import Base, Case, Deadline, HumanTask, UTCDateTime
 from .org import eligible_people
 
-KINDS = ("new_task", "reminder", "overdue", "urge", "answer")
+KINDS = ("new_task", "reminder", "overdue", "urge", "answer", "returned")
 TEXT_LENGTH = 500
 
 
@@ -38,7 +38,9 @@ def notify(uow, logins: Iterable[str], kind: str, case_id: int | None, task_id: 
     """Add one notification per person (system actors and repeats skipped); return how many."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    people = [login for login in dict.fromkeys(logins) if login and not login.startswith("system:")]
+    # The public has no inbox: an objector reads the answer with the receipt code (art. 18).
+    people = [login for login in dict.fromkeys(logins)
+              if login and not login.startswith(("system:", "public:"))]
     uow.session.add_all([Notification(login=login, kind=kind, case_id=case_id, task_id=task_id,
                                       text=text[:TEXT_LENGTH], created_at=now) for login in people])
     return len(people)

@@ -10,7 +10,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from ..errors import GovflowError, NotFound
+from .. import audit
+from ..errors import GovflowError, InvalidForm, NotFound
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
 
@@ -177,3 +178,159 @@ def eligible_people(session: Session, task: HumanTask) -> list[Person]:
         for person in people_for(session, role, task.department):
             found.setdefault(person.login, person)
     return sorted(found.values(), key=lambda p: p.login)
+
+
+# -- administration: every change validated and audited ---------------------------------------
+
+DEPARTMENT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+NAME_LENGTH = 100
+DEPARTMENT_NAME_LENGTH = 200
+
+
+def add_department(uow, code: str, name: str, kind: str, by: str, now: datetime) -> Department:
+    """Create a department (audited); errors per field."""
+    code, name = (code or "").strip(), (name or "").strip()
+    errors = _department_errors(uow.session, name, kind, None)
+    if not DEPARTMENT_CODE.match(code):
+        errors["code"] = "部门代码为 1–40 位字母、数字、- 或 _ (1 to 40 letters, digits, - or _)"
+    elif uow.session.scalars(sa.select(Department.id).where(Department.code == code)).first():
+        errors["code"] = f"部门代码 {code} 已存在 (the department code is taken)"
+    if errors:
+        raise InvalidForm(errors)
+    dept = create_department(uow.session, code, name, kind)
+    uow.record(audit.Entry(now, by, "department_created", summary={"code": code, "name": name, "kind": kind}))
+    return dept
+
+
+def update_department(uow, code: str, name: str, kind: str, head_login: str | None, by: str,
+                      now: datetime) -> Department:
+    """Rename a department, change its kind or its head (数长, art. 5); audited with the changes."""
+    dept = department_by_code(uow.session, code)
+    name = (name or "").strip()
+    errors = _department_errors(uow.session, name, kind, dept.id)
+    head = person_by_login(uow.session, head_login) if head_login else None
+    if head_login and (head is None or head.department_id != dept.id or not head.active):
+        errors["head"] = "数长须为本部门在职人员 (the head must be an active member of the department)"
+    if errors:
+        raise InvalidForm(errors)
+    changes = _changes(dept, {"name": name, "kind": kind, "head_id": head.id if head else None})
+    if "head_id" in changes:
+        changes["head"] = head_login or None
+        del changes["head_id"]
+    dept.name, dept.kind, dept.head_id = name, kind, head.id if head else None
+    if changes:
+        uow.record(audit.Entry(now, by, "department_updated", summary={"code": code, "changes": changes}))
+    return dept
+
+
+def _department_errors(session: Session, name: str, kind: str, own_id: int | None) -> dict[str, str]:
+    errors = {}
+    if kind not in DEPARTMENT_KINDS:
+        errors["kind"] = f"未知的部门类型 {kind!r} (unknown department kind)"
+    if not name or len(name) > DEPARTMENT_NAME_LENGTH:
+        errors["name"] = f"部门名称必填，不超过 {DEPARTMENT_NAME_LENGTH} 字 (the name is required, at most {DEPARTMENT_NAME_LENGTH} characters)"
+    elif session.scalars(sa.select(Department.id).where(Department.name == name, Department.id != own_id)).first():
+        errors["name"] = f"部门 {name} 已存在 (a department with this name exists)"
+    return errors
+
+
+def add_person(uow, login: str, display_name: str, department_code: str, roles: set[str], password: str,
+               by: str, now: datetime) -> Person:
+    """Create a person (audited, never with the password); errors per field."""
+    login = (login or "").strip()
+    errors = _person_errors(uow.session, display_name, department_code, roles)
+    if not LOGIN_NAME.match(login):
+        errors["login"] = "登录名须以小写字母开头，2–64 位小写字母、数字、. _ - (invalid login name)"
+    elif person_by_login(uow.session, login) is not None:
+        errors["login"] = f"登录名 {login} 已被使用 (the login name is taken)"
+    if len(password or "") < 8:
+        errors["password"] = "密码至少 8 位 (a password needs at least 8 characters)"
+    if errors:
+        raise InvalidForm(errors)
+    person = create_person(uow.session, login, display_name.strip(), department_by_code(uow.session, department_code),
+                           set(roles), password, now)
+    uow.record(audit.Entry(now, by, "person_created", summary={
+        "login": login, "department": department_code, "roles": sorted(roles)}))
+    return person
+
+
+def update_person(uow, login: str, display_name: str, department_code: str, roles: set[str], active: bool,
+                  by: str, now: datetime) -> int:
+    """Change a person's name, department, roles or active flag (audited); return how many of their
+    claimed tasks went back to the shared inbox because they may no longer work them."""
+    person = person_by_login(uow.session, login)
+    if person is None:
+        raise NotFound(f"用户 {login} 不存在 (no such person)")
+    errors = _person_errors(uow.session, display_name, department_code, roles)
+    if login == by and (not active or "admin" not in roles):
+        errors["roles"] = "不能停用自己或撤销自己的管理员角色 (you cannot deactivate yourself or drop your own admin role)"
+    elif "admin" in person.roles and (not active or "admin" not in roles) and _other_admins(uow.session, person.id) == 0:
+        errors["roles"] = "至少保留一名在职的系统管理员 (keep at least one active administrator)"
+    if errors:
+        raise InvalidForm(errors)
+    dept = department_by_code(uow.session, department_code)
+    changes = _changes(person, {"display_name": display_name.strip(), "department_id": dept.id, "active": active})
+    if "department_id" in changes:
+        changes["department"] = [person.department.code, dept.code]
+        del changes["department_id"]
+    if set(roles) != set(person.roles):
+        changes["roles"] = [sorted(person.roles), sorted(roles)]
+    person.display_name, person.department, person.active = display_name.strip(), dept, active
+    person.role_rows = [r for r in person.role_rows if r.role in roles] + \
+                       [PersonRole(role=r) for r in sorted(set(roles) - set(person.roles))]
+    released = _release_tasks(uow, person, set(roles), dept.code, active, by, now) if changes else 0
+    if changes:
+        uow.record(audit.Entry(now, by, "person_updated", summary={"login": login, "changes": changes,
+                                                                   "released_tasks": released}))
+    return released
+
+
+def reset_password(uow, login: str, password: str, by: str, now: datetime) -> None:
+    """Give a person a new password (audited without it)."""
+    person = person_by_login(uow.session, login)
+    if person is None:
+        raise NotFound(f"用户 {login} 不存在 (no such person)")
+    if len(password or "") < 8:
+        raise InvalidForm({"password": "密码至少 8 位 (a password needs at least 8 characters)"})
+    person.password_hash = hash_password(password)
+    uow.record(audit.Entry(now, by, "password_reset", summary={"login": login}))
+
+
+def _person_errors(session: Session, display_name: str, department_code: str, roles: set[str]) -> dict[str, str]:
+    errors = {}
+    name = (display_name or "").strip()
+    if not name or len(name) > NAME_LENGTH:
+        errors["display_name"] = f"姓名必填，不超过 {NAME_LENGTH} 字 (the name is required, at most {NAME_LENGTH} characters)"
+    if not session.scalars(sa.select(Department.id).where(Department.code == (department_code or ""))).first():
+        errors["department"] = "请选择部门 (choose a department)"
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        errors["roles"] = f"未知角色 {sorted(unknown)} (unknown roles)"
+    return errors
+
+
+def _other_admins(session: Session, person_id: int) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(Person).join(PersonRole).where(
+        PersonRole.role == "admin", Person.active.is_(True), Person.id != person_id)) or 0
+
+
+def _changes(row, values: dict) -> dict:
+    return {k: [getattr(row, k), v] for k, v in values.items() if getattr(row, k) != v}
+
+
+def _release_tasks(uow, person: Person, roles: set[str], department: str, active: bool, by: str,
+                   now: datetime) -> int:
+    """Claimed open tasks the person may no longer work go back to the shared inbox of their role
+    (only tasks offered to a role or to named people; a task for this person alone stays)."""
+    released = 0
+    for row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.assignee == person.login,
+                                                              HumanTask.state == "ready")):
+        offered = bool(row.groups() or row.users())
+        still = active and (person.login in row.users() or (
+            bool(roles.intersection(row.groups())) and row.department in (None, department)))
+        if offered and not still:
+            row.assignee = None
+            uow.record(audit.Entry(now, by, "task_unclaimed", row.case_id, row.id,
+                                   summary={"from": person.login, "reason": "person_updated"}))
+            released += 1
+    return released

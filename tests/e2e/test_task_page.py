@@ -29,7 +29,7 @@ def test_an_enum_field_becomes_a_select(as_person, engine):
     page = as_person("head.a").get(f"/tasks/{open_task(engine, case_id)}").get_data(as_text=True)
     assert re.search(r'<select id="f-decision" name="decision" required>', page)
     assert '<option value="approve">同意</option>' in page and '<option value="return">退回</option>' in page
-    assert "summary: 材料齐全" in page  # the completed step's data in the history
+    assert "摘要: 材料齐全" in page  # the completed step's data in the history, with the form's labels
 
 
 def test_a_validation_error_keeps_the_values_then_the_fixed_form_completes(as_person, engine):

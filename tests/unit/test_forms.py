@@ -242,3 +242,18 @@ def test_definition_problems_are_all_reported():
                         "form field 'a b' has unknown type 'color'",
                         "enum field 'e' has no values",
                         "constraint maxlength of field 'e' needs a whole number, not 'x'"]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "\ud800", "esc\x1b[31m"])
+def test_control_characters_are_refused_per_field(text):
+    from engine.forms import FormField, validate
+    from engine.errors import InvalidForm
+    with pytest.raises(InvalidForm) as info:
+        validate([FormField("note", "备注")], {"note": text})
+    assert "control characters" in info.value.errors["note"]
+
+
+def test_tabs_newlines_and_unicode_text_are_kept():
+    from engine.forms import FormField, validate
+    text = "第一行\n\t缩进 ‏RTL mark e\u0301 🙂"
+    assert validate([FormField("note", "备注")], {"note": text}) == {"note": text}

@@ -1,0 +1,123 @@
+"""Diagram drafts: what an analyst is editing in the modeler before it is deployed, kept on the
+server so that it survives a closed browser and other analysts can continue it.
+
+A draft need not be valid (that is what the modeler's validation is for) but it must be safe,
+well-formed BPMN 2.0 XML within the size limit: every upload and save goes through ``read_diagram``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .. import audit
+from ..definitions import BPMN_NS, NS
+from ..errors import GovflowError, NotFound
+from ..models import Base, UTCDateTime
+from ..spiff.parser import MAX_XML_BYTES, UnsafeXml, parse_xml_safely
+from ..uow import UnitOfWork
+
+MAX_NAME = 200
+
+
+class DefinitionDraft(Base):
+    __tablename__ = "definition_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(sa.String(200), index=True)  # "" while the diagram has none
+    name: Mapped[str] = mapped_column(sa.String(MAX_NAME))
+    xml: Mapped[str] = mapped_column(sa.Text, deferred=True)
+    saved_by: Mapped[str] = mapped_column(sa.String(200))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DiagramRejected(GovflowError):
+    """An uploaded or saved file that is not a diagram the modeler may keep; ``kind`` says why."""
+
+    code = "diagram_rejected"
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class DiagramHead:
+    """What a safe, well-formed BPMN file declares: its executable process, if any."""
+
+    xml: str
+    process_id: str
+    name: str
+
+
+def read_diagram(raw: bytes | str) -> DiagramHead:
+    """Check an untrusted file: size, no DTD or entities, well-formed, UTF-8, a BPMN 2.0 document."""
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if not data.strip():
+        raise DiagramRejected("empty", "文件是空的 (the file is empty)")
+    if len(data) > MAX_XML_BYTES:
+        raise DiagramRejected("too_large", f"文件过大：{len(data)} 字节，上限 {MAX_XML_BYTES} 字节 "
+                                           f"(the file is too large: {len(data)} bytes, the limit is {MAX_XML_BYTES})")
+    try:
+        root = parse_xml_safely(data)
+    except UnsafeXml as exc:
+        if "DOCTYPE" in str(exc):
+            raise DiagramRejected("dtd", "出于安全原因，不接受含 DOCTYPE 或实体声明的文件 (files with a "
+                                         "DOCTYPE or entity declarations are refused for safety)") from None
+        raise DiagramRejected("not_xml", f"不是格式正确的 XML 文件 (not a well-formed XML file): "
+                                         f"{str(exc).split(': ', 1)[-1]}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DiagramRejected("encoding", "文件须为 UTF-8 编码 (the file must be encoded in UTF-8)") from None
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise DiagramRejected("not_bpmn", "不是 BPMN 2.0 流程图，根元素应为 bpmn:definitions "
+                                          "(not a BPMN 2.0 diagram: the root element must be bpmn:definitions)")
+    processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) or \
+        root.xpath("./bpmn:process", namespaces=NS)
+    process = processes[0] if processes else None
+    process_id = (process.get("id") or "") if process is not None else ""
+    name = (process.get("name") or "") if process is not None else ""
+    return DiagramHead(text, process_id[:200], name)
+
+
+def save_draft(uow: UnitOfWork, draft_id: int | None, raw: bytes | str, name: str, login: str,
+               now: datetime) -> DefinitionDraft:
+    """Create a draft or overwrite one; the name defaults to the process's name or id."""
+    head = read_diagram(raw)
+    name = " ".join((name or "").split())[:MAX_NAME] or head.name or head.process_id or "未命名流程"
+    if draft_id is None:
+        draft = DefinitionDraft(process_id=head.process_id, name=name, xml=head.xml, saved_by=login, saved_at=now)
+        uow.session.add(draft)
+        uow.session.flush()
+    else:
+        draft = get_draft(uow.session, draft_id)
+        draft.process_id, draft.name, draft.xml, draft.saved_by, draft.saved_at = \
+            head.process_id, name, head.xml, login, now
+    uow.record(audit.Entry(now, login, "definition_draft_saved", summary={
+        "draft_id": draft.id, "process_id": draft.process_id, "name": draft.name}))
+    return draft
+
+
+def get_draft(session: Session, draft_id: int) -> DefinitionDraft:
+    draft = session.get(DefinitionDraft, draft_id)
+    if draft is None:
+        raise NotFound("草稿不存在 (no such draft)")
+    return draft
+
+
+def list_drafts(session: Session) -> list[DefinitionDraft]:
+    """Every analyst's drafts, the most recently saved first."""
+    return list(session.scalars(sa.select(DefinitionDraft).order_by(DefinitionDraft.saved_at.desc(),
+                                                                     DefinitionDraft.id.desc())))
+
+
+def delete_draft(uow: UnitOfWork, draft_id: int, login: str, now: datetime) -> str:
+    """Discard a draft; returns its name."""
+    draft = get_draft(uow.session, draft_id)
+    uow.session.delete(draft)
+    uow.record(audit.Entry(now, login, "definition_draft_deleted", summary={
+        "draft_id": draft_id, "process_id": draft.process_id, "name": draft.name}))
+    return draft.name
