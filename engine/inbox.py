@@ -33,13 +33,19 @@ def _mine(actor: Actor):
 
 
 def _unclaimed(actor: Actor):
-    by_role = sa.select(TaskCandidate.task_id).where(
-        TaskCandidate.kind == "group", TaskCandidate.value.in_(sorted(actor.roles) or [""]))
-    by_user = sa.select(TaskCandidate.task_id).where(
-        TaskCandidate.kind == "user", TaskCandidate.value == actor.username)
+    """Open, unclaimed tasks offered to one of my roles in my department, or to me by name.
+
+    Correlated EXISTS probes (task_candidate's primary key starts with task_id) keep the cost
+    proportional to the open tasks: an ``IN (SELECT task_id ...)`` over every candidate row ever
+    written grew with history (bench_inbox: 1M rows of history made the page take seconds).
+    """
+    def offered(kind: str, values):
+        return sa.exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == kind,
+                                 TaskCandidate.value.in_(values))
     in_scope = sa.or_(HumanTask.department.is_(None), HumanTask.department == actor.department)
     return sa.and_(HumanTask.state == "ready", HumanTask.assignee.is_(None),
-                   sa.or_(sa.and_(HumanTask.id.in_(by_role), in_scope), HumanTask.id.in_(by_user)))
+                   sa.or_(sa.and_(offered("group", sorted(actor.roles) or [""]), in_scope),
+                          offered("user", [actor.username])))
 
 
 def _done(actor: Actor):
