@@ -85,10 +85,9 @@ def scaleout_rows(r: dict) -> list[list[str]]:
 
 def timers_rows(r: dict) -> list[list[str]]:
     runs = r["runs"]
-    cell = " / ".join(f"{x['lateness_p50_s']}s / {x['lateness_p99_s']}s" for x in runs)
+    cell = "; ".join(f"{x['workers']} w: {x['lateness_p50_s']:.1f} s / {x['lateness_p99_s']:.1f} s" for x in runs)
     fired = " / ".join(str(x.get("fired_per_s", "–")) for x in runs)
-    return [["timers", f"lateness p50 / p99, 1 worker / 2 workers ({runs[0]['timers']:,} timers, "
-                       f"{'quick' if r.get('quick') else 'full'})", "–", cell],
+    return [["timers", f"lateness p50 / p99 ({runs[0]['timers']:,} timers, {mode(r)})", "–", cell],
             ["timers", "fired per s, 1 / 2 workers; double fires", "–",
              f"{fired}; {sum(x['double_fires'] for x in runs)}"]]
 
