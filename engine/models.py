@@ -86,6 +86,7 @@ class HumanTask(Base):
         sa.Index("ix_human_task_assignee_open", "assignee", "state", "due_at"),
         sa.Index("ix_human_task_scope_open", "department", "state", "assignee"),
         sa.Index("ix_human_task_state_due", "state", "due_at"),
+        sa.Index("ix_human_task_done", "completed_by", "completed_at"),  # the 已办 tab, newest first
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
