@@ -226,18 +226,7 @@ class Engine:
     def complete_task(self, task_id: str, actor: Actor, form_data: Mapping[str, Any]) -> int:
         """Validate the form, complete the task and run the case on; return the case id."""
         with self.uow() as uow:
-            row = self._open_task(uow, task_id, lock=False)
-            case = self._lock_case(uow, row.case_id)
-            uow.session.refresh(row)
-            if row.state != "ready":
-                raise AlreadyDone("该任务已办结 (this task has already been completed)")
-            self._require_eligible(row, actor)
-            bundle = self.definitions.get(uow.session, case.definition_id)
-            workflow = self._load(case, bundle)
-            self._catch_up_timers(uow, case, workflow, actor)
-            task = _task_or_none(workflow, task_id)
-            if task is None or task.state != TaskState.READY:
-                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            row, case, bundle, workflow, task = self._ready_task(uow, task_id, actor)
             cleaned = forms.validate(forms.fields_from_extensions(task.task_spec.extensions), form_data,
                                      self._dynamic_options(uow, case, actor, task),
                                      self.config.max_form_field_length)
@@ -420,18 +409,7 @@ class Engine:
         """Send the case back to the previous step (退回, see ``engine.returns``); return its task id."""
         reason = returns.check_reason(reason)
         with self.uow() as uow:
-            row = self._open_task(uow, task_id, lock=False)
-            case = self._lock_case(uow, row.case_id)
-            uow.session.refresh(row)
-            if row.state != "ready":
-                raise AlreadyDone("该任务已办结 (this task has already been completed)")
-            self._require_eligible(row, actor)
-            bundle = self.definitions.get(uow.session, case.definition_id)
-            workflow = self._load(case, bundle)
-            self._catch_up_timers(uow, case, workflow, actor)
-            task = _task_or_none(workflow, task_id)
-            if task is None or task.state != TaskState.READY:
-                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            row, case, bundle, workflow, task = self._ready_task(uow, task_id, actor)
             now = self.clock.now()
             with script_errors(row.name):
                 back = returns.reset_to_previous(uow, case, workflow, task, row, actor, reason, now)
@@ -481,6 +459,23 @@ class Engine:
             return audit.verify(uow.session)
 
     # -- internals -------------------------------------------------------------------------
+    def _ready_task(self, uow: UnitOfWork, task_id: str, actor: Actor):
+        """Lock the task's case, check the actor may work it, load the case and fire overdue timers;
+        return (row, case, bundle, workflow, task) or raise AlreadyDone when it moved on meanwhile."""
+        row = self._open_task(uow, task_id, lock=False)
+        case = self._lock_case(uow, row.case_id)
+        uow.session.refresh(row)
+        if row.state != "ready":
+            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+        self._require_eligible(row, actor)
+        bundle = self.definitions.get(uow.session, case.definition_id)
+        workflow = self._load(case, bundle)
+        self._catch_up_timers(uow, case, workflow, actor)
+        task = _task_or_none(workflow, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+        return row, case, bundle, workflow, task
+
     def _catch_up_timers(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor) -> None:
         """Timers that fell due before this action fire first, as they would have on time."""
         workflow.script_engine = self._script_engine(uow, case, actor, workflow)

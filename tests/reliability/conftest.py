@@ -39,6 +39,7 @@ def pg_county(tmp_path):
     """A private PostgreSQL schema, migrated, with review_loop deployed and the e2e people; yields
     (url, engine on the real clock, {login: API token})."""
     url, schema = new_pg_schema_url()
+    url += f"&application_name={schema}"  # lets a fault test drop only this county's connections
     db = create_db_engine(url)
     upgrade(db)
     db.dispose()

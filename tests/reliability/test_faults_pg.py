@@ -36,13 +36,15 @@ def test_sigkill_of_the_web_server_mid_operation_loses_and_doubles_nothing(pg_co
     assert not set(before.completed) & set(after.completed)
 
 
-def terminate_backends() -> int:
+def terminate_backends(url: str) -> int:
+    """Drop this county's connections only (other runs may share the server)."""
+    app_name = sa.engine.make_url(url).query["application_name"]
     admin = sa.create_engine(PG_URL)
     with admin.connect() as conn:
         killed = conn.execute(sa.text(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        )).scalar()
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = :app"
+        ), {"app": app_name}).scalar()
     admin.dispose()
     return killed
 
@@ -54,7 +56,7 @@ def test_dropped_database_connections_give_a_clear_error_or_a_retry_then_work(pg
     http.headers["Authorization"] = f"Bearer {tokens['clerk.a']}"
     for _ in range(5):  # the server's pool holds connections now
         assert http.get(srv.base + "/api/v1/tasks?tab=unclaimed").status_code == 200
-    assert terminate_backends() >= 1
+    assert terminate_backends(url) >= 1
     first = http.post(srv.base + "/api/v1/cases", json={"process_id": "review_loop", "data": {"topic": "断线后"}})
     assert first.status_code in (201, 500, 503), first.text
     if first.status_code != 201:  # a clear JSON error, never a stack trace
