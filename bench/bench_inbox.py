@@ -117,7 +117,7 @@ class History:
                 "name": name, "role": role, "department": task_dept, "assignee": worker, "state": "completed",
                 "created_at": created, "completed_at": at, "completed_by": worker,
                 "due_at": created + timedelta(days=7), "due_date": (created + timedelta(days=7)).date(),
-                "provisional": False, "overdue": False})
+                "provisional": False, "overdue": False, "candidate_groups": [role], "candidate_users": []})
             candidates.append({"task_id": task_rows[-1]["id"], "kind": "group", "value": role})
         if open_for is not False:
             due = lib.START + timedelta(days=rng.choice([-1, 2, 5, 9]))

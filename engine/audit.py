@@ -14,6 +14,7 @@ from .models import AuditRecord
 
 GENESIS = "0" * 64
 CHAIN_LOCK_KEY = 7_290_029  # pg advisory lock id of the audit chain ("art. 29")
+NOTIFY_CHANNEL = "govflow_deadlines"  # workers LISTEN here for new or moved deadlines
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,20 @@ def record_hash(record_id: int, at: datetime, actor: str, case_id, task_id, acti
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, entries: list[Entry]) -> None:
-    """Append entries to the chain; serialised against other writers until commit."""
+def append(session: Session, entries: list[Entry], notify: bool = False) -> None:
+    """Append entries to the chain; serialised against other writers until commit.
+
+    ``notify``: also wake the timer workers (PostgreSQL NOTIFY, delivered at commit), in the same
+    round trip as the lock.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if notify and postgres:
+        lock = "SELECT pg_advisory_xact_lock(:k), pg_notify(:c, '')" if entries else "SELECT pg_notify(:c, '')"
+        session.execute(sa.text(lock), {"k": CHAIN_LOCK_KEY, "c": NOTIFY_CHANNEL} if entries else {"c": NOTIFY_CHANNEL})
+    elif entries and postgres:
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
     if not entries:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
     last = session.execute(sa.select(AuditRecord.id, AuditRecord.hash)
                            .order_by(AuditRecord.id.desc()).limit(1)).first()
     next_id, prev = (last.id + 1, last.hash) if last else (1, GENESIS)

@@ -7,10 +7,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from . import memo
 from .calendar import Override, PublishedYear, WorkingDayCalendar
 from .models import CalendarOverride, CalendarYear, Setting
 
 POLICY_KEY = "after_hours_policy"
+FINGERPRINT = ("calendar", "fingerprint")
 
 
 class CalendarCache:
@@ -22,7 +24,7 @@ class CalendarCache:
         self._calendar = WorkingDayCalendar()
 
     def get(self, session: Session) -> WorkingDayCalendar:
-        fingerprint = _fingerprint(session)
+        fingerprint = memo.remember(session, FINGERPRINT, lambda: _fingerprint(session))
         if fingerprint != self._fingerprint:
             calendar = build(session)
             with self._lock:
@@ -31,9 +33,11 @@ class CalendarCache:
 
 
 def _fingerprint(session: Session) -> tuple:
-    o = session.execute(sa.select(sa.func.count(), sa.func.max(CalendarOverride.entered_at))).one()
-    y = session.execute(sa.select(sa.func.count(), sa.func.max(CalendarYear.entered_at))).one()
-    return tuple(o) + tuple(y)
+    """Counts and newest entry times of both override tables, in one round trip."""
+    o = sa.select(sa.func.count(), sa.func.max(CalendarOverride.entered_at))
+    y = sa.select(sa.func.count(), sa.func.max(CalendarYear.entered_at))
+    subqueries = [q.with_only_columns(c).scalar_subquery() for q in (o, y) for c in q.selected_columns]
+    return tuple(session.execute(sa.select(*subqueries)).one())
 
 
 def build(session: Session) -> WorkingDayCalendar:
@@ -44,6 +48,7 @@ def build(session: Session) -> WorkingDayCalendar:
 
 def set_override(session: Session, day: date, working: bool, note: str, by: str, now: datetime) -> bool | None:
     """Enter or replace a single-date correction; return the previous value (None if new)."""
+    memo.forget(session, FINGERPRINT)
     row = session.get(CalendarOverride, day)
     previous = row.working if row is not None else None
     if row is None:
@@ -54,11 +59,17 @@ def set_override(session: Session, day: date, working: bool, note: str, by: str,
 
 
 def publish_year(session: Session, year: int, document: str, by: str, now: datetime) -> None:
+    memo.forget(session, FINGERPRINT)
     row = session.get(CalendarYear, year) or CalendarYear(year=year)
     row.document, row.entered_by, row.entered_at = document[:200], by, now
     session.add(row)
 
 
 def after_hours_policy(session: Session, default: str) -> str:
-    row = session.get(Setting, POLICY_KEY)
-    return row.value if row is not None else default
+    value = memo.remember(session, ("setting", POLICY_KEY), lambda: _setting(session, POLICY_KEY))
+    return value if value is not None else default
+
+
+def _setting(session: Session, key: str) -> str | None:
+    row = session.get(Setting, key)
+    return row.value if row is not None else None

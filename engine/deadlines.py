@@ -15,13 +15,13 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit
+from .audit import NOTIFY_CHANNEL
 from .calendar import BEIJING, WorkingDayCalendar, period_end
 from .errors import GovflowError
 from .models import Deadline, HumanTask
 from .spiff.timers import due_instant
 
 REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
-NOTIFY_CHANNEL = "govflow_deadlines"
 
 
 @dataclass(frozen=True)
@@ -175,26 +175,39 @@ def move_timer(ctx, timer, new: WorkdayDeadline, reason: str) -> None:
 
 # -- the deadline table -----------------------------------------------------------------------
 
-def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime) -> bool:
+def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: dict | None = None,
+            new_case: bool = False) -> bool:
     """Keep the deadline table equal to the case's waiting timers.
+
+    ``open_rows``: the case's open human-task rows by id (from the task projection, new ones not yet
+    written); ``new_case``: the case has no rows yet (nothing to read). Nothing is flushed here: the
+    unit of work writes everything once, before its commit.
 
     Return True if a waiting deadline was added or moved (what a sleeping worker must hear of);
     closing fired or cancelled ones needs no wake-up.
     """
-    waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
-    known = {r.id: r for r in uow.session.scalars(sa.select(Deadline).where(Deadline.case_id == case.id))}
-    rows = {k: r for k, r in known.items() if r.state == "waiting"}
-    _close_rows(uow, case, workflow, rows, waiting, actor, now)
-    _record_unseen_fires(uow, case, workflow, known, actor, now)
-    changed = False
-    for timer_id, timer in waiting.items():
-        changed |= _upsert(uow, case, timer, rows.get(timer_id), now)
-    uow.session.flush()
-    _project_task_dues(uow, case, waiting, now)
+    session = uow.session
+    open_rows = open_rows if open_rows is not None else _open_task_rows(session, case)
+    with session.no_autoflush:
+        waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
+        known = {} if new_case else {r.id: r for r in session.scalars(
+            sa.select(Deadline).where(Deadline.case_id == case.id))}
+        rows = {k: r for k, r in known.items() if r.state == "waiting"}
+        _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows)
+        _record_unseen_fires(uow, case, workflow, known, actor, now, open_rows)
+        changed = False
+        for timer_id, timer in waiting.items():
+            changed |= _upsert(uow, case, timer, rows.get(timer_id), now)[1]
+        _project_task_dues(waiting, now, open_rows)
     return changed
 
 
-def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
+def _open_task_rows(session, case) -> dict:
+    return {r.id: r for r in session.scalars(sa.select(HumanTask).where(
+        HumanTask.case_id == case.id, HumanTask.state == "ready"))}
+
+
+def _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows) -> None:
     for timer_id, row in rows.items():
         if timer_id in waiting:
             continue
@@ -207,13 +220,14 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now) -> None:
                                    summary={"kind": row.kind, "element": row.element_id,
                                             "due_at": row.due_at.isoformat()}))
             if row.kind == "overdue":
-                _mark_overdue(uow, task)
+                for task_row in _watched_rows(task, open_rows):
+                    task_row.overdue = True
 
 
-def _mark_overdue(uow, timer) -> None:
+def _watched_rows(timer, open_rows: dict) -> list:
+    """The open human-task rows of the ready user tasks a boundary timer watches."""
     ids = [str(t.id) for t in attached_user_tasks(timer) if t.state == TaskState.READY]
-    for task_row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(ids))) if ids else ():
-        task_row.overdue = True
+    return [open_rows[i] for i in ids if i in open_rows]
 
 
 def _task_or_none(workflow, task_id: str):
@@ -223,18 +237,16 @@ def _task_or_none(workflow, task_id: str):
         return None
 
 
-def _record_unseen_fires(uow, case, workflow, known, actor, now) -> None:
+def _record_unseen_fires(uow, case, workflow, known, actor, now, open_rows) -> None:
     """A timer entered and fired within one unit of work (its due instant had already passed, e.g.
     a report sent back after the deadline) never waited: record it as fired all the same."""
     for timer in workflow.get_tasks(state=TaskState.COMPLETED):
         if str(timer.id) in known or not is_timer(timer) or timer._get_internal_data("event_value") is None:
             continue
-        _upsert(uow, case, timer, None, now)
-        row = uow.session.get(Deadline, str(timer.id))
+        row, _ = _upsert(uow, case, timer, None, now)
         row.state, row.fired_at = "fired", now
         if row.kind == "overdue":
-            ready = [str(t.id) for t in attached_user_tasks(timer) if t.state == TaskState.READY]
-            for task_row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(ready))) if ready else ():
+            for task_row in _watched_rows(timer, open_rows):
                 task_row.due_at, task_row.due_date = row.due_at, row.due_date
                 task_row.provisional, task_row.overdue = row.provisional, True
         uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, str(timer.id),
@@ -242,10 +254,11 @@ def _record_unseen_fires(uow, case, workflow, known, actor, now) -> None:
                                         "due_at": row.due_at.isoformat(), "on_entry": True}))
 
 
-def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:
+def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> tuple[Deadline | None, bool]:
+    """Write a waiting timer's deadline row; return (the row, whether it was added or changed)."""
     value = timer._get_internal_data("event_value")
     if value is None:
-        return False
+        return row, False
     meta = timer._get_internal_data("deadline") or {}
     kind = timer_kind(timer)
     due_at = due_instant(value)
@@ -255,38 +268,30 @@ def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> bool:
                   due_date=date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None,
                   params=json.dumps(meta, sort_keys=True))
     if row is None:
-        uow.session.add(Deadline(id=str(timer.id), case_id=case.id, element_id=timer.task_spec.bpmn_id,
-                                 kind=kind, human_task_id=str(main.id) if main is not None else None,
-                                 state="waiting", created_at=now, **values))
-        return True
+        row = Deadline(id=str(timer.id), case_id=case.id, element_id=timer.task_spec.bpmn_id,
+                       kind=kind, human_task_id=str(main.id) if main is not None else None,
+                       state="waiting", created_at=now, **values)
+        uow.session.add(row)
+        return row, True
     if all(getattr(row, k) == v for k, v in values.items()):
-        return False
+        return row, False
     for k, v in values.items():
         setattr(row, k, v)
-    return True
+    return row, True
 
 
-def _project_task_dues(uow, case, waiting, now) -> None:
+def _project_task_dues(waiting, now, open_rows: dict) -> None:
     """Give every open user task watched by an overdue timer that timer's due date."""
-    watching = {}
     for timer in waiting.values():
-        if timer_kind(timer) == "overdue":
-            for task in attached_user_tasks(timer):
-                watching[str(task.id)] = timer
-    if not watching:
-        return
-    for task_row in uow.session.scalars(sa.select(HumanTask).where(
-            HumanTask.id.in_(list(watching)), HumanTask.state == "ready")):
-        timer = watching[task_row.id]
+        if timer_kind(timer) != "overdue":
+            continue
         meta = timer._get_internal_data("deadline") or {}
-        task_row.due_at = due_instant(timer._get_internal_data("event_value"))
-        task_row.due_date = date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None
-        task_row.provisional = bool(meta.get("provisional"))
-        if task_row.due_at > now:
-            task_row.overdue = False
-
-
-def notify(session) -> None:
-    """Wake running workers (PostgreSQL delivers the notification at commit)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+        for task in attached_user_tasks(timer):
+            task_row = open_rows.get(str(task.id))
+            if task_row is None or task_row.state != "ready":
+                continue
+            task_row.due_at = due_instant(timer._get_internal_data("event_value"))
+            task_row.due_date = date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None
+            task_row.provisional = bool(meta.get("provisional"))
+            if task_row.due_at > now:
+                task_row.overdue = False

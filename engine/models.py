@@ -107,14 +107,26 @@ class HumanTask(Base):
     provisional: Mapped[bool] = mapped_column(default=False)
     overdue: Mapped[bool] = mapped_column(default=False)
 
+    # Who the task is offered to, kept twice: here for the role checks of one task (no extra query
+    # per task), and as task_candidate rows for the inbox's indexed "offered to my roles" lookup.
+    candidate_groups: Mapped[list | None] = mapped_column(sa.JSON, default=list)
+    candidate_users: Mapped[list | None] = mapped_column(sa.JSON, default=list)
+
     candidates: Mapped[list["TaskCandidate"]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", back_populates="task")
+        cascade="all, delete-orphan", lazy="select", passive_deletes=True, back_populates="task")
+
+    def offer(self, groups: list[str], users: list[str]) -> None:
+        """Set the candidate groups and users (both representations)."""
+        groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
+        self.candidate_groups, self.candidate_users = groups, users
+        self.candidates = [TaskCandidate(kind="group", value=g) for g in groups] + \
+                          [TaskCandidate(kind="user", value=u) for u in users]
 
     def groups(self) -> list[str]:
-        return [c.value for c in self.candidates if c.kind == "group"]
+        return list(self.candidate_groups or ())
 
     def users(self) -> list[str]:
-        return [c.value for c in self.candidates if c.kind == "user"]
+        return list(self.candidate_users or ())
 
 
 class TaskCandidate(Base):

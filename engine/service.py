@@ -10,6 +10,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
@@ -26,7 +27,7 @@ from .definitions import DefinitionCache
 from .domain import comments, notifications, org, urges, violations
 from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, InvalidForm, NotFound,
                      PermissionDenied, ScriptError)
-from .models import Case, DefinitionVersion, HumanTask, TaskCandidate
+from .models import Case, DefinitionVersion, HumanTask
 from .procedures import Procedure, ScriptContext, bind
 from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
@@ -160,7 +161,10 @@ class Engine:
         case.definition = definition
         uow.session.add(case)
         uow.session.flush()
-        case.number = f"{now:%Y}{case.id:07d}"
+        # The number needs the id: set it as if loaded and let _advance's final UPDATE write it with
+        # the state (one UPDATE instead of two).
+        set_committed_value(case, "number", f"{now:%Y}{case.id:07d}")
+        uow.memo[("new_case", case.id)] = True
         workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
         workflow.data.update({"initiator": actor.username, "initiator_department": actor.department,
                               "case_number": case.number, "case_id": case.id, **data})
@@ -240,7 +244,8 @@ class Engine:
             workflow.script_engine = self._script_engine(uow, case, actor, workflow, task.data)
             with script_errors(row.name):
                 task.run()
-            row.completed_by, row.completed_at = actor.username, now
+            # written with the row's state change by project_tasks (one UPDATE)
+            uow.memo.setdefault(("completing", case.id), {})[row.id] = (actor.username, now)
             uow.record(audit.Entry(now, actor.username, "task_completed", case.id, row.id,
                                    summary={"task": row.element_id, "data": _short(cleaned)}))
             self._advance(uow, case, workflow, bundle, actor)
@@ -462,11 +467,11 @@ class Engine:
     def _ready_task(self, uow: UnitOfWork, task_id: str, actor: Actor):
         """Lock the task's case, check the actor may work it, load the case and fire overdue timers;
         return (row, case, bundle, workflow, task) or raise AlreadyDone when it moved on meanwhile."""
-        row = self._open_task(uow, task_id, lock=False)
-        case = self._lock_case(uow, row.case_id)
-        uow.session.refresh(row)
-        if row.state != "ready":
-            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+        case = uow.session.scalars(sa.select(Case).join(HumanTask, HumanTask.case_id == Case.id)
+                                   .where(HumanTask.id == str(task_id)).with_for_update(of=Case)).first()
+        row = self._open_task(uow, task_id, lock=False)  # read under the case's lock: current
+        if case is None or case.status != "running":
+            raise AlreadyDone("案件已结束 (the case has ended)")
         self._require_eligible(row, actor)
         bundle = self.definitions.get(uow.session, case.definition_id)
         workflow = self._load(case, bundle)
@@ -533,9 +538,10 @@ class Engine:
         now = self.clock.now()
         if not workflow.is_completed():
             check_not_stalled(workflow)
-        project_tasks(uow, case, workflow, bundle, now, self)
-        if deadlines.project(uow, case, workflow, actor, now):
-            deadlines.notify(uow.session)
+        new_case = uow.memo.get(("new_case", case.id), False)
+        open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case)
+        if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case):
+            uow.notify_deadlines = True  # sent with the audit chain's lock at commit
         for hook in self.hooks:
             hook(uow, case, workflow, actor, now)
         if workflow.is_completed() and case.status == "running":
@@ -546,6 +552,8 @@ class Engine:
         case.state = self.serializer.dumps_state(workflow)
         case.serializer_version = SERIALIZER_VERSION
         case.updated_at = now
+        if new_case:
+            flag_modified(case, "number")
 
     def resolve_department(self, case: Case, role: str | None, spec, data: dict) -> str | None:
         expr = (spec.extensions or {}).get("properties", {}).get("department")
@@ -700,25 +708,40 @@ def _expand(value: str | None, data: dict) -> str | None:
 
 
 def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
-                  now: datetime, engine: Engine) -> None:
-    """Keep the human-task table equal to the workflow's ready user tasks (same transaction)."""
+                  now: datetime, engine: Engine, new_case: bool = False) -> dict[str, HumanTask]:
+    """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
+
+    Return the case's open rows by id (new ones are written with everything else at commit); they
+    are also remembered for the rest of the unit of work (``open_task_rows``).
+    """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {r.id: r for r in uow.session.scalars(
+    open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
         sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
-    for task_id, row in open_rows.items():
+    completing = uow.memo.get(("completing", case.id), {})
+    for task_id, row in list(open_rows.items()):
         if task_id in ready:
             continue
         task = _task_or_none(workflow, task_id)
         row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
         row.completed_at = row.completed_at or now
+        if task_id in completing:
+            row.completed_by, row.completed_at = completing.pop(task_id)
         if row.state == "cancelled":
             uow.record(audit.Entry(now, "system:engine", "task_cancelled", case.id, task_id))
+        del open_rows[task_id]
     for task_id, task in ready.items():
         if task_id not in open_rows:
-            uow.session.add(_new_row(case, task, now, engine))
+            row = open_rows[task_id] = _new_row(case, task, now, engine)
+            uow.session.add(row)
             uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
                                    summary={"task": task.task_spec.bpmn_id}))
-    uow.session.flush()
+    uow.memo[("open_tasks", case.id)] = open_rows
+    return open_rows
+
+
+def open_task_rows(uow: UnitOfWork, case_id: int) -> dict[str, HumanTask] | None:
+    """The case's open human-task rows as this unit of work last projected them (None: not yet)."""
+    return uow.memo.get(("open_tasks", case_id))
 
 
 def _task_or_none(workflow: BpmnWorkflow, task_id: str):
@@ -740,6 +763,5 @@ def _new_row(case: Case, task, now: datetime, engine: Engine) -> HumanTask:
                     name=(spec.bpmn_name or spec.bpmn_id)[:500], role=role,
                     department=engine.resolve_department(case, role, spec, task.data),
                     assignee=_expand(ext.get("assignee"), task.data), state="ready", created_at=now)
-    row.candidates = [TaskCandidate(kind="group", value=g) for g in dict.fromkeys(groups)] + \
-                     [TaskCandidate(kind="user", value=u) for u in dict.fromkeys(users)]
+    row.offer(groups, users)
     return row

@@ -1,13 +1,15 @@
 """Unit of work: one transaction per request or job, rolled back unless committed."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, memo
 from .errors import ConcurrentModification
 
 
@@ -33,10 +35,13 @@ class UnitOfWork:
         self._factory = session_factory
         self.audit: list[audit.Entry] = []
         self.session: Session | None = None
+        self.memo: dict[Any, Any] = {}  # per-transaction lookups (engine.memo), bound to the session
+        self.notify_deadlines = False  # wake the timer workers at commit (a deadline was added or moved)
         self._committed = False
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._factory()
+        self.memo = memo.of(self.session)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -49,10 +54,38 @@ class UnitOfWork:
     def record(self, entry: audit.Entry) -> None:
         self.audit.append(entry)
 
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per unit of work (what cannot change under this transaction's feet
+        matters only within it: the calendar's fingerprint, a department looked up by code)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """A part of the unit of work that may fail alone (one case of a batch of timer firings):
+        run in a SAVEPOINT; on error its database changes, audit entries and memos are undone and
+        the error propagates, leaving the rest of the transaction intact."""
+        mark, notify = len(self.audit), self.notify_deadlines
+        nested = self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            del self.audit[mark:]
+            self.memo.clear()
+            self.notify_deadlines = notify
+            raise
+        nested.commit()
+
     def commit(self) -> None:
         """Append the audit entries and commit; a lost race becomes ConcurrentModification."""
         try:
-            audit.append(self.session, self.audit)
+            # Everything but the audit chain is written first, so the chain's lock is held for
+            # three statements and the commit only (it serialises writers, see audit.append).
+            self.session.flush()
+            audit.append(self.session, self.audit, notify=self.notify_deadlines)
             self.session.commit()
         except StaleDataError:
             self.session.rollback()
@@ -64,3 +97,5 @@ class UnitOfWork:
             raise
         self._committed = True
         self.audit = []
+        self.memo.clear()
+        self.notify_deadlines = False

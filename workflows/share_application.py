@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from engine import memo
 from engine.calendar import period_end
 from engine.domain import catalog, org, records
 from engine.domain.record_checks import beijing_today, load, record_audit, require_status
@@ -47,20 +48,38 @@ def _lines(text) -> list[str]:
 # -- start -----------------------------------------------------------------------------------
 
 def form_options(ctx, element_id: str, data: dict) -> dict:
-    """The start form offers the published resources of every department but the applicant's own."""
+    """The start form offers the published resources of every department but the applicant's own.
+
+    Checking a submitted form (``data`` names a resource) looks up that one resource only.
+    """
     if element_id != "__start__":
         return {}
+    chosen = data.get("resource")
+    if isinstance(chosen, str) and chosen:
+        entry = _resource(ctx, chosen)
+        entries = [entry] if entry is not None else []
+    else:
+        entries = catalog.published_catalog(ctx.session)
     return {"resource": [(e.code, f"{e.name}（{e.department.name}，{catalog.label_of('share_type', e.share_type)}）")
-                         for e in catalog.published_catalog(ctx.session)
-                         if e.department.code != ctx.actor.department]}
+                         for e in entries if e.department.code != ctx.actor.department]}
+
+
+def _resource(ctx, code: str):
+    """The live resource with this code, or None (looked up once while a start form is checked)."""
+    def find():
+        try:
+            return catalog.get_resource(ctx.session, code)
+        except NotFound:
+            return None
+    return memo.remember(ctx.session, ("share_application.resource", code), find)
 
 
 def check_start(ctx, cleaned: dict) -> dict:
     """Check the application against the resource's registration (arts. 14, 16) and record who and when."""
-    try:
-        entry = catalog.get_resource(ctx.session, cleaned["resource"])
-    except NotFound as exc:
-        raise InvalidForm({"resource": str(exc)}) from None
+    entry = _resource(ctx, cleaned["resource"])
+    if entry is None:
+        raise InvalidForm({"resource": f"目录中没有资源 {cleaned['resource']} "
+                                       "(no published resource with this code)"})
     items, materials = _lines(cleaned["data_items"]), _lines(cleaned.get("materials"))
     received = ctx.engine.receipt_date(ctx.session, ctx.now)
     errors = {**_item_errors(entry, items), **_material_errors(entry, materials),

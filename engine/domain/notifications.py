@@ -81,7 +81,7 @@ def on_advance(uow, case: Case, workflow, actor, now: datetime) -> None:
     created = [e.task_id for e in entries if e.action == "task_created"]
     fired = {e.task_id: e.summary["kind"] for e in entries
              if e.action == "timer_fired" and (e.summary or {}).get("kind") in ("reminder", "overdue")}
-    for row in _task_rows(uow.session, created):
+    for row in _task_rows(uow, case.id, created):
         _notify_task(uow, row, "new_task", case, now, skip=actor.username)
     for row, kind in _tasks_of_timers(uow.session, fired):
         _notify_task(uow, row, kind, case, now)
@@ -99,11 +99,15 @@ def _unseen_entries(uow, case_id: int) -> list:
     return entries
 
 
-def _task_rows(session: Session, task_ids: list[str]) -> list[HumanTask]:
+def _task_rows(uow, case_id: int, task_ids: list[str]) -> list[HumanTask]:
+    """The open rows of these tasks: as the unit of work projected them, else from the database."""
     if not task_ids:
         return []
-    return list(session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(task_ids),
-                                                           HumanTask.state == "ready")))
+    projected = uow.memo.get(("open_tasks", case_id))
+    if projected is not None:
+        return [projected[i] for i in task_ids if i in projected]
+    return list(uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(task_ids),
+                                                               HumanTask.state == "ready")))
 
 
 def _tasks_of_timers(session: Session, fired: dict[str, str]) -> list[tuple[HumanTask, str]]:

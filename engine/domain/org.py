@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from .. import audit
+from .. import audit, memo
 from ..errors import GovflowError, InvalidForm, NotFound
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
@@ -106,8 +106,11 @@ def check_password(person: Person, password: str) -> bool:
 
 
 def department_by_code(session: Session, code: str) -> Department:
-    dept = session.scalars(sa.select(Department).where(Department.code == code)).first()
+    """The department with this code (looked up once per unit of work)."""
+    dept = memo.remember(session, ("department", code), lambda: session.scalars(
+        sa.select(Department).where(Department.code == code)).first())
     if dept is None:
+        memo.forget(session, ("department", code))
         raise NotFound(f"部门 {code} 不存在 (no such department)")
     return dept
 
