@@ -51,15 +51,16 @@ def append(session: Session, entries: list[Entry], notify: bool = False) -> None
     last = session.execute(sa.select(AuditRecord.id, AuditRecord.hash)
                            .order_by(AuditRecord.id.desc()).limit(1)).first()
     next_id, prev = (last.id + 1, last.hash) if last else (1, GENESIS)
+    rows = []
     for entry in entries:
         summary = json.dumps(entry.summary or {}, ensure_ascii=False, sort_keys=True, default=str)
         digest = record_hash(next_id, entry.at, entry.actor, entry.case_id, entry.task_id,
                              entry.action, summary, prev)
-        session.add(AuditRecord(id=next_id, at=entry.at, actor=entry.actor, case_id=entry.case_id,
-                                task_id=entry.task_id, action=entry.action, summary=summary,
-                                prev_hash=prev, hash=digest))
+        rows.append({"id": next_id, "at": entry.at, "actor": entry.actor, "case_id": entry.case_id,
+                     "task_id": entry.task_id, "action": entry.action, "summary": summary,
+                     "prev_hash": prev, "hash": digest})
         next_id, prev = next_id + 1, digest
-    session.flush()
+    session.execute(sa.insert(AuditRecord.__table__), rows)  # one multi-row INSERT
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class CalendarCache:
         self._calendar = WorkingDayCalendar()
 
     def get(self, session: Session) -> WorkingDayCalendar:
-        fingerprint = memo.remember(session, FINGERPRINT, lambda: _fingerprint(session))
+        fingerprint = _snapshot(session)[0]
         if fingerprint != self._fingerprint:
             calendar = build(session)
             with self._lock:
@@ -32,12 +32,17 @@ class CalendarCache:
         return self._calendar
 
 
-def _fingerprint(session: Session) -> tuple:
-    """Counts and newest entry times of both override tables, in one round trip."""
-    o = sa.select(sa.func.count(), sa.func.max(CalendarOverride.entered_at))
-    y = sa.select(sa.func.count(), sa.func.max(CalendarYear.entered_at))
-    subqueries = [q.with_only_columns(c).scalar_subquery() for q in (o, y) for c in q.selected_columns]
-    return tuple(session.execute(sa.select(*subqueries)).one())
+def _snapshot(session: Session) -> tuple[tuple, str | None]:
+    """(fingerprint of both override tables, the after-hours policy setting): one round trip, once
+    per unit of work."""
+    def read():
+        o = sa.select(sa.func.count(), sa.func.max(CalendarOverride.entered_at))
+        y = sa.select(sa.func.count(), sa.func.max(CalendarYear.entered_at))
+        columns = [q.with_only_columns(c).scalar_subquery() for q in (o, y) for c in q.selected_columns]
+        policy = sa.select(Setting.value).where(Setting.key == POLICY_KEY).scalar_subquery()
+        *fingerprint, value = session.execute(sa.select(*columns, policy)).one()
+        return tuple(fingerprint), value
+    return memo.remember(session, FINGERPRINT, read)
 
 
 def build(session: Session) -> WorkingDayCalendar:
@@ -66,10 +71,5 @@ def publish_year(session: Session, year: int, document: str, by: str, now: datet
 
 
 def after_hours_policy(session: Session, default: str) -> str:
-    value = memo.remember(session, ("setting", POLICY_KEY), lambda: _setting(session, POLICY_KEY))
+    value = _snapshot(session)[1]
     return value if value is not None else default
-
-
-def _setting(session: Session, key: str) -> str | None:
-    row = session.get(Setting, key)
-    return row.value if row is not None else None

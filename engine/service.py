@@ -230,7 +230,7 @@ class Engine:
     def complete_task(self, task_id: str, actor: Actor, form_data: Mapping[str, Any]) -> int:
         """Validate the form, complete the task and run the case on; return the case id."""
         with self.uow() as uow:
-            row, case, bundle, workflow, task = self._ready_task(uow, task_id, actor)
+            row, case, bundle, workflow, task = self._ready_task(uow, task_id, actor, project_from_here=True)
             cleaned = forms.validate(forms.fields_from_extensions(task.task_spec.extensions), form_data,
                                      self._dynamic_options(uow, case, actor, task),
                                      self.config.max_form_field_length)
@@ -464,13 +464,27 @@ class Engine:
             return audit.verify(uow.session)
 
     # -- internals -------------------------------------------------------------------------
-    def _ready_task(self, uow: UnitOfWork, task_id: str, actor: Actor):
+    def _ready_task(self, uow: UnitOfWork, task_id: str, actor: Actor, project_from_here: bool = False):
         """Lock the task's case, check the actor may work it, load the case and fire overdue timers;
-        return (row, case, bundle, workflow, task) or raise AlreadyDone when it moved on meanwhile."""
+        return (row, case, bundle, workflow, task) or raise AlreadyDone when it moved on meanwhile.
+
+        ``project_from_here``: read all of the case's open rows now, for the projection at the end of
+        the unit of work to start from (only when nothing in between reopens a row, as 退回 does).
+        """
         case = uow.session.scalars(sa.select(Case).join(HumanTask, HumanTask.case_id == Case.id)
                                    .where(HumanTask.id == str(task_id)).with_for_update(of=Case)).first()
-        row = self._open_task(uow, task_id, lock=False)  # read under the case's lock: current
-        if case is None or case.status != "running":
+        if case is None:
+            raise NotFound("任务不存在 (no such task)")
+        if project_from_here:  # read under the case's lock: current
+            open_rows = {r.id: r for r in uow.session.scalars(sa.select(HumanTask).where(
+                HumanTask.case_id == case.id, HumanTask.state == "ready"))}
+            row = open_rows.get(str(task_id))
+            if row is None:
+                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            uow.memo[("open_tasks", case.id)] = open_rows
+        else:
+            row = self._open_task(uow, task_id, lock=False)
+        if case.status != "running":
             raise AlreadyDone("案件已结束 (the case has ended)")
         self._require_eligible(row, actor)
         bundle = self.definitions.get(uow.session, case.definition_id)
@@ -712,11 +726,13 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
     """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
 
     Return the case's open rows by id (new ones are written with everything else at commit); they
-    are also remembered for the rest of the unit of work (``open_task_rows``).
+    are also remembered for the rest of the unit of work (memo key ``("open_tasks", case id)``).
     """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
-        sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
+    open_rows = uow.memo.get(("open_tasks", case.id))
+    if open_rows is None:
+        open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
+            sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
     completing = uow.memo.get(("completing", case.id), {})
     for task_id, row in list(open_rows.items()):
         if task_id in ready:
@@ -737,11 +753,6 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
                                    summary={"task": task.task_spec.bpmn_id}))
     uow.memo[("open_tasks", case.id)] = open_rows
     return open_rows
-
-
-def open_task_rows(uow: UnitOfWork, case_id: int) -> dict[str, HumanTask] | None:
-    """The case's open human-task rows as this unit of work last projected them (None: not yet)."""
-    return uow.memo.get(("open_tasks", case_id))
 
 
 def _task_or_none(workflow: BpmnWorkflow, task_id: str):

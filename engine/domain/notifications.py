@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..models import Base, Case, Deadline, HumanTask, UTCDateTime
-from .org import eligible_people
+from .org import eligible_logins
 
 KINDS = ("new_task", "reminder", "overdue", "urge", "answer", "returned")
 TEXT_LENGTH = 500
@@ -119,7 +119,7 @@ def _tasks_of_timers(session: Session, fired: dict[str, str]) -> list[tuple[Huma
 
 
 def _notify_task(uow, row: HumanTask, kind: str, case: Case, now: datetime, skip: str | None = None) -> None:
-    logins = [p.login for p in eligible_people(uow.session, row) if p.login != skip]
+    logins = [login for login in eligible_logins(uow.session, row) if login != skip]
     notify(uow, logins, kind, case.id, row.id, f"{_case_text(case)} · {row.name}", now)
 
 

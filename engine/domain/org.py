@@ -183,6 +183,24 @@ def eligible_people(session: Session, task: HumanTask) -> list[Person]:
     return sorted(found.values(), key=lambda p: p.login)
 
 
+def eligible_logins(session: Session, task: HumanTask) -> list[str]:
+    """The logins of ``eligible_people(task)``, in one query (who to notify of a new task)."""
+    if task.assignee:
+        offered = [Person.login == task.assignee]
+    else:
+        offered = [Person.login.in_(task.users())] if task.users() else []
+        for role in task.groups():
+            holds = sa.exists().where(PersonRole.person_id == Person.id, PersonRole.role == role)
+            if task.department is not None and role not in COUNTY_WIDE_ROLES:
+                holds = sa.and_(holds, Department.code == task.department)
+            offered.append(holds)
+    if not offered:
+        return []
+    query = (sa.select(Person.login).join(Department, Person.department_id == Department.id, isouter=True)
+             .where(Person.active.is_(True), sa.or_(*offered)).order_by(Person.login))
+    return list(session.scalars(query))
+
+
 # -- administration: every change validated and audited ---------------------------------------
 
 DEPARTMENT_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

@@ -15,7 +15,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -39,7 +39,16 @@ class SpecBundle:
 
 
 class SharedSpecWorkflowConverter(BpmnWorkflowConverter):
-    """Restores a workflow onto spec objects that are already restored and cached."""
+    """Saves a workflow without its specs (stored once per definition version) and restores it onto
+    spec objects that are already restored and cached."""
+
+    def to_dict(self, workflow):
+        # BpmnWorkflowConverter.to_dict minus 'spec' and 'subprocess_specs': converting the specs
+        # on every save only to drop them was a quarter of the cost of a save.
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
 
     def from_dict(self, dct):
         spec = dct.pop("spec")

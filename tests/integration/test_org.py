@@ -79,3 +79,26 @@ def test_role_resolution_names_the_right_departments_people(people):
     with people.uow() as uow:
         assert [p.login for p in org.people_for(uow.session, "authority", "340822101")] == ["supervisor"]
         assert [p.login for p in org.people_for(uow.session, "provider_clerk", "340822102")] == ["sj.clerk"]
+
+
+@pytest.mark.parametrize("assignee, department, groups, users", [
+    (None, "340822101", ["provider_clerk"], []),                    # a role within one department
+    (None, "340822102", ["provider_clerk"], []),
+    (None, None, ["provider_clerk"], []),                          # no department: the role anywhere
+    (None, "340822101", ["authority"], []),                        # a county-wide role ignores it
+    (None, "340822101", ["dept_head"], ["sj.clerk"]),              # candidate users besides the role
+    (None, "340822101", [], ["ga.head", "nobody"]),                # unknown logins drop out
+    ("ga.clerk2", "340822101", ["provider_clerk"], []),             # claimed: the assignee only
+    ("nobody", "340822101", ["provider_clerk"], []),
+    (None, "340822101", [], []),                                   # offered to no one
+])
+def test_eligible_logins_is_eligible_people_in_one_query(people, assignee, department, groups, users):
+    task = HumanTask(id="t", assignee=assignee, department=department)
+    task.offer(groups, users)
+    with people.uow() as uow:
+        expected = [p.login for p in org.eligible_people(uow.session, task)]
+        assert org.eligible_logins(uow.session, task) == expected
+        uow.session.get(org.Person, org.person_by_login(uow.session, "ga.clerk2").id).active = False
+        uow.session.flush()
+        assert "ga.clerk2" not in org.eligible_logins(uow.session, task)
+        assert org.eligible_logins(uow.session, task) == [p.login for p in org.eligible_people(uow.session, task)]
