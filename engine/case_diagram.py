@@ -10,6 +10,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from .forms import FormField, fields_from_extensions
+from .spiff.compaction import dropped_elements
 from .models import Case, Deadline, DefinitionVersion, HumanTask
 
 
@@ -34,9 +35,10 @@ def diagram_of(session, case: Case, workflow: BpmnWorkflow, now: datetime) -> Ca
 
 
 def completed_elements(workflow: BpmnWorkflow) -> set[str]:
-    """The BPMN ids of every element the case has passed (events, tasks, gateways)."""
+    """The BPMN ids of every element the case has passed (events, tasks, gateways), including those
+    whose tasks compaction dropped from a long case's tree."""
     return {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if getattr(t.task_spec, "bpmn_id", None)}
+            if getattr(t.task_spec, "bpmn_id", None)} | dropped_elements(workflow)
 
 
 def is_overdue(task: HumanTask, now: datetime) -> bool:

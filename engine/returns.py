@@ -67,7 +67,11 @@ def reset_to_previous(uow, case, workflow, task, row: HumanTask, actor: Actor, r
     """Reset the tree to the previous step with its old data and reopen its row (audited
     ``task_returned``); the caller runs the engine on and commits. Return the previous step's id."""
     target = previous_step(task)
-    workflow.reset_from_task_id(target.id, data=deepcopy(target.data))
+    old_data = deepcopy(target.data)
+    workflow.reset_from_task_id(target.id, data=deepcopy(old_data))
+    # SpiffWorkflow's reset re-inherits the parent's data over the data it was given: after a loop the
+    # parent holds the previous round's values (found with long cases), so put the step's own back.
+    target.data = old_data
     row.state, row.completed_by, row.completed_at = "returned", actor.username, now
     back = _reopen(uow.session, str(target.id), now)
     _revive_deadlines(uow.session, workflow)

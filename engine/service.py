@@ -29,6 +29,7 @@ from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, In
                      PermissionDenied, ScriptError)
 from .models import Case, DefinitionVersion, HumanTask
 from .procedures import Procedure, ScriptContext, bind
+from .spiff.compaction import compact
 from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
@@ -563,6 +564,7 @@ class Engine:
             case.outcome = _outcome(workflow)
             uow.record(audit.Entry(now, actor.username, "case_ended", case.id,
                                    summary={"outcome": case.outcome}))
+        compact(workflow)  # long cases: finished history above the open work leaves the tree
         case.state = self.serializer.dumps_state(workflow)
         case.serializer_version = SERIALIZER_VERSION
         case.updated_at = now

@@ -231,3 +231,15 @@ def test_a_parallel_branch_returns_within_itself_only(engine, people):
     assert rows["answer"].id in {r.id for r in open_rows(engine, case_id)}  # the other branch untouched
     with pytest.raises(GovflowError):
         engine.return_task(approval.id, HEAD, "again")
+
+
+def test_a_return_after_a_diagram_loop_brings_back_what_was_submitted_in_this_round(engine, people):
+    """SpiffWorkflow's reset re-inherits the parent's data: after a send-back loop the parent holds the
+    previous round's values, which must not replace the step's own."""
+    case_id, submit_id = submitted(engine)
+    engine.complete_task(the_task(engine, case_id).id, HEAD, {"decision": "return", "opinion": "重写"})
+    second = the_task(engine, case_id)
+    engine.complete_task(second.id, CLERK, {"summary": "second draft", "pages": "4"})
+    assert engine.return_task(the_task(engine, case_id).id, HEAD, "页数不对") == second.id
+    view = engine.get_task(second.id, CLERK)
+    assert (view.data["summary"], view.data["pages"]) == ("second draft", 4)
