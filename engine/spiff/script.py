@@ -6,6 +6,7 @@ no dunder or private attributes, no ``str.format`` (it reaches attributes throug
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -54,21 +55,22 @@ def _check_node(node: ast.AST, allowed_calls: set[str] | None) -> None:
             raise ForbiddenScript(f"function {node.func.id!r} is not exposed to diagrams")
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str, mode: str):
+    """Checked and compiled once per process (a unit of work builds a fresh environment; code
+    objects are immutable, so sharing them is safe)."""
+    return compile(check_script(source, mode), "<diagram>", mode)
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates expressions and runs scripts against task data with a fixed set of functions."""
 
     def __init__(self, functions: Mapping[str, Callable] | None = None):
         super().__init__({})
         self.functions = dict(functions or {})
-        self._compiled: dict[tuple[str, str], Any] = {}
 
     def _compile(self, source: str, mode: str):
-        key = (source, mode)
-        code = self._compiled.get(key)
-        if code is None:
-            tree = check_script(source, mode)
-            code = self._compiled[key] = compile(tree, "<diagram>", mode)
-        return code
+        return _compiled(source, mode)
 
     def _scope(self, context: dict, external_context: dict | None) -> dict:
         scope = dict(context)
