@@ -5,10 +5,12 @@ Run from the repository root:  python bench/bench_long_cases.py   (BENCH_QUICK=1
 
 The diagram is tests/fixtures/review_loop.bpmn with its functions (tests/conftest.py
 ``review_loop_procedure``): a clerk submits, the department head approves or returns; a return is
-one loop. The return is taken two ways: ``diagram`` completes the head's task with
-``decision=return`` (the gateway's back edge: SpiffWorkflow appends the next round to the task tree),
-``return_task`` uses the engine's 退回 (``Engine.return_task``: the tree is reset to the submit
-step). One case per way is driven through the engine's service functions to each loop count in turn
+one loop. The return is taken three ways: ``diagram`` completes the head's task with
+``decision=return`` (the gateway's back edge: SpiffWorkflow appends the next round to the task tree,
+and the engine drops finished history once the tree passes ``COMPACT_ABOVE`` tasks, see
+engine/spiff/compaction.py); ``diagram_uncompacted`` is the same with compaction switched off (the
+baseline: what SpiffWorkflow alone would keep); ``return_task`` uses the engine's 退回
+(``Engine.return_task``: the tree is reset to the submit step). One case per way is driven through the engine's service functions to each loop count in turn
 (measuring adds ``REPEAT`` loops, reported as ``loops_at_end``); the fresh reference is a new case
 per sample. Per level: the saved state's size and task count, ``load`` (restoring the saved state
 onto the cached spec, what every action on the case starts with) and ``complete`` (a whole unit
@@ -22,9 +24,11 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 
 import benchlib as lib
 
+from engine import service
 from engine.models import Case
 from engine.service import Engine
 from engine.uow import Actor
@@ -32,7 +36,7 @@ from tests.conftest import review_loop_procedure
 
 LEVELS = (10, 100) if lib.QUICK else (10, 100, 500)
 KINDS = ("sqlite",) if lib.QUICK else ("sqlite", "postgresql")
-WAYS = ("diagram", "return_task")
+WAYS = ("diagram", "diagram_uncompacted", "return_task")
 REPEAT = 5  # loops added while measuring one level
 DEPARTMENT = "340822101"
 CLERK = Actor("bench.clerk", frozenset({"provider_clerk"}), DEPARTMENT)
@@ -110,8 +114,11 @@ def run(kind: str) -> dict:
             engine.db_engine.dispose()
 
 
-def grow(engine: Engine, kind: str, way: str, fresh: dict) -> dict:
+def grow(engine: Engine, kind: str, way: str, fresh: dict, label: str | None = None) -> dict:
     """Drive one case through LEVELS loops, measuring at each."""
+    if way == "diagram_uncompacted":
+        with compaction_off():
+            return grow(engine, kind, "diagram", fresh, label=way)
     case_id, done, levels = start(engine), 0, []
     built = time.perf_counter()
     for target in LEVELS:
@@ -120,11 +127,22 @@ def grow(engine: Engine, kind: str, way: str, fresh: dict) -> dict:
             done += 1
         levels.append(measure(engine, case_id, done, way))
         done += REPEAT
-        print(f"  {kind}, {way}: {target} loops measured ({time.perf_counter() - built:.0f}s)", flush=True)
+        print(f"  {kind}, {label or way}: {target} loops measured ({time.perf_counter() - built:.0f}s)", flush=True)
     for level in levels:
         level["load_ratio"] = round(level["load"]["p50_ms"] / fresh["load"]["p50_ms"], 1)
         level["complete_ratio"] = round(level["complete_p50_ms"] / fresh["complete_p50_ms"], 1)
     return {"levels": levels, "seconds": round(time.perf_counter() - built, 1)}
+
+
+@contextmanager
+def compaction_off():
+    """The engine without compaction: SpiffWorkflow keeps the whole history in the tree."""
+    saved = service.compact
+    service.compact = lambda workflow: 0
+    try:
+        yield
+    finally:
+        service.compact = saved
 
 
 def main() -> int:

@@ -34,6 +34,12 @@ def engine_rows(r: dict) -> list[list[str]]:
              *by_db(r, lambda x: f"{x['bare_spec_cached']['cases_per_s']:.1f}")],
             ["engine", "bare ÷ engine (spec in row / spec cached)",
              *by_db(r, lambda x: f"{x['ratio_bare_over_engine']}× / {x['ratio_bare_spec_cached_over_engine']}×")]]
+    if all("engine_bookkeeping_only" in x for x in r.get("results", {}).values()):
+        rows += [["engine", "engine, procedure's records stubbed (bookkeeping only): cases/s",
+                  *by_db(r, lambda x: f"{x['engine_bookkeeping_only']['cases_per_s']:.1f}")],
+                 ["engine", "bare ÷ bookkeeping only (spec in row / spec cached)",
+                  *by_db(r, lambda x: f"{x['ratio_bare_over_bookkeeping']}× / "
+                                      f"{x['ratio_bare_spec_cached_over_bookkeeping']}×")]]
     return rows
 
 
@@ -70,11 +76,16 @@ def long_rows(r: dict) -> list[list[str]]:
     def ratio(way):
         return lambda x: f"{x[way]['levels'][-1]['complete_ratio']}× complete, {x[way]['levels'][-1]['load_ratio']}× load"
 
-    return [["long cases", f"send-back loops, {mode(r)}", *by_db(r, loops)],
+    rows = [["long cases", f"send-back loops, {mode(r)}", *by_db(r, loops)],
             ["long cases", "diagram loop: load + complete p50 ms", *by_db(r, levels("diagram", "complete_p50_ms"))],
             ["long cases", "diagram loop: restoring the state p50 ms", *by_db(r, levels("diagram", "load"))],
-            ["long cases", "diagram loop: most loops vs fresh", *by_db(r, ratio("diagram"))],
-            ["long cases", "退回 (Engine.return_task): most loops vs fresh", *by_db(r, ratio("return_task"))]]
+            ["long cases", "diagram loop: most loops vs fresh", *by_db(r, ratio("diagram"))]]
+    if all("diagram_uncompacted" in x for x in r.get("results", {}).values()):
+        rows += [["long cases", "diagram loop without compaction: load + complete p50 ms",
+                  *by_db(r, levels("diagram_uncompacted", "complete_p50_ms"))],
+                 ["long cases", "diagram loop without compaction: most loops vs fresh",
+                  *by_db(r, ratio("diagram_uncompacted"))]]
+    return rows + [["long cases", "退回 (Engine.return_task): most loops vs fresh", *by_db(r, ratio("return_task"))]]
 
 
 def scaleout_rows(r: dict) -> list[list[str]]:
