@@ -2,11 +2,15 @@
 
 New or moved deadlines reach a running worker within a second: on PostgreSQL through LISTEN/NOTIFY
 (sent in the transaction that writes them), on SQLite by a one-second check of the earliest due time.
+A wake-up fires batch after batch (``engine.timer_service.fire_round``) until nothing this worker can
+take is due, and fires again at once if more fell due meanwhile; only then does it sleep, until the
+next due instant (a ``DateTrigger``).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -16,10 +20,19 @@ from apscheduler.triggers.date import DateTrigger
 from .calendar import BEIJING
 
 from .deadlines import NOTIFY_CHANNEL
-from .timer_service import fire_due_timers, next_due, recompute_deadlines
+from .timer_service import due_instants, fire_round, recompute_deadlines
 
 log = logging.getLogger("govflow.worker")
 SAFETY_POLL = timedelta(seconds=30)
+# A timer that was due when a round ended but is still waiting was held by another worker (which
+# fires it), failed, or belongs to a case that is no longer running: look again after RETRY, doubling
+# while rounds keep leaving such timers, up to SAFETY_POLL (never a busy loop). Any round also takes
+# whatever of them has become free.
+RETRY = timedelta(seconds=1)
+# A case whose firing fails (or finds nothing to fire although its deadline row says it is due) is
+# left out of the rounds for 1 s, then 2 s, 4 s, ... up to CASE_RETRY_MAX, so that one broken case
+# costs neither a busy loop nor a re-run in every round of a busy worker.
+CASE_RETRY_MAX = 300.0
 
 
 class TimerWorker:
@@ -27,8 +40,12 @@ class TimerWorker:
         self.engine = engine
         self.scheduler = BackgroundScheduler(timezone=timezone.utc)
         self.stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one firing round at a time
+        self._schedule_lock = threading.Lock()  # one decision about the next wake-up at a time
         self.scheduled_for: datetime | None = None
+        self.fired_until: datetime | None = None  # engine clock: every timer due by then was fired or tried
+        self.retry = RETRY
+        self.backoff: dict[int, tuple[float, float]] = {}  # case id -> (monotonic retry time, delay)
 
     def start(self) -> None:
         """Catch up (recompute provisional deadlines, fire what fell due while down), then schedule."""
@@ -54,32 +71,86 @@ class TimerWorker:
         if expired:
             log.info("expired %d grant(s)", len(expired))
 
-    def fire(self) -> None:
+    def fire(self) -> int:
+        """One round: fire every timer due now that no other worker holds; return timers fired."""
         with self._lock:
-            fired = fire_due_timers(self.engine, log=log.warning)
-        if fired:
-            log.info("fired %d timer(s)", fired)
+            mono = time.monotonic()
+            skip = {case_id for case_id, (at, _) in self.backoff.items() if at > mono}
+            try:
+                result = fire_round(self.engine, log=log.warning, skip=skip)
+            except BaseException:
+                self.fired_until = self.engine.clock.now()  # what is due now waits for the retry
+                raise
+            self.fired_until = result.until
+            self._back_off(result, mono)
+        if result.fired:
+            log.info("fired %d timer(s) in %d case(s), %d batch(es)%s", result.fired, len(result.done),
+                     result.batches, f"; {len(result.failed)} case(s) failed" if result.failed else "")
+        return result.fired
+
+    def _back_off(self, result, mono: float) -> None:
+        for case_id, fired in result.done.items():
+            if fired:
+                self.backoff.pop(case_id, None)
+        for case_id in [*result.failed, *(c for c, fired in result.done.items() if not fired)]:
+            delay = min(self.backoff.get(case_id, (0.0, RETRY.total_seconds() / 2))[1] * 2, CASE_RETRY_MAX)
+            self.backoff[case_id] = (mono + delay, delay)
+        for case_id in [c for c, (at, _) in self.backoff.items() if at < mono - CASE_RETRY_MAX]:
+            del self.backoff[case_id]  # not found due again for a long while: fixed or gone
 
     def _tick(self) -> None:
-        try:
-            self.fire()
-        except Exception:  # noqa: BLE001 - a failed round must not kill the worker; next tick retries
-            log.exception("firing timers failed; retrying on the next wake-up")
-        self.reschedule()
+        """Fire; while more timers have fallen due in the meantime, fire again; then sleep."""
+        while not self.stopping.is_set():
+            try:
+                self.fire()
+            except Exception:  # noqa: BLE001 - a failed round must not kill the worker; the retry does it again
+                log.exception("firing timers failed; retrying in %s", self.retry)
+                self.reschedule(firing=True, again=False)
+                return
+            if not self.reschedule(firing=True):
+                return
 
-    def reschedule(self) -> None:
-        """Point the single job at the earliest due instant (or the safety poll)."""
+    def reschedule(self, firing: bool = False, again: bool = True) -> bool:
+        """Point the single job at the earliest due instant (or the retry, or the safety poll).
+
+        Returns True if something is due right now and the caller is the firing job (``firing``),
+        which then fires again itself: a job added from inside the running job may be dropped by
+        APScheduler (its ``max_instances``), and the round trip through the scheduler is wasted time.
+        ``again=False`` (the round failed): not at once, after the retry.
+        """
         if self.stopping.is_set():
-            return
-        now = datetime.now(timezone.utc)
-        due = next_due(self.engine)
-        at = max(min(due, now + SAFETY_POLL) if due is not None else now + SAFETY_POLL, now)
-        pending = self.scheduled_for is not None and self.scheduled_for > now
-        if pending and self.scheduled_for <= at:
-            return  # the job already wakes up early enough
-        self.scheduled_for = at
-        self.scheduler.add_job(self._tick, DateTrigger(run_date=at), id="fire", replace_existing=True,
-                               misfire_grace_time=None, coalesce=True, max_instances=1)
+            return False
+        if not firing and self._lock.locked():
+            return False  # a round is in progress; it reschedules when it ends
+        with self._schedule_lock:
+            now = self.engine.clock.now()  # due instants are on the engine's clock, the job on the wall's
+            wall = datetime.now(timezone.utc)
+            try:
+                upcoming, earliest = due_instants(self.engine, self.fired_until)
+            except Exception:  # noqa: BLE001 - the database is away: look again after the retry
+                log.exception("reading the next due instant failed")
+                stuck, at = True, now + self.retry
+            else:
+                at = min(upcoming, now + SAFETY_POLL) if upcoming is not None else now + SAFETY_POLL
+                stuck = earliest is not None and self.fired_until is not None and earliest <= self.fired_until
+                if stuck:
+                    at = min(at, now + self.retry)  # left over from the last round: see RETRY
+            if firing:  # after a round: the next leftover retry waits twice as long, or starts again
+                self.retry = min(self.retry * 2, SAFETY_POLL) if stuck else RETRY
+            if at <= now and firing:
+                if again:
+                    return True
+                at = now + self.retry
+            run_date = wall + max(at - now, timedelta(0))
+            pending = self.scheduled_for is not None and self.scheduled_for > wall
+            if pending and self.scheduled_for <= run_date:
+                return False  # the job already wakes up early enough
+            self.scheduled_for = run_date
+            # max_instances=2: a wake-up that comes due while the previous run is still returning
+            # must not be dropped; the firing lock keeps rounds one at a time.
+            self.scheduler.add_job(self._tick, DateTrigger(run_date=run_date), id="fire", replace_existing=True,
+                                   misfire_grace_time=None, coalesce=True, max_instances=2)
+            return False
 
     def listen(self) -> None:
         """Block, rescheduling whenever deadlines change, until ``stop``."""
@@ -93,12 +164,19 @@ class TimerWorker:
         import psycopg
         url = self.engine.db_engine.url.set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            while not self.stopping.is_set():
-                for _ in conn.notifies(timeout=1.0, stop_after=1):
-                    pass
-                self.reschedule()
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self.stopping.is_set():
+                        heard = any(True for _ in conn.notifies(timeout=1.0, stop_after=1))
+                        if heard:  # a burst of commits: one reschedule for all of them
+                            for _ in conn.notifies(timeout=0.01):
+                                pass
+                        self.reschedule()
+            except psycopg.OperationalError:
+                log.exception("listening for deadline changes failed; reconnecting")
+                self.stopping.wait(1.0)
 
     def stop(self) -> None:
         """Stop scheduling, then wait for a firing round in progress to finish.
@@ -107,7 +185,8 @@ class TimerWorker:
         for the executor, and a running tick needs that lock to reschedule.
         """
         self.stopping.set()
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         with self._lock:
             pass
 
