@@ -180,7 +180,8 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
     """Keep the deadline table equal to the case's waiting timers.
 
     ``open_rows``: the case's open human-task rows by id (from the task projection, new ones not yet
-    written); ``new_case``: the case has no rows yet (nothing to read). Nothing is flushed here: the
+    written); ``new_case``: the case has no rows yet (nothing to read). The case's deadline rows may
+    have been read ahead into the memo (key ``("deadlines", case id)``, by id; used once). Nothing is flushed here: the
     unit of work writes everything once, before its commit.
 
     Return True if a waiting deadline was added or moved (what a sleeping worker must hear of);
@@ -190,8 +191,10 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
     open_rows = open_rows if open_rows is not None else _open_task_rows(session, case)
     with session.no_autoflush:
         waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
-        known = {} if new_case else {r.id: r for r in session.scalars(
-            sa.select(Deadline).where(Deadline.case_id == case.id))}
+        known = uow.memo.pop(("deadlines", case.id), None)  # read ahead for a batch of timer firings
+        if known is None:
+            known = {} if new_case else {r.id: r for r in session.scalars(
+                sa.select(Deadline).where(Deadline.case_id == case.id))}
         rows = {k: r for k, r in known.items() if r.state == "waiting"}
         _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows)
         _record_unseen_fires(uow, case, workflow, known, actor, now, open_rows)

@@ -172,16 +172,22 @@ def _lock_due_cases(uow, now: datetime, limit: int, tried: set[int], only: list[
 
 
 def _prefetch_open_tasks(uow, cases: list[Case]) -> None:
-    """The batch's open human-task rows in one query, handed to ``project_tasks`` through its memo
-    (``("open_tasks", case id)``) instead of one query per case. Read after the cases are locked."""
+    """The batch's open human-task rows and deadline rows, one query each, handed to
+    ``project_tasks`` and ``deadlines.project`` through the memo (``("open_tasks", case id)``,
+    ``("deadlines", case id)``) instead of two queries per case. Read after the cases are locked."""
     if len(cases) < 2:
         return
-    open_rows: dict[int, dict] = {case.id: {} for case in cases}
-    for row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.case_id.in_(list(open_rows)),
+    ids = [case.id for case in cases]
+    open_rows: dict[int, dict] = {case_id: {} for case_id in ids}
+    for row in uow.session.scalars(sa.select(HumanTask).where(HumanTask.case_id.in_(ids),
                                                               HumanTask.state == "ready")):
         open_rows[row.case_id][row.id] = row
-    for case_id, rows in open_rows.items():
-        uow.memo.setdefault(("open_tasks", case_id), rows)
+    known: dict[int, dict] = {case_id: {} for case_id in ids}
+    for row in uow.session.scalars(sa.select(Deadline).where(Deadline.case_id.in_(ids))):
+        known[row.case_id][row.id] = row
+    for case_id in ids:
+        uow.memo.setdefault(("open_tasks", case_id), open_rows[case_id])
+        uow.memo.setdefault(("deadlines", case_id), known[case_id])
 
 
 def _fire(engine, uow, case: Case) -> int:

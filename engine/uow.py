@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidRequestError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -70,14 +70,16 @@ class UnitOfWork:
         nested = self.session.begin_nested()
         try:
             yield
+            nested.commit()  # flushes: a write that fails here is undone with the rest of the part
         except BaseException:
-            if nested.is_active:
+            try:
                 nested.rollback()
+            except InvalidRequestError:
+                pass  # already rolled back with the error
             del self.audit[mark:]
             self.memo.clear()
             self.notify_deadlines = notify
             raise
-        nested.commit()
 
     def commit(self) -> None:
         """Append the audit entries and commit; a lost race becomes ConcurrentModification."""
