@@ -19,6 +19,7 @@ from .audit import NOTIFY_CHANNEL
 from .calendar import BEIJING, WorkingDayCalendar, period_end
 from .errors import GovflowError
 from .models import Deadline, HumanTask
+from .spiff.tasks import all_tasks
 from .spiff.timers import due_instant
 
 REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
@@ -176,7 +177,7 @@ def move_timer(ctx, timer, new: WorkdayDeadline, reason: str) -> None:
 # -- the deadline table -----------------------------------------------------------------------
 
 def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: dict | None = None,
-            new_case: bool = False) -> bool:
+            new_case: bool = False, tasks: list | None = None) -> bool:
     """Keep the deadline table equal to the case's waiting timers.
 
     ``open_rows``: the case's open human-task rows by id (from the task projection, new ones not yet
@@ -190,14 +191,15 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
     session = uow.session
     open_rows = open_rows if open_rows is not None else _open_task_rows(session, case)
     with session.no_autoflush:
-        waiting = {str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING) if is_timer(t)}
+        tasks = tasks if tasks is not None else list(all_tasks(workflow))
+        waiting = {str(t.id): t for t in tasks if t.state == TaskState.WAITING and is_timer(t)}
         known = uow.memo.pop(("deadlines", case.id), None)  # read ahead for a batch of timer firings
         if known is None:
             known = {} if new_case else {r.id: r for r in session.scalars(
                 sa.select(Deadline).where(Deadline.case_id == case.id))}
         rows = {k: r for k, r in known.items() if r.state == "waiting"}
         _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows)
-        _record_unseen_fires(uow, case, workflow, known, actor, now, open_rows)
+        _record_unseen_fires(uow, case, tasks, known, actor, now, open_rows)
         changed = False
         for timer_id, timer in waiting.items():
             changed |= _upsert(uow, case, timer, rows.get(timer_id), now)[1]
@@ -240,11 +242,11 @@ def _task_or_none(workflow, task_id: str):
         return None
 
 
-def _record_unseen_fires(uow, case, workflow, known, actor, now, open_rows) -> None:
+def _record_unseen_fires(uow, case, tasks, known, actor, now, open_rows) -> None:
     """A timer entered and fired within one unit of work (its due instant had already passed, e.g.
     a report sent back after the deadline) never waited: record it as fired all the same."""
-    for timer in workflow.get_tasks(state=TaskState.COMPLETED):
-        if str(timer.id) in known or not is_timer(timer) or timer._get_internal_data("event_value") is None:
+    for timer in tasks:
+        if timer.state != TaskState.COMPLETED or str(timer.id) in known or not is_timer(timer) or timer._get_internal_data("event_value") is None:
             continue
         row, _ = _upsert(uow, case, timer, None, now)
         row.state, row.fired_at = "fired", now

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -90,12 +90,23 @@ def overdue_tasks(session: Session, now: datetime, limit: int = 100) -> list[Hum
         .order_by(HumanTask.due_at).limit(limit)))
 
 
+HISTORY_TABS = ("started", "done")
+COUNT_CAP = 1000  # the history tabs count up to this many, then say "more than" (see _capped_count)
+
+
+def _capped_count(query):
+    """``count(*)`` of ``query``'s rows, stopping at COUNT_CAP + 1: a person's history grows without
+    end, and counting all of it made the 已办 tab grow with it (bench_inbox)."""
+    return sa.select(sa.func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())
+
+
 def tab_counts(session: Session, actor: Actor) -> dict[str, int]:
-    """How many entries each tab holds (one query)."""
-    def count(where, entity=HumanTask):
-        return sa.select(sa.func.count()).select_from(entity).where(where).scalar_subquery()
-    row = session.execute(sa.select(count(_mine(actor)), count(_unclaimed(actor)),
-                                    count(_started(actor), Case), count(_done(actor)))).one()
+    """How many entries each tab holds (one query); the history tabs stop at COUNT_CAP + 1."""
+    def count(where):
+        return sa.select(sa.func.count()).select_from(HumanTask).where(where).scalar_subquery()
+    started = _capped_count(sa.select(Case.id).where(_started(actor))).scalar_subquery()
+    done = _capped_count(sa.select(HumanTask.id).where(_done(actor))).scalar_subquery()
+    row = session.execute(sa.select(count(_mine(actor)), count(_unclaimed(actor)), started, done)).one()
     return dict(zip(TABS, row))
 
 
@@ -108,7 +119,7 @@ class Filters:
     due_from: date | None = None
     due_to: date | None = None
     search: str | None = None  # part of a case number or title
-    sort: str = "due"
+    sort: str | None = None  # SORTS; None: the tab's own (newest completed first on 已办, else due date)
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,19 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
+
+    count_cap = COUNT_CAP
+
+    @property
+    def more(self) -> bool:
+        """The total is a lower bound: a history tab holds more than COUNT_CAP entries."""
+        return self.total > COUNT_CAP
+
+    def count_label(self, tab: str) -> str:
+        """A tab's count as shown: ``1000+`` for a history tab beyond the cap."""
+        count = self.counts.get(tab, 0)
+        return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
 def page(session: Session, actor: Actor, tab: str, filters: Filters, number: int, per_page: int,
@@ -150,6 +173,8 @@ def page(session: Session, actor: Actor, tab: str, filters: Filters, number: int
         raise ValueError(f"unknown inbox tab {tab!r}")
     counts = tab_counts(session, actor)
     number = max(1, number)
+    if filters.sort is None:
+        filters = replace(filters, sort="completed" if tab == "done" else "due")
     if tab == "started":
         items, total = _case_page(session, actor, filters, number, per_page)
     else:
@@ -165,7 +190,9 @@ def _task_page(session, actor, tab, filters, number, per_page, now, calendar):
     base = sa.select(HumanTask, Case.number, Case.title, Case.rule_set, DefinitionVersion.name) \
         .join(Case, HumanTask.case_id == Case.id) \
         .join(DefinitionVersion, HumanTask.definition_id == DefinitionVersion.id).where(*where)
-    total = session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(HumanTask.id).subquery()))
+    ids = base.with_only_columns(HumanTask.id)
+    total = session.scalar(_capped_count(ids) if tab in HISTORY_TABS else
+                           sa.select(sa.func.count()).select_from(ids.subquery()))
     rows = session.execute(base.options(noload(HumanTask.candidates))
                            .order_by(*_task_order(filters.sort))
                            .limit(per_page).offset((number - 1) * per_page)).all()
@@ -251,7 +278,7 @@ def _case_page(session, actor, filters: Filters, number: int, per_page: int):
         where.append(_search(filters.search))
     base = sa.select(Case, DefinitionVersion.name).join(
         DefinitionVersion, Case.definition_id == DefinitionVersion.id).where(*where)
-    total = session.scalar(sa.select(sa.func.count()).select_from(base.with_only_columns(Case.id).subquery()))
+    total = session.scalar(_capped_count(base.with_only_columns(Case.id)))
     order = Case.number.desc() if filters.sort == "number" else Case.started_at.desc()
     rows = session.execute(base.order_by(order, Case.id.desc())
                            .limit(per_page).offset((number - 1) * per_page)).all()

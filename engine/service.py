@@ -30,6 +30,7 @@ from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, In
 from .models import Case, DefinitionVersion, HumanTask
 from .procedures import Procedure, ScriptContext, bind
 from .spiff.compaction import compact
+from .spiff.tasks import all_tasks
 from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
@@ -551,11 +552,12 @@ class Engine:
         with script_errors():
             run_until_quiet(workflow)
         now = self.clock.now()
+        tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
         if not workflow.is_completed():
-            check_not_stalled(workflow)
+            check_not_stalled(workflow, tasks)
         new_case = uow.memo.get(("new_case", case.id), False)
-        open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case)
-        if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case):
+        open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case, tasks)
+        if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
             uow.notify_deadlines = True  # sent with the audit chain's lock at commit
         for hook in self.hooks:
             hook(uow, case, workflow, actor, now)
@@ -703,9 +705,10 @@ def run_until_quiet(workflow: BpmnWorkflow) -> None:
     raise CaseStalled("案件在引擎步骤中循环 (the case loops in engine steps without waiting)")
 
 
-def check_not_stalled(workflow: BpmnWorkflow) -> None:
+def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None:
     """A running case must have a ready user task, a waiting event, or a started task."""
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+    live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    for task in (t for t in (tasks if tasks is not None else all_tasks(workflow)) if t.state & live):
         if task.state == TaskState.READY and task.task_spec.manual:
             return
         if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
@@ -724,13 +727,15 @@ def _expand(value: str | None, data: dict) -> str | None:
 
 
 def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
-                  now: datetime, engine: Engine, new_case: bool = False) -> dict[str, HumanTask]:
+                  now: datetime, engine: Engine, new_case: bool = False,
+                  tasks: list | None = None) -> dict[str, HumanTask]:
     """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
 
     Return the case's open rows by id (new ones are written with everything else at commit); they
     are also remembered for the rest of the unit of work (memo key ``("open_tasks", case id)``).
     """
-    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    ready = {str(t.id): t for t in (tasks if tasks is not None else all_tasks(workflow))
+             if t.state == TaskState.READY and t.task_spec.manual}
     open_rows = uow.memo.get(("open_tasks", case.id))
     if open_rows is None:
         open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(

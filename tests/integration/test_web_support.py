@@ -230,3 +230,27 @@ def test_the_inbox_page_on_every_backend(eng):
     started = eng.inbox(CLERK, "started", Filters(status="running", sort="number"), per_page=2)
     assert started.total == 3 and started.pages == 2 and started.items[0].open_tasks == ["填写材料"]
     assert eng.inbox(OUTSIDER, "unclaimed").total == 0
+
+
+def test_the_history_tabs_count_up_to_a_cap_and_the_done_tab_shows_the_newest_first(eng, clock, monkeypatch):
+    """A clerk's 已办 grows without end; counting all of it made the tab slow with history
+    (bench_inbox), so the history tabs count up to COUNT_CAP and then say "more than"."""
+    from engine import inbox as inbox_module
+    monkeypatch.setattr(inbox_module, "COUNT_CAP", 3)
+    done = []
+    for n in range(5):
+        case_id = start(eng)
+        task = open_task(eng, case_id)
+        clock.advance(minutes=10)
+        eng.complete_task(task, CLERK, {"summary": f"第 {n} 份"})
+        done.append(task)
+    page = eng.inbox(CLERK, "done", per_page=2)
+    assert page.counts["done"] == 4 and page.count_label("done") == "3+" and page.more
+    assert page.total == 4 and page.pages == 2  # pages stop at the cap; filters narrow the rest
+    assert [i.task.id for i in page.items] == [done[4], done[3]]  # newest completed first by default
+    assert page.counts["started"] == 4 and page.count_label("started") == "3+"
+    assert page.counts["mine"] == 0 and page.count_label("mine") == "0"
+    narrowed = eng.inbox(CLERK, "done", inbox_module.Filters(search="0000002"))
+    assert narrowed.total == 1 and not narrowed.more and narrowed.count_label("done") == "3+"
+    monkeypatch.setattr(inbox_module, "COUNT_CAP", 10)
+    assert eng.inbox(CLERK, "done").counts["done"] == 5 and not eng.inbox(CLERK, "done").more

@@ -28,15 +28,20 @@ class InboxQuerySchema(PageQuerySchema):
     q = query_text(100, metadata={"description": "part of a case number or title"})
 
 
+HISTORY_NOTE = f"the history tabs (started, done) count up to {inbox.COUNT_CAP + 1}: more means at least that many"
+
+
 class TabCountsSchema(ma.Schema):
     mine = fields.Integer(required=True)
     unclaimed = fields.Integer(required=True)
-    started = fields.Integer(required=True)
-    done = fields.Integer(required=True)
+    started = fields.Integer(required=True, metadata={"description": HISTORY_NOTE})
+    done = fields.Integer(required=True, metadata={"description": HISTORY_NOTE})
 
 
 class InboxSchema(PageSchema):
     tab = fields.String(required=True)
+    more = fields.Boolean(required=True, metadata={
+        "description": f"total is a lower bound: the tab holds more than {inbox.COUNT_CAP} entries"})
     counts = fields.Nested(TabCountsSchema, required=True)
     items = fields.List(fields.Nested(TaskSchema), required=True)
 
@@ -77,7 +82,7 @@ def inbox_page(query):
                             sort="completed" if query["tab"] == "done" else "due")
     page = govflow().inbox(who, query["tab"], filters, query["page"], query["per_page"])
     return {"tab": page.tab, "page": page.page, "per_page": page.per_page, "total": page.total,
-            "pages": page.pages, "counts": page.counts,
+            "pages": page.pages, "more": page.more, "counts": page.counts,
             "items": [reads.task_json(i, who, can_work=page.tab != "done") for i in page.items]}
 
 
