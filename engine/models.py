@@ -159,6 +159,17 @@ class AuditRecord(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
+class AuditChainHead(Base):
+    """The audit chain's last record (one row, id 1): appenders lock it to extend the chain one at a
+    time, and ``audit verify`` checks the chain reaches it (records removed from the end show)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column()
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
 class Deadline(Base):
     """Projection of every waiting timer of every case, written in the transaction that creates it."""
 

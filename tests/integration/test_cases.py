@@ -6,7 +6,7 @@ import pytest
 
 from engine import inbox
 from engine.errors import AlreadyDone, InvalidForm, NotFound, PermissionDenied
-from engine.models import AuditRecord, Case, HumanTask
+from engine.models import AuditChainHead, AuditRecord, Case, HumanTask
 from engine.uow import Actor
 from tests.conftest import FIXTURES
 
@@ -175,3 +175,36 @@ def test_audit_verify_finds_the_first_tampered_record(engine, change):
     assert finding is not None
     expected = {"alter": target, "delete": target, "insert": target + 1}[change]
     assert finding.record_id == expected, str(finding)
+
+
+def test_audit_verify_finds_records_cut_off_the_end_and_a_forged_head(engine):
+    """The chain's head row (locked by every append) says where the chain ends: deleting its last
+    records shows; so does a head that does not match the last record."""
+    case_id = engine.start_case("review_loop", CLERK, {"department": "D1"})
+    engine.complete_task(the_task(engine, case_id).id, CLERK, {"summary": "evidence"})
+    with engine.uow() as uow:
+        last = uow.session.scalar(sa.select(sa.func.max(AuditRecord.id)))
+        uow.session.execute(sa.delete(AuditRecord).where(AuditRecord.id >= last - 1))
+        uow.session.commit()
+    finding = engine.verify_audit()
+    assert finding is not None and finding.record_id == last - 1 and "end" in finding.problem, str(finding)
+    with engine.uow() as uow:  # the forger moves the head back as well: then the next append shows it
+        previous = uow.session.get(AuditRecord, last - 2)
+        head = uow.session.get(AuditChainHead, 1)
+        head.last_id, head.last_hash = previous.id, "f" * 64
+        uow.session.commit()
+    finding = engine.verify_audit()
+    assert finding is not None and "head does not match" in finding.problem, str(finding)
+    engine.complete_task(the_task(engine, case_id).id, HEAD, {"decision": "approve"})
+    assert engine.verify_audit() is not None  # the chain cannot be made whole by appending
+
+
+def test_appends_keep_the_head_at_the_last_record(engine):
+    for n in range(3):
+        case_id = engine.start_case("review_loop", CLERK, {"department": "D1"})
+        engine.complete_task(the_task(engine, case_id).id, CLERK, {"summary": f"第 {n} 份"})
+    with engine.uow() as uow:
+        head = uow.session.get(AuditChainHead, 1)
+        last = uow.session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).one()
+        assert (head.last_id, head.last_hash) == (last.id, last.hash)
+    assert engine.verify_audit() is None
