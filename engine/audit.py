@@ -17,6 +17,7 @@ from .models import AuditChainHead, AuditRecord
 
 GENESIS = "0" * 64
 HEAD_ID = 1  # the one row of audit_chain_head
+CTE_ROWS = 8  # up to this many records (a clerk's unit of work) go in one statement with the head
 NOTIFY_CHANNEL = "govflow_deadlines"  # workers LISTEN here for new or moved deadlines
 
 
@@ -42,8 +43,8 @@ def append(session: Session, entries: list[Entry], notify: bool = False) -> None
 
     The chain's head row is read ``FOR UPDATE`` (the lock and the last hash in one round trip; a
     second appender waits there and then reads the head the first one committed); the records and
-    the new head are written in one more (PostgreSQL: the head's UPDATE rides in a CTE of the
-    INSERT). SQLite holds the database's write lock already (BEGIN IMMEDIATE). ``notify``: also wake
+    the new head are written in one more (PostgreSQL, up to ``CTE_ROWS`` records: the head's UPDATE
+    rides in a CTE of the INSERT). SQLite holds the database's write lock already (BEGIN IMMEDIATE). ``notify``: also wake
     the timer workers (PostgreSQL NOTIFY, delivered at commit), in the same round trip as the lock.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -63,9 +64,9 @@ def append(session: Session, entries: list[Entry], notify: bool = False) -> None
         next_id, prev = next_id + 1, digest
     head = AuditChainHead.__table__
     moved = sa.update(head).where(head.c.id == HEAD_ID).values(last_id=rows[-1]["id"], last_hash=prev)
-    if postgres:
+    if postgres and len(rows) <= CTE_ROWS:
         session.execute(sa.insert(AuditRecord.__table__).values(rows).add_cte(moved.cte("moved")))
-    else:
+    else:  # a multi-row VALUES costs compiling per row: a batch of timer firings uses executemany
         session.execute(sa.insert(AuditRecord.__table__), rows)
         session.execute(moved)
 
