@@ -46,6 +46,10 @@ test: install
 	@test -n "$(TIERS)" || { echo "make test: no test tiers found under tests/" >&2; exit 1; }
 	@rc=0; $(PY) -m pytest $(TIERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	echo "== every procedure path again, compacting long-case history at every save (SQLite)"; \
+	GOVFLOW_COMPACTION_STRESS=1 $(PY) -m pytest tests/workflows -q -k sqlite $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: the compaction stress run collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
 run: install

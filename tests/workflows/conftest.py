@@ -1,6 +1,7 @@
 """A small county for walking the procedures: departments, people, a catalog, the five diagrams."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,35 @@ from tests.conftest import make_engine
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 PASSWORD = "walk-the-procedures"
+# GOVFLOW_COMPACTION_STRESS=1 (make test runs the SQLite half again so): every save drops all
+# finished history beyond 8 levels once a tree has more than 10 tasks, so that every path of every
+# procedure shows that compaction (engine/spiff/compaction.py) changes nothing a case does.
+COMPACTION_STRESS = os.environ.get("GOVFLOW_COMPACTION_STRESS", "") not in ("", "0")
+
+
+STRESS_DROPPED: list[int] = []  # tasks dropped per save in the stress run
+
+
+@pytest.fixture(autouse=True)
+def compaction_stress(monkeypatch):
+    if COMPACTION_STRESS:
+        from engine import service
+        from engine.spiff.compaction import compact
+
+        def aggressive(workflow):
+            STRESS_DROPPED.append(compact(workflow, above=10, keep=8))
+            return STRESS_DROPPED[-1]
+        monkeypatch.setattr(service, "compact", aggressive)
+    yield
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The stress run must have compacted something, or it proved nothing."""
+    if COMPACTION_STRESS and exitstatus == 0 and session.testscollected and not sum(STRESS_DROPPED):
+        session.exitstatus = 1
+        print("\ncompaction stress: no task was dropped; the run proves nothing")
+    elif COMPACTION_STRESS and session.testscollected:
+        print(f"\ncompaction stress: {sum(STRESS_DROPPED)} tasks dropped in {sum(1 for n in STRESS_DROPPED if n)} saves")
 
 DEPARTMENTS = [  # code, name, kind, login prefix
     ("340822001", "县数据资源管理局", "authority", "shuju"),
