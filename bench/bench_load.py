@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import pytest  # noqa: E402 - the tier's fixtures are plain generators here
+import pytest  # noqa: E402,F401 - the tier's fixtures are plain generators here
 
 from tests.reliability import conftest as rc  # noqa: E402
 from tests.reliability.crowd import run_crowd  # noqa: E402

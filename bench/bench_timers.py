@@ -18,7 +18,6 @@ asserted.
 """
 from __future__ import annotations
 
-import bisect
 import os
 import statistics
 import subprocess

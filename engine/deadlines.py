@@ -15,7 +15,6 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit
-from .audit import NOTIFY_CHANNEL
 from .calendar import BEIJING, WorkingDayCalendar, period_end
 from .errors import GovflowError
 from .models import Deadline, HumanTask

@@ -25,7 +25,7 @@ from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
 from .domain import comments, notifications, org, urges, violations
-from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, InvalidForm, NotFound,
+from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, NotFound,
                      PermissionDenied, ScriptError)
 from .models import Case, DefinitionVersion, HumanTask
 from .procedures import Procedure, ScriptContext, bind

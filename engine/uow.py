@@ -84,8 +84,8 @@ class UnitOfWork:
     def commit(self) -> None:
         """Append the audit entries and commit; a lost race becomes ConcurrentModification."""
         try:
-            # Everything but the audit chain is written first, so the chain's lock is held for
-            # three statements and the commit only (it serialises writers, see audit.append).
+            # Everything but the audit chain is written first, so the chain's head row is locked
+            # for two statements and the commit only (it serialises writers, see audit.append).
             self.session.flush()
             audit.append(self.session, self.audit, notify=self.notify_deadlines)
             self.session.commit()

@@ -19,7 +19,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from .calendar import BEIJING
 
-from .deadlines import NOTIFY_CHANNEL
+from .audit import NOTIFY_CHANNEL
 from .timer_service import due_instants, fire_round, recompute_deadlines
 
 log = logging.getLogger("govflow.worker")

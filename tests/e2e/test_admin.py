@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engine.calendar import BEIJING
 from engine.domain import org
-from engine.domain.org import Department, Person
+from engine.domain.org import Person
 from engine.models import AuditRecord, CalendarOverride, CalendarYear, Deadline, HumanTask, Setting
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import AUTHORITY, DEPT_A, DEPT_B, PASSWORD, actor, open_task, start_case

@@ -344,7 +344,7 @@ def test_migration_report_and_an_explicit_migration(me, engine, as_person):
         assert uow.session.get(Case, fresh).definition.version == 3
         assert uow.session.get(Case, movable).definition.version == 1
     assert audit(engine, "case_migrated") == [("analyst", {"from_version": 1, "to_version": 3})]
-    assert me.post(f"/modeler/review_loop/cases/999/migrate", {"target": "4"}).status_code == 404
+    assert me.post("/modeler/review_loop/cases/999/migrate", {"target": "4"}).status_code == 404
     assert me.post(f"/modeler/inspection/cases/{fresh}/migrate", {"target": "2"}).status_code == 404
 
 

@@ -48,7 +48,7 @@ def test_the_authority_sees_every_department(as_person, worked):
     assert row(page, DEPT_B) == ["县市场监督管理局", "1", "1", "0", "0", "—", "0", "—", "0", "0"]
     assert row(page, "340822001") == []  # the authority itself is not evaluated
     assert '<tr class="total">' in page and "期间：2026-03-01 至 2026-03-31" in page
-    assert f'href="/performance/export.xlsx?from=2026-03-01&amp;to=2026-03-31&amp;department="' in page
+    assert 'href="/performance/export.xlsx?from=2026-03-01&amp;to=2026-03-31&amp;department="' in page
     only_b = supervisor.get(f"/performance/?{MARCH}&department={DEPT_B}").get_data(as_text=True)
     assert row(only_b, DEPT_B) and not row(only_b, DEPT_A) and '<tr class="total">' not in only_b
 

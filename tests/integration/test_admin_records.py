@@ -3,7 +3,6 @@ PostgreSQL: validated, audited, and what the migration creates matches the model
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """Working-day timers with an injected clock: reminders, overdue, extensions, provisional years."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa

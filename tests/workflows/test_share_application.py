@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from engine import definitions
 from engine.calendar import BEIJING
-from engine.domain import org, records
+from engine.domain import records
 from engine.errors import InvalidForm, PermissionDenied
 from engine.models import AuditRecord, Case, Deadline
 from tools.bpmn_builder import Diagram
