@@ -7,6 +7,10 @@ Run from the repository root:  python bench/bench_engine.py   (BENCH_QUICK=1 for
   ``make run`` would do them: form validation, the catalog checks of workflows/share_application.py,
   the records (application, grant), the human-task and deadline projections, notifications and the
   hash-chained audit trail, one unit of work each.
+* engine, no records: the same, with the procedure's own work (catalog checks, the application
+  and grant records, department look-ups) replaced by the bare run's stubs (``without_records``):
+  the engine's bookkeeping alone (form validation, projections, deadlines on the real calendar,
+  notifications, the audit chain).
 * bare: bpmn/share_application.bpmn parsed once with engine.spiff.parser.GovParser, run by
   SpiffWorkflow with the scripts' functions replaced by stubs returning plausible values; each step
   loads the case's BpmnWorkflowSerializer JSON from ONE row of a plain table, acts, runs the engine

@@ -196,6 +196,8 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
         if known is None:
             known = {} if new_case else {r.id: r for r in session.scalars(
                 sa.select(Deadline).where(Deadline.case_id == case.id))}
+        # rows this unit of work added and has not written yet (nothing is flushed before commit)
+        known.update({r.id: r for r in session.new if isinstance(r, Deadline) and r.case_id == case.id})
         rows = {k: r for k, r in known.items() if r.state == "waiting"}
         _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows)
         _record_unseen_fires(uow, case, tasks, known, actor, now, open_rows)

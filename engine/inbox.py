@@ -149,21 +149,22 @@ class Page:
     per_page: int
     counts: dict[str, int]
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-min(self.total, COUNT_CAP) // self.per_page))
-
     count_cap = COUNT_CAP
 
     @property
     def more(self) -> bool:
-        """The total is a lower bound: a history tab holds more than COUNT_CAP entries."""
-        return self.total > COUNT_CAP
+        """The total is a lower bound: a history tab holds more than COUNT_CAP entries (the open
+        tabs are counted exactly)."""
+        return self.tab in HISTORY_TABS and self.total > COUNT_CAP
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-(COUNT_CAP if self.more else self.total) // self.per_page))
 
     def count_label(self, tab: str) -> str:
         """A tab's count as shown: ``1000+`` for a history tab beyond the cap."""
         count = self.counts.get(tab, 0)
-        return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+        return f"{COUNT_CAP}+" if tab in HISTORY_TABS and count > COUNT_CAP else str(count)
 
 
 def page(session: Session, actor: Actor, tab: str, filters: Filters, number: int, per_page: int,

@@ -262,19 +262,8 @@ class Engine:
         with self.uow() as uow:
             row = self._open_task(uow, task_id, lock=True)
             self._require_eligible(row, actor)
-            if to_login == row.assignee:
-                raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
-            if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
-                raise PermissionDenied(f"{to_login} 无权办理此任务，不能转办 "
-                                       f"(the task cannot be transferred to {to_login}: not eligible)")
-            now, previous = self.clock.now(), row.assignee
-            row.assignee = to_login
-            uow.record(audit.Entry(now, actor.username, "task_transferred", row.case_id, row.id,
-                                   summary={"from": previous, "to": to_login}))
-            if to_login != actor.username:
-                case = uow.session.get(Case, row.case_id)
-                notifications.notify(uow, [to_login], "new_task", case.id, row.id,
-                                     f"{case.number} {case.title} · {row.name}", now)
+            self._hand_over(uow, row, actor, to_login, "task_transferred", PermissionDenied(
+                f"{to_login} 无权办理此任务，不能转办 (the task cannot be transferred to {to_login}: not eligible)"))
             uow.commit()
 
     # -- supervision (督办): the data authority's actions on other departments' tasks ------------
@@ -284,19 +273,26 @@ class Engine:
         supervision.require_supervisor(actor)
         with self.uow() as uow:
             row = self._open_task(uow, task_id, lock=True)
-            if to_login == row.assignee:
-                raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
-            if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
-                raise GovflowError(f"{to_login} 无权办理此任务，不能改派 "
-                                   f"(the task cannot be reassigned to {to_login}: not eligible)")
-            now, previous = self.clock.now(), row.assignee
-            row.assignee = to_login
-            uow.record(audit.Entry(now, actor.username, "task_reassigned", row.case_id, row.id,
-                                   summary={"from": previous, "to": to_login}))
+            self._hand_over(uow, row, actor, to_login, "task_reassigned", GovflowError(
+                f"{to_login} 无权办理此任务，不能改派 (the task cannot be reassigned to {to_login}: not eligible)"))
+            uow.commit()
+
+    def _hand_over(self, uow: UnitOfWork, row: HumanTask, actor: Actor, to_login: str, action: str,
+                   not_eligible: GovflowError) -> None:
+        """Give an open task to ``to_login`` (转办 / 改派): someone it is offered to; audited, and the
+        new holder is notified unless they are the one acting."""
+        if to_login == row.assignee:
+            raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
+        if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
+            raise not_eligible
+        now, previous = self.clock.now(), row.assignee
+        row.assignee = to_login
+        uow.record(audit.Entry(now, actor.username, action, row.case_id, row.id,
+                               summary={"from": previous, "to": to_login}))
+        if to_login != actor.username:
             case = uow.session.get(Case, row.case_id)
             notifications.notify(uow, [to_login], "new_task", case.id, row.id,
                                  f"{case.number} {case.title} · {row.name}", now)
-            uow.commit()
 
     def reassign_candidates(self, task_id: str, actor: Actor) -> list[tuple[str, str]]:
         """(login, display name) of the people the authority may reassign an open task to."""
@@ -555,7 +551,7 @@ class Engine:
         tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
         if not workflow.is_completed():
             check_not_stalled(workflow, tasks)
-        new_case = uow.memo.get(("new_case", case.id), False)
+        new_case = uow.memo.pop(("new_case", case.id), False)  # nothing in the database to read yet
         open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case, tasks)
         if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
             uow.notify_deadlines = True  # sent with the audit chain's lock at commit

@@ -168,12 +168,13 @@ class TimerWorker:
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.reschedule()  # what changed while not listening (start, reconnect)
                     while not self.stopping.is_set():
                         heard = any(True for _ in conn.notifies(timeout=1.0, stop_after=1))
                         if heard:  # a burst of commits: one reschedule for all of them
                             for _ in conn.notifies(timeout=0.01):
                                 pass
-                        self.reschedule()
+                            self.reschedule()  # silence needs no query: the job and the safety poll stand
             except psycopg.OperationalError:
                 log.exception("listening for deadline changes failed; reconnecting")
                 self.stopping.wait(1.0)

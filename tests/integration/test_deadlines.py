@@ -286,3 +286,23 @@ def test_a_timer_already_due_when_entered_is_recorded_as_fired(db_url, clock):
         assert uow.session.get(Case, case_id).status == "completed"
     assert fired_kinds(engine, case_id) == ["timer"]
     engine.db_engine.dispose()
+
+
+def test_a_case_started_and_advanced_again_in_one_unit_of_work_writes_each_row_once(timed):
+    """Nothing is flushed between a unit of work's projections (one flush before commit): a second
+    projection of the same case in that unit of work must find the first one's unwritten rows
+    (a rectification started inside a timer's transaction is advanced at its start and may be
+    advanced again by the same transaction)."""
+    engine, clock = timed
+    clock.set(beijing(2026, 9, 24, 10, 0))
+    with engine.uow() as uow:
+        case_id = engine.start_case_in(uow, "deadline_review", CLERK)
+        case = uow.session.get(Case, case_id)
+        bundle = engine.definitions.get(uow.session, case.definition_id)
+        workflow = engine._load(case, bundle)
+        engine._advance(uow, case, workflow, bundle, CLERK)  # the same case, projected again
+        uow.commit()
+    d = deadlines(engine, case_id)
+    assert sorted(d) == ["overdue", "reminder"] and d["overdue"].due_date == date(2026, 10, 15)
+    assert task(engine, case_id, "answer").due_date == date(2026, 10, 15)
+    assert engine.verify_audit() is None

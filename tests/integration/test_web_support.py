@@ -250,6 +250,11 @@ def test_the_history_tabs_count_up_to_a_cap_and_the_done_tab_shows_the_newest_fi
     assert [i.task.id for i in page.items] == [done[4], done[3]]  # newest completed first by default
     assert page.counts["started"] == 4 and page.count_label("started") == "3+"
     assert page.counts["mine"] == 0 and page.count_label("mine") == "0"
+    for _ in range(4):  # the open tabs count exactly, past the cap
+        start(eng)
+    unclaimed = eng.inbox(CLERK2, "unclaimed", per_page=1)
+    assert unclaimed.total == 4 and not unclaimed.more and unclaimed.pages == 4
+    assert unclaimed.count_label("unclaimed") == "4"
     narrowed = eng.inbox(CLERK, "done", inbox_module.Filters(search="0000002"))
     assert narrowed.total == 1 and not narrowed.more and narrowed.count_label("done") == "3+"
     monkeypatch.setattr(inbox_module, "COUNT_CAP", 10)
