@@ -193,6 +193,42 @@ class Deadline(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class StatutoryPeriod(Base):
+    """One statutory period (法定期限, docs/deadlines.md): a party's obligation under one article,
+    from its legal start to the end of its Nth working day, whatever tasks the party uses inside it.
+
+    Opened by the first timer that watches it (``period_due`` / ``period_reminder`` in a diagram),
+    closed when no timer watches it any more (the party acted, or the other party holds the case: the
+    clock stops). Reminders and overdue escalation happen once per period.
+    """
+
+    __tablename__ = "statutory_period"
+    __table_args__ = (
+        sa.Index("ix_statutory_period_case_name", "case_id", "name", "seq"),
+        sa.Index("ix_statutory_period_open", "state", "party", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))  # the procedure's period name, e.g. "update"
+    seq: Mapped[int] = mapped_column(default=1)  # 1: the first of that name in the case; 2+: restarts
+    party: Mapped[str] = mapped_column(sa.String(30))  # department / authority / applicant / county_gov
+    department: Mapped[str | None] = mapped_column(sa.String(40))  # the obliged department's code
+    article: Mapped[str] = mapped_column(sa.String(40), default="")
+    rule: Mapped[str] = mapped_column(sa.String(100))  # the rule-set key of its length
+    days: Mapped[int]
+    start_date: Mapped[date] = mapped_column(sa.Date)  # day 0, not counted
+    due_date: Mapped[date] = mapped_column(sa.Date)  # the Nth working day (ends 24:00 Beijing)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    provisional: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(sa.String(20), default="running")  # running / met / late
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    supervision_id: Mapped[int | None] = mapped_column()  # the 督办 its lateness opened, once
+
+
 class CalendarOverride(Base):
     """An administrator's correction of the working-day calendar (audited)."""
 
@@ -229,6 +265,7 @@ class RuleSetRow(Base):
     effective_from: Mapped[date] = mapped_column(sa.Date)
     active: Mapped[bool] = mapped_column(default=True)
     periods: Mapped[str] = mapped_column(sa.Text)  # JSON: {"share_reply_days": 5, ...}
+    document: Mapped[str] = mapped_column(sa.String(500), default="")  # the document that sets them
     created_by: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

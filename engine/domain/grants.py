@@ -44,6 +44,8 @@ class Grant(Base):
     revoked_by: Mapped[str | None] = mapped_column(sa.String(200))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(sa.Text)
+    revocation_basis: Mapped[str | None] = mapped_column(sa.Text)  # the term broken or the legal basis
+    expiry_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the consumer was told
     version: Mapped[int] = mapped_column(default=1)
 
     consumer: Mapped[Department] = relationship(foreign_keys=[consumer_department_id], lazy="joined")

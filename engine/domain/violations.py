@@ -185,6 +185,7 @@ class SupervisionItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(sa.String(20), default="open", index=True)
     possible_violation_item: Mapped[int]  # art. 31 item 1 or 3
+    period_id: Mapped[int | None] = mapped_column(sa.ForeignKey("statutory_period.id"), index=True)
     confirmed: Mapped[bool] = mapped_column(default=False)
     violation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("violation.id"))
     confirmed_by: Mapped[str | None] = mapped_column(sa.String(200))
