@@ -452,6 +452,16 @@ class WorkingDayCalendar:
             return self.due_date(d, 1)
         return d
 
+    def receipt(self, instant: Received, policy: str = "calendar_date", office_end: time = OFFICE_END) -> Due:
+        """Like :meth:`receipt_date`, but never raises: under ``"next_working_day"`` a day 0 that
+        needs an unpublished year is the provisional next working day (``provisional=True``), to be
+        recomputed when the year is published (calendar.md: never crash, never guess silently)."""
+        try:
+            return Due(self.receipt_date(instant, policy, office_end), False)
+        except CalendarNotPublished:
+            d = _beijing_date(instant, "instant")
+            return Due(self.provisional_due_date(d, 1), True)
+
     def __repr__(self) -> str:
         first, last = self._range
         extra = sorted(self._published - set(range(first, last + 1)))

@@ -34,6 +34,7 @@ class WorkdayDeadline:
     provisional: bool
     before: int = 0
     remind_date: date | None = None
+    extra: tuple = ()  # (key, value) pairs kept in the timer's meta: the period it watches, day 0's receipt
 
     def instant(self) -> datetime:
         if self.before:
@@ -45,20 +46,39 @@ class WorkdayDeadline:
 
     def internal(self) -> dict:
         return {"start": self.start.isoformat(), "n": self.n, "before": self.before,
-                "due_date": self.due_date.isoformat(), "provisional": self.provisional}
+                "due_date": self.due_date.isoformat(), "provisional": self.provisional, **dict(self.extra)}
 
 
-def compute(calendar: WorkingDayCalendar, start: date, n: int, before: int = 0) -> WorkdayDeadline:
-    """Count ``n`` working days after ``start`` (art. 201 rule); optionally ``before`` days back."""
+def compute(calendar: WorkingDayCalendar, start: date, n: int, before: int = 0, extra: dict | None = None,
+            start_provisional: bool = False) -> WorkdayDeadline:
+    """Count ``n`` working days after ``start`` (art. 201 rule); optionally ``before`` days back.
+    ``start_provisional``: day 0 itself was found with the provisional rule (an after-hours receipt
+    whose next working day is in an unpublished year)."""
     due = calendar.compute_due(start, n)
+    extra = tuple(sorted((extra or {}).items()))
     if not before:
-        return WorkdayDeadline(start, n, due.date, due.provisional)
+        return WorkdayDeadline(start, n, due.date, due.provisional or start_provisional, extra=extra)
     remind = calendar.working_days_before(due.date, before)
-    return WorkdayDeadline(start, n, due.date, due.provisional or remind.provisional, before, remind.date)
+    return WorkdayDeadline(start, n, due.date, due.provisional or remind.provisional or start_provisional,
+                           before, remind.date, extra)
 
 
-def from_internal(calendar: WorkingDayCalendar, meta: dict) -> WorkdayDeadline:
-    return compute(calendar, date.fromisoformat(meta["start"]), int(meta["n"]), int(meta.get("before", 0)))
+BASE_META = ("start", "n", "before", "due_date", "provisional")
+
+
+def extra_of(meta: dict) -> dict:
+    """What a timer's meta keeps besides the count itself (its period, a receipt instant)."""
+    return {k: v for k, v in meta.items() if k not in BASE_META}
+
+
+def from_internal(calendar: WorkingDayCalendar, meta: dict, policy: str = "calendar_date") -> WorkdayDeadline:
+    """Recompute a timer's deadline from its meta (the calendar changed or a year was published);
+    a day 0 found provisionally from a receipt instant is found again first."""
+    start, start_provisional = date.fromisoformat(meta["start"]), False
+    if meta.get("received_at"):
+        receipt = calendar.receipt(datetime.fromisoformat(meta["received_at"]), meta.get("policy", policy))
+        start, start_provisional = receipt.date, receipt.provisional
+    return compute(calendar, start, int(meta["n"]), int(meta.get("before", 0)), extra_of(meta), start_provisional)
 
 
 # -- functions diagrams call (bound to the unit of work's ScriptContext) -------------------------
@@ -66,13 +86,20 @@ def from_internal(calendar: WorkingDayCalendar, meta: dict) -> WorkdayDeadline:
 def workdays(ctx, n, start=None) -> WorkdayDeadline:
     """``timeDate`` = ``workdays(rules.share_reply_days)``: due 24:00 of the Nth working day after
     receipt (or after ``start``, a date in the case data); the day of receipt is not counted."""
-    return compute(ctx.engine.calendar(ctx.session), _start_date(ctx, start), _count(n))
+    day0, extra, provisional = start_of(ctx, start)
+    return compute(ctx.engine.calendar(ctx.session), day0, _count(n), 0, extra, provisional)
 
 
 def remind_before(ctx, n, start=None, before=None) -> WorkdayDeadline:
     """Reminder timer: 09:00 of the working day ``before`` (default: the rule set's) ahead of the due date."""
-    before = _count(before if before is not None else ctx.rules.periods.get("reminder_days_before", 1))
-    return compute(ctx.engine.calendar(ctx.session), _start_date(ctx, start), _count(n), before)
+    before = reminder_days(ctx, before)
+    day0, extra, provisional = start_of(ctx, start)
+    return compute(ctx.engine.calendar(ctx.session), day0, _count(n), before, extra, provisional)
+
+
+def reminder_days(ctx, before=None) -> int:
+    periods = ctx.rules.periods if ctx.rules is not None else {}
+    return _count(before if before is not None else periods.get("reminder_days_before", 1))
 
 
 def extend_deadline(ctx, element_id, days) -> str:
@@ -90,7 +117,7 @@ def extend_deadline(ctx, element_id, days) -> str:
         if not meta.get("before") and ctx.now >= period_end(date.fromisoformat(meta["due_date"])):
             raise GovflowError("原期限已届满，不能再延长 (the original period has already ended)")
         new = compute(ctx.engine.calendar(ctx.session), date.fromisoformat(meta["start"]),
-                      int(meta["n"]) + days, int(meta.get("before", 0)))
+                      int(meta["n"]) + days, int(meta.get("before", 0)), extra_of(meta))
         move_timer(ctx, timer, new, reason=f"extension +{days}")
         moved = moved or new.due_date.isoformat()
     if moved is None:
@@ -109,14 +136,21 @@ def _count(n: Any) -> int:
     return n
 
 
-def _start_date(ctx, start) -> date:
+def start_of(ctx, start) -> tuple[date, dict, bool]:
+    """Day 0 of a period: ``start`` (a date, or an ISO date in the case data), else the receipt of
+    now under the after-hours policy. Returns (day 0, meta to keep, whether day 0 is provisional): a
+    receipt keeps its instant, so day 0 is found again once an unpublished year is published."""
     if start is None:
-        return ctx.engine.receipt_date(ctx.session, ctx.now)
+        receipt = ctx.engine.receipt(ctx.session, ctx.now)
+        return receipt.date, ({"received_at": ctx.now.isoformat()} if receipt.provisional else {}), receipt.provisional
     if isinstance(start, datetime):
-        return start.astimezone(BEIJING).date()
+        return start.astimezone(BEIJING).date(), {}, False
     if isinstance(start, date):
-        return start
-    return date.fromisoformat(str(start)[:10])
+        return start, {}, False
+    try:
+        return date.fromisoformat(str(start)[:10]), {}, False
+    except ValueError:
+        raise GovflowError(f"期限起算日无效 (not a date: {start!r})") from None
 
 
 # -- timers in a workflow ---------------------------------------------------------------------
@@ -205,7 +239,35 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
         for timer_id, timer in waiting.items():
             changed |= _upsert(uow, case, timer, rows.get(timer_id), now)[1]
         _project_task_dues(waiting, now, open_rows)
+        from . import periods  # periods builds on this module's timer functions
+        periods.project(uow, case, waiting, {i: _watched_rows(t, open_rows, any_state=True)
+                                             for i, t in waiting.items()}, actor, now)
     return changed
+
+
+def held(kind: str, provisional: bool) -> bool:
+    """A provisional deadline never acts against a party by itself (calendar.md): every timer but a
+    reminder (an overdue escalation, a window that closes, a withdrawal for silence) waits for the
+    year to be published; a reminder fires at its provisional instant, marked 暂定."""
+    return provisional and kind != "reminder"
+
+
+def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool = False) -> None:
+    """Record a fired timer (audit) and what it does to its statutory period, once per period."""
+    from . import periods
+    meta = task._get_internal_data("deadline") if task is not None else None
+    period = periods.period_of_meta(uow, case.id, meta)
+    first = periods.on_fired(uow, case, period, row.kind, actor, now)
+    summary = {"kind": row.kind, "element": row.element_id, "due_at": row.due_at.isoformat()}
+    if on_entry:
+        summary["on_entry"] = True
+    if row.provisional:
+        summary["provisional"] = True
+    if period is not None:
+        summary["period"] = period.name
+        if not first:
+            summary["repeat"] = True  # the period's reminder went out already: nobody is told again
+    uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, row.id, summary=summary))
 
 
 def _open_task_rows(session, case) -> dict:
@@ -222,17 +284,15 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows) -> No
         row.state = "fired" if fired else "cancelled"
         if fired:
             row.fired_at = now
-            uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, timer_id,
-                                   summary={"kind": row.kind, "element": row.element_id,
-                                            "due_at": row.due_at.isoformat()}))
+            _fired(uow, case, task, row, actor, now)
             if row.kind == "overdue":
                 for task_row in _watched_rows(task, open_rows):
                     task_row.overdue = True
 
 
-def _watched_rows(timer, open_rows: dict) -> list:
+def _watched_rows(timer, open_rows: dict, any_state: bool = False) -> list:
     """The open human-task rows of the ready user tasks a boundary timer watches."""
-    ids = [str(t.id) for t in attached_user_tasks(timer) if t.state == TaskState.READY]
+    ids = [str(t.id) for t in attached_user_tasks(timer) if any_state or t.state == TaskState.READY]
     return [open_rows[i] for i in ids if i in open_rows]
 
 
@@ -255,9 +315,7 @@ def _record_unseen_fires(uow, case, tasks, known, actor, now, open_rows) -> None
             for task_row in _watched_rows(timer, open_rows):
                 task_row.due_at, task_row.due_date = row.due_at, row.due_date
                 task_row.provisional, task_row.overdue = row.provisional, True
-        uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, str(timer.id),
-                               summary={"kind": row.kind, "element": row.element_id,
-                                        "due_at": row.due_at.isoformat(), "on_entry": True}))
+        _fired(uow, case, timer, row, actor, now, on_entry=True)
 
 
 def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> tuple[Deadline | None, bool]:
@@ -270,7 +328,7 @@ def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> tuple[Dead
     due_at = due_instant(value)
     provisional = bool(meta.get("provisional"))
     main = attached_user_task(timer)
-    values = dict(due_at=due_at, provisional=provisional, held=provisional and kind == "overdue",
+    values = dict(due_at=due_at, provisional=provisional, held=held(kind, provisional),
                   due_date=date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None,
                   params=json.dumps(meta, sort_keys=True))
     if row is None:
@@ -287,11 +345,23 @@ def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> tuple[Dead
 
 
 def _project_task_dues(waiting, now, open_rows: dict) -> None:
-    """Give every open user task watched by an overdue timer that timer's due date."""
+    """Give every open user task watched by an overdue timer that timer's due date (a task watched
+    only by a reminder, e.g. the window to ask for an extension, takes the reminder's period end)."""
+    overdue_watched = {str(t.id) for timer in waiting.values() if timer_kind(timer) == "overdue"
+                       for t in attached_user_tasks(timer)}
     for timer in waiting.values():
-        if timer_kind(timer) != "overdue":
-            continue
+        kind = timer_kind(timer)
         meta = timer._get_internal_data("deadline") or {}
+        if kind != "overdue" and not (kind == "reminder" and meta.get("due_date")):
+            continue
+        if kind == "reminder":
+            for task in attached_user_tasks(timer):
+                task_row = open_rows.get(str(task.id))
+                if task_row is not None and task_row.state == "ready" and str(task.id) not in overdue_watched:
+                    due_date = date.fromisoformat(meta["due_date"])
+                    task_row.due_at, task_row.due_date = period_end(due_date), due_date
+                    task_row.provisional = bool(meta.get("provisional"))
+            continue
         for task in attached_user_tasks(timer):
             task_row = open_rows.get(str(task.id))
             if task_row is None or task_row.state != "ready":

@@ -33,7 +33,9 @@ class Procedure:
     ``resolve_department(role, data) -> department code | None``: the department a task belongs to;
     ``title(data) -> str``: the case title shown in inboxes;
     ``check_task(ctx, element_id, cleaned) -> cleaned``: rules across fields of a task form (e.g. a
-    refusal needs a reason *and* a basis, art. 14); raise ``InvalidForm`` to refuse with messages.
+    refusal needs a reason *and* a basis, art. 14); raise ``InvalidForm`` to refuse with messages;
+    ``periods``: the statutory periods its diagram watches (``PERIODS``, docs/deadlines.md);
+    ``period_moved(ctx, row)``: one of them moved (a published year, an extension).
     """
 
     process_id: str
@@ -45,6 +47,8 @@ class Procedure:
     check_start: Callable[..., dict] | None = None
     title: Callable[[dict], str] | None = None
     check_task: Callable[..., dict] | None = None
+    periods: Mapping[str, Any] = field(default_factory=dict)  # name -> engine.periods.PeriodSpec
+    period_moved: Callable[..., None] | None = None  # (ctx, period row): a published year moved it
 
     @classmethod
     def from_module(cls, process_id: str, module: ModuleType) -> "Procedure":
@@ -53,7 +57,8 @@ class Procedure:
                    getattr(module, "resolve_department", None), getattr(module, "form_options", None),
                    frozenset(roles) if roles is not None else None,
                    tuple(getattr(module, "START_FORM", ())), getattr(module, "check_start", None),
-                   getattr(module, "title", None), getattr(module, "check_task", None))
+                   getattr(module, "title", None), getattr(module, "check_task", None),
+                   dict(getattr(module, "PERIODS", {})), getattr(module, "period_moved", None))
 
 
 def load_procedures(package: str | None) -> dict[str, Procedure]:

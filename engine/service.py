@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, deadlines, definitions, forms, returns, rules, supervision
+from . import audit, deadlines, definitions, forms, periods, returns, rules, supervision
 from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
@@ -73,7 +73,8 @@ class Engine:
         self.session_factory = session_factory
         self.clock = clock
         self.procedures = dict(procedures)
-        self.engine_functions = dict(deadlines.DIAGRAM_FUNCTIONS if engine_functions is None else engine_functions)
+        self.engine_functions = dict({**deadlines.DIAGRAM_FUNCTIONS, **periods.DIAGRAM_FUNCTIONS}
+                                     if engine_functions is None else engine_functions)
         self.serializer = CaseSerializer()
         self.definitions = DefinitionCache(self.serializer)
         self.calendars = CalendarCache()
@@ -85,9 +86,14 @@ class Engine:
         return self.calendars.get(session)
 
     def receipt_date(self, session, instant: datetime):
-        """Day 0 of a period received at ``instant``, under the deployment's after-hours policy."""
+        """Day 0 of a period received at ``instant``, under the deployment's after-hours policy
+        (provisional where it needs an unpublished year: see ``receipt``)."""
+        return self.receipt(session, instant).date
+
+    def receipt(self, session, instant: datetime):
+        """Day 0 and whether it is provisional; never raises for an unpublished year."""
         policy = after_hours_policy(session, self.config.after_hours_policy)
-        return self.calendar(session).receipt_date(instant, policy)
+        return self.calendar(session).receipt(instant, policy)
 
     def rule_set(self, session, key: str | None) -> rules.RuleSet | None:
         if key is None:
@@ -555,6 +561,7 @@ class Engine:
         open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case, tasks)
         if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
             uow.notify_deadlines = True  # sent with the audit chain's lock at commit
+        self._periods_moved(uow, case, workflow, actor, now)
         for hook in self.hooks:
             hook(uow, case, workflow, actor, now)
         if workflow.is_completed() and case.status == "running":
@@ -568,6 +575,18 @@ class Engine:
         case.updated_at = now
         if new_case:
             flag_modified(case, "number")
+
+    def _periods_moved(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor, now) -> None:
+        """Tell the procedure which of its periods a published year or an extension moved (e.g. the
+        rectification's violation keeps the deadline of its notice in step)."""
+        moved = uow.memo.pop(("periods_moved", case.id), None)
+        proc = self.procedures.get(case.process_id)
+        if not moved or proc is None or proc.period_moved is None:
+            return
+        ctx = ScriptContext(self, uow.session, case, actor, now, None, workflow,
+                            self.rule_set(uow.session, case.rule_set), uow)
+        for row in moved:
+            proc.period_moved(ctx, row)
 
     def resolve_department(self, case: Case, role: str | None, spec, data: dict) -> str | None:
         expr = (spec.extensions or {}).get("properties", {}).get("department")

@@ -19,6 +19,7 @@ from engine.domain.org import Department, department_by_code
 from engine.errors import GovflowError, InvalidForm
 from engine.forms import FormField, Option
 from engine.models import Case
+from engine.periods import PeriodSpec
 
 from .common import FUNCTIONS as COMMON
 
@@ -38,6 +39,20 @@ START_FORM = [
               validation={"required": None, "maxlength": "2000"}),
     FormField("change_date", "变更之日", "date", validation=REQUIRED),
 ]
+
+# The statutory periods the diagram watches (docs/deadlines.md). Untimed on purpose: none; the
+# withdrawal and publication are script steps.
+PERIODS = {
+    # art. 9: 15 working days from the change date, for the clerk's update and the 数长's approval
+    # together (the update is done when the department approved it); after a return by the
+    # authority, the rework period (design) from the return instead of the 15 days again.
+    "update": PeriodSpec("catalog_update_days", "department", "9", "更新并审核部门目录",
+                         restart_rule="catalog_rework_days", item=1),
+    "report": PeriodSpec("catalog_report_days", "department", "9", "报送更新后的目录", item=1),  # art. 9
+    "review": PeriodSpec("authority_decide_days", "authority", "9, 16", "审核报送的目录"),  # design
+    "update_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),  # design
+    "report_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),  # design
+}
 
 
 # -- who, what and when ---------------------------------------------------------------------------
@@ -164,6 +179,7 @@ TASK_CHECKS = {
     "internal_approval": _check_decision("head_decision", "head_opinion", full_check=False),
     "authority_review": _check_decision("review_decision", "review_opinion", full_check=True),
     "update_catalog_supervise": _check_supervision,
+    "internal_approval_supervise": _check_supervision,
     "report_supervise": _check_supervision,
 }
 

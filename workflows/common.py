@@ -7,7 +7,9 @@ violation (art. 31 items 1 or 3) is offered to the authority, whose confirmation
 """
 from __future__ import annotations
 
+from engine import periods
 from engine.deadlines import attached_timers  # noqa: F401  (re-exported for procedure modules)
+from engine.deadlines import attached_user_tasks, is_timer, timer_kind
 from engine.domain import catalog, violations
 from engine.errors import GovflowError
 from engine.uow import Actor
@@ -25,17 +27,42 @@ def ready_task(ctx, element_id: str):
 
 
 def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int:
-    """Open the 督办 for the overdue task ``element_id`` of department ``dept_code``; return its id.
+    """Open the 督办 for the overdue task ``element_id`` of department ``dept_code``; return its id,
+    or 0 when its statutory period was escalated already (one 督办 per period, docs/deadlines.md: a
+    later task of the same period entered late, or a 督办 dismissed for it, raises nothing new).
 
     ``item``: the art. 31 item the lateness may amount to (3: not updating / verifying / sharing in
     time; 1: catalog duties).
     """
     task = ready_task(ctx, element_id)
+    period = period_of_task(ctx, task)
+    if periods.escalated(period):
+        return 0
+    name = (ctx.engine.procedures[ctx.case.process_id].periods[period.name].title
+            if period is not None else task.task_spec.bpmn_name or element_id)
+    if period is not None and period.id is None:  # opened in this unit of work: the item refers to it
+        ctx.session.flush()
     supervision = violations.open_supervision_item(
         ctx.uow, case_id=ctx.case.id, human_task_id=str(task.id), dept_code=dept_code,
         possible_violation_item=item, actor=ESCALATION_ACTOR, now=ctx.now,
-        note=f"{task.task_spec.bpmn_name or element_id} 已超过法定期限 (overdue)")
+        note=f"{name} 已超过法定期限 (overdue)" + (f"（第{period.article}条，期限至 {period.due_date}）"
+                                             if period is not None else ""),
+        period_id=period.id if period is not None else None)
+    if period is not None:
+        period.supervision_id = supervision.id
     return supervision.id
+
+
+def period_of_task(ctx, task):
+    """The statutory period a user task's overdue timer watches (None for a task-bound deadline)."""
+    for timer in ctx.workflow.get_tasks():
+        if not is_timer(timer) or timer_kind(timer) != "overdue":
+            continue
+        if any(t is task for t in attached_user_tasks(timer)):
+            row = periods.period_of_meta(ctx.uow, ctx.case.id, timer._get_internal_data("deadline"))
+            if row is not None:
+                return row
+    return None
 
 
 def open_rectification(ctx, supervision_id: int, evidence: str = "") -> int:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..models import Base, Case, Deadline, HumanTask, UTCDateTime
 from .org import eligible_logins
 
-KINDS = ("new_task", "reminder", "overdue", "urge", "answer", "returned")
+KINDS = ("new_task", "reminder", "overdue", "urge", "answer", "returned",
+         "grant_revoked", "grant_expiring")  # engine.grant_service: the consumer's grant
 TEXT_LENGTH = 500
 
 
@@ -80,11 +81,13 @@ def on_advance(uow, case: Case, workflow, actor, now: datetime) -> None:
     entries = _unseen_entries(uow, case.id)
     created = [e.task_id for e in entries if e.action == "task_created"]
     fired = {e.task_id: e.summary["kind"] for e in entries
-             if e.action == "timer_fired" and (e.summary or {}).get("kind") in ("reminder", "overdue")}
+             if e.action == "timer_fired" and (e.summary or {}).get("kind") in ("reminder", "overdue")
+             and not e.summary.get("repeat")}  # a period is reminded and escalated once
+    provisional = {e.task_id for e in entries if e.action == "timer_fired" and (e.summary or {}).get("provisional")}
     for row in _task_rows(uow, case.id, created):
         _notify_task(uow, row, "new_task", case, now, skip=actor.username)
-    for row, kind in _tasks_of_timers(uow.session, fired):
-        _notify_task(uow, row, kind, case, now)
+    for row, kind, deadline_id in _tasks_of_timers(uow.session, fired):
+        _notify_task(uow, row, kind, case, now, provisional=deadline_id in provisional)
     if workflow.is_completed() and case.status == "running" and case.started_by != actor.username:
         outcome = workflow.data.get("outcome")
         notify(uow, [case.started_by], "answer", case.id, None,
@@ -115,12 +118,14 @@ def _tasks_of_timers(session: Session, fired: dict[str, str]) -> list[tuple[Huma
         return []
     query = sa.select(HumanTask, Deadline.id).join(Deadline, Deadline.human_task_id == HumanTask.id).where(
         Deadline.id.in_(list(fired)), HumanTask.state == "ready")
-    return [(row, fired[deadline_id]) for row, deadline_id in session.execute(query)]
+    return [(row, fired[deadline_id], deadline_id) for row, deadline_id in session.execute(query)]
 
 
-def _notify_task(uow, row: HumanTask, kind: str, case: Case, now: datetime, skip: str | None = None) -> None:
+def _notify_task(uow, row: HumanTask, kind: str, case: Case, now: datetime, skip: str | None = None,
+                 provisional: bool = False) -> None:
     logins = [login for login in eligible_logins(uow.session, row) if login != skip]
-    notify(uow, logins, kind, case.id, row.id, f"{_case_text(case)} · {row.name}", now)
+    text = f"{_case_text(case)} · {row.name}" + (" · 期限暂定" if provisional else "")  # calendar.md: 暂定
+    notify(uow, logins, kind, case.id, row.id, text, now)
 
 
 def _case_text(case: Case) -> str:

@@ -202,7 +202,8 @@ class SupervisionItem(Base):
 
 
 def open_supervision_item(uow: UnitOfWork, *, case_id: int, human_task_id: str, dept_code: str,
-                          possible_violation_item: int, actor: Actor, now: datetime, note: str = "") -> SupervisionItem:
+                          possible_violation_item: int, actor: Actor, now: datetime, note: str = "",
+                          period_id: int | None = None) -> SupervisionItem:
     """Open the 督办 for an overdue task; a second escalation of the same task returns the first item."""
     existing = uow.session.scalars(sa.select(SupervisionItem).where(
         SupervisionItem.human_task_id == human_task_id)).first()
@@ -215,13 +216,14 @@ def open_supervision_item(uow: UnitOfWork, *, case_id: int, human_task_id: str, 
         department=check.department("dept_code", dept_code, "责任部门", "department"),
         possible_violation_item=_item(check, possible_violation_item, ESCALATION_ITEMS, "possible_violation_item"),
         note=check.optional_text("note", note, "说明", "note"),
-        created_by=actor.username, created_at=now, status="open", confirmed=False)
+        created_by=actor.username, created_at=now, status="open", confirmed=False, period_id=period_id)
     check.done()
     uow.session.add(supervision)
     uow.session.flush()
     record_audit(uow, actor, now, "supervision_opened", case_id, {
         "supervision_id": supervision.id, "department": supervision.department.code,
-        "possible_violation_item": supervision.possible_violation_item}, task_id=human_task_id)
+        "possible_violation_item": supervision.possible_violation_item, "period_id": period_id},
+        task_id=human_task_id)
     return supervision
 
 

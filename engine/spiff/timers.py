@@ -67,10 +67,11 @@ class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
 
 
 def _held(my_task) -> bool:
-    """A provisional overdue deadline never escalates by itself (calendar.md: unpublished years)."""
+    """A provisional deadline never acts against a party by itself (calendar.md: unpublished years);
+    only a reminder fires at its provisional instant (engine.deadlines.held: the same rule)."""
     meta = my_task._get_internal_data("deadline") or {}
-    kind = (my_task.task_spec.extensions or {}).get("properties", {}).get("deadline")
-    return bool(meta.get("provisional")) and kind == "overdue"
+    kind = (my_task.task_spec.extensions or {}).get("properties", {}).get("deadline", "timer")
+    return bool(meta.get("provisional")) and kind != "reminder"
 
 
 def _as_iso(value) -> str:

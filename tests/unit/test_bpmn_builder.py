@@ -377,7 +377,7 @@ def test_invalid_specs_raise(change, message):
 def test_argument_errors_raise_at_once():
     d = minimal()
     with pytest.raises(ValueError, match="row must be"):
-        d.end("e", lane="a", col=1, row=3)
+        d.end("e", lane="a", col=1, row=6)
     with pytest.raises(ValueError, match="exactly one"):
         d.intermediate_timer("t", lane="a", col=9, time_date="P1D", time_duration="P1D")
     with pytest.raises(ValueError, match="kind must be"):

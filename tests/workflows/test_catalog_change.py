@@ -25,6 +25,9 @@ UPDATE_DUE = date(2026, 10, 22)
 # engine.calendar.due_date(date(2026, 9, 30), 3) == date(2026, 10, 10): approved Wed 09-30, day 1 is
 # Thu 10-08, day 2 Fri 10-09, day 3 the 调休 Saturday 10-10 (art. 9: report within 3 working days).
 REPORT_DUE = date(2026, 10, 10)
+# engine.calendar.due_date(date(2026, 9, 30), 5) == date(2026, 10, 13): returned by the authority Wed
+# 09-30, the department's rework period (catalog_rework_days, 5) runs from the return.
+REWORK_DUE = date(2026, 10, 13)
 NEW_RESOURCE = {
     "code": "HN-GA-004", "name": "居住证登记信息", "classification": "department", "category": "人口",
     "summary": "流动人口居住证办理登记信息", "format": "database",
@@ -234,7 +237,7 @@ def test_returned_by_the_head_then_by_the_authority_then_published(world):
     world.complete(case_id, "authority_review", "supervisor",
                    {"review_decision": "return", "review_opinion": "户籍信息更新周期应与归集频率一致"})
     third = world.task(case_id, "update_catalog")
-    assert third.due_date == UPDATE_DUE
+    assert third.due_date == REWORK_DUE  # art. 9 rework period from the return, not the 15 days again
     data = world.engine.get_task(third.id).data
     assert (data["review_opinion"], data["head_opinion"]) == ("户籍信息更新周期应与归集频率一致", "")
 

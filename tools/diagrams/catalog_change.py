@@ -1,13 +1,14 @@
-"""Diagram of procedure 1, 目录变更 (arts. 7, 8, 9, 15, 16): see /work/shared/procedures.md section 1.
+"""Diagram of procedure 1, 目录变更 (arts. 7, 8, 9, 15, 16): see docs/procedures.md section 1.
 
-Main path: open the draft → update (15 working days from the change date, art. 9) → the 数长 approves
-→ report to the authority (3 working days, art. 9) → the authority publishes it (art. 16). Returns go
-back to the update; a withdrawal discards the draft. Both deadline tasks carry a reminder and an
-overdue escalation to the authority (督办, art. 31 item 1: the catalog was not kept as required).
+Main path: open the draft → update and the 数长's approval (15 working days from the change date,
+art. 9, one period of the department) → report to the authority (3 working days from the approval,
+art. 9) → the authority publishes it (art. 16). Returns go back to the update; a withdrawal discards
+the draft. Periods and escalation: workflows/catalog_change.py ``PERIODS`` and docs/deadlines.md.
 """
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
+from tools.diagrams.periods import escalation, late_mark, watch
 
 PROVIDER = {"department": "department"}  # the case-data variable holding the department code
 OPINION = dict(type="textarea", maxlength=2000)
@@ -22,11 +23,10 @@ def build() -> Diagram:
                 documentation="政务部门履职依据的法律、法规、规章修改或职能变化后，更新并报送本部门政务数据资源目录"
                               "（《怀宁县政务数据资源管理暂行办法》第七、八、九、十五、十六条）")
     d.lane("provider_clerk", "数据提供部门经办人", rows=2)
-    d.lane("dept_head", "数长（部门主要负责人）")
-    d.lane("authority", "政务数据资源主管部门", rows=3)
+    d.lane("dept_head", "数长（部门主要负责人）", rows=2)
+    d.lane("authority", "政务数据资源主管部门", rows=4)
     _main_path(d)
-    _deadline(d, "update_catalog", "rules.catalog_update_days, change_date", task_col=2, col=3)
-    _deadline(d, "report", "rules.catalog_report_days", task_col=6, col=8)
+    _periods(d)
     return d
 
 
@@ -85,40 +85,17 @@ def _main_path(d: Diagram) -> None:
     d.flow("f_publish", "publish", "published_end")
 
 
-def _deadline(d: Diagram, task: str, period: str, task_col: int, col: int) -> None:
-    """Reminder and overdue escalation of ``task`` (procedures.md, deadlines); the escalation path
-    starts in column ``col`` of the authority's lane.
-
-    art. 31 item 1 (未按要求编制本部门政务数据资源目录), not item 3: keeping the catalog up to date and
-    filing it is a catalog duty (arts. 8, 9); item 3 is about updating and verifying the data itself.
-    """
-    d.boundary_timer(f"{task}_reminder", "到期提醒", attached_to=task,
-                     time_date=f"remind_before({period})", kind="reminder")
-    d.boundary_timer(f"{task}_overdue", "超期", attached_to=task,
-                     time_date=f"workdays({period})", kind="overdue")
-    d.end(f"{task}_reminded", "已提醒", lane="provider_clerk", col=task_col, row=1)
-    d.script_task(f"{task}_escalate", "超期督办", lane="authority", col=col, row=1,
-                  script=f'{task}_supervision = escalate_overdue("{task}", department, 1)')
-    d.user_task(f"{task}_supervise", "督办：是否立案整改", lane="authority", col=col + 1, row=1,
-                candidate_groups="authority", form=[
-                    Field("decision", "督办决定", "enum", required=True,
-                          values=[("open", "立案整改"), ("dismiss", "不予立案")]),
-                    Field("note", "督办意见（不予立案时必填）", **OPINION)])
-    d.exclusive_gateway(f"{task}_gw_supervise", "是否立案？", lane="authority", col=col + 2, row=1,
-                        default=f"{task}_f_dismiss")
-    d.script_task(f"{task}_open_rectification", "立案整改", lane="authority", col=col + 3, row=1,
-                  script=f"{task}_rectification = open_rectification({task}_supervision)")
-    d.end(f"{task}_rectification_end", "已立案整改", lane="authority", col=col + 4, row=1)
-    d.script_task(f"{task}_dismiss", "不予立案", lane="authority", col=col + 3, row=2,
-                  script=f"{task}_dismissed = dismiss_supervision({task}_supervision, note)")
-    d.end(f"{task}_dismissed_end", "督办已办结", lane="authority", col=col + 4, row=2)
-
-    d.flow(f"{task}_f_remind", f"{task}_reminder", f"{task}_reminded")
-    d.flow(f"{task}_f_overdue", f"{task}_overdue", f"{task}_escalate")
-    d.flow(f"{task}_f_escalated", f"{task}_escalate", f"{task}_supervise")
-    d.flow(f"{task}_f_decided", f"{task}_supervise", f"{task}_gw_supervise")
-    d.flow(f"{task}_f_open", f"{task}_gw_supervise", f"{task}_open_rectification", "立案",
-           condition='decision == "open"')
-    d.flow(f"{task}_f_dismiss", f"{task}_gw_supervise", f"{task}_dismiss", "不予立案")
-    d.flow(f"{task}_f_opened", f"{task}_open_rectification", f"{task}_rectification_end")
-    d.flow(f"{task}_f_dismissed", f"{task}_dismiss", f"{task}_dismissed_end")
+def _periods(d: Diagram) -> None:
+    """The department's 15 days (art. 9) cover the clerk's update *and* the 数长's approval, from the
+    change date (a return by the authority opens the 5 rework days from the return instead); the 3
+    report days run from the approval; the authority's review has its own period (design). Overdue:
+    one 督办 per period, art. 31 item 1 (未按要求编制目录: keeping the catalog is a catalog duty)."""
+    for task, col in (("update_catalog", 2), ("internal_approval", 4)):
+        lane = "provider_clerk" if task == "update_catalog" else "dept_head"
+        watch(d, task, "update", start="change_date", reminded=(lane, col, 1))
+    watch(d, "report", "report", reminded=("provider_clerk", 6, 1))
+    watch(d, "authority_review", "review", reminded=("authority", 7, 1))
+    late_mark(d, "authority_review", lane="authority", col=8, row=1)
+    escalation(d, "update_catalog", dept="department", item=1, decide_period="update_supervise", col=1, row=2)
+    escalation(d, "internal_approval", dept="department", item=1, decide_period="update_supervise", col=11, row=0)
+    escalation(d, "report", dept="department", item=1, decide_period="report_supervise", col=7, row=2)
