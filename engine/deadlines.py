@@ -241,8 +241,21 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
         _project_task_dues(waiting, now, open_rows)
         from . import periods  # periods builds on this module's timer functions
         periods.project(uow, case, waiting, {i: _watched_rows(t, open_rows, any_state=True)
-                                             for i, t in waiting.items()}, actor, now)
+                                             for i, t in waiting.items()}, _fired_but_held(tasks), actor, now)
     return changed
+
+
+def _fired_but_held(tasks: list) -> set[tuple]:
+    """The periods whose timer fired while a task it watches is still open (overdue, not done yet):
+    the party still holds the case, so the period keeps running until it acts."""
+    found = set()
+    for timer in tasks:
+        if timer.state != TaskState.COMPLETED or not is_timer(timer):
+            continue
+        meta = timer._get_internal_data("deadline") or {}
+        if "period" in meta and any(t.state == TaskState.READY for t in attached_user_tasks(timer)):
+            found.add((meta["period"], meta.get("seq")))
+    return found
 
 
 def held(kind: str, provisional: bool) -> bool:

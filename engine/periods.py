@@ -177,11 +177,12 @@ def on_fired(uow, case, row: StatutoryPeriod | None, kind: str, actor, now: date
     return True
 
 
-def project(uow, case, waiting: dict, watched_rows: dict, actor, now: datetime) -> None:
+def project(uow, case, waiting: dict, watched_rows: dict, still_held: set, actor, now: datetime) -> None:
     """Keep the period rows equal to the timers that watch them (end of every unit of work).
 
     ``waiting``: the case's waiting timers by id; ``watched_rows``: timer id -> the open human-task
-    rows it watches. A running period no timer watches is closed (met, or late if it passed its end);
+    rows it watches; ``still_held``: (name, seq) of periods whose timers fired while the party still
+    holds a task of it. A running period nothing watches or holds is closed (met, or late if it passed its end);
     a watched one takes its due date from its timers (moved by an extension or a published year) and
     its department from the tasks it watches.
     """
@@ -204,6 +205,8 @@ def project(uow, case, waiting: dict, watched_rows: dict, actor, now: datetime) 
             if row.state != "running":
                 continue
             meta = seen.get((row.name, row.seq))
+            if meta is None and (row.name, row.seq) in still_held:
+                continue
             if meta is None:
                 _close(uow, case, row, actor, now)
             else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.bootstrap import register_hooks
 from engine.calendar import BEIJING
 from engine.domain import catalog, org
 from engine.errors import GovflowError
@@ -134,7 +135,7 @@ class World:
     def reload(self) -> None:
         """A fresh engine on the same database (empty caches): the saved state must carry the case."""
         old = self.engine
-        self.engine = make_engine(self.db_url, self.clock, procedures=load_procedures("workflows"))
+        self.engine = register_hooks(make_engine(self.db_url, self.clock, procedures=load_procedures("workflows")))
         old.db_engine.dispose()
 
     def fire_timers(self) -> int:
@@ -144,7 +145,7 @@ class World:
 
 @pytest.fixture
 def world(db_url, clock) -> World:
-    engine = make_engine(db_url, clock, procedures=load_procedures("workflows"))
+    engine = register_hooks(make_engine(db_url, clock, procedures=load_procedures("workflows")))
     w = World(engine, clock, db_url)
     with engine.uow() as uow:
         for code, name, kind, _ in DEPARTMENTS:

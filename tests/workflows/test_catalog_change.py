@@ -1,6 +1,7 @@
 """Walks of procedure 1, 目录变更 (arts. 7, 8, 9, 15, 16), through the service layer as the county's people."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -385,7 +386,8 @@ def test_overdue_update_and_report_are_supervised(world, update_decision, report
     assert (case.status, case.outcome) == ("completed", "published")
     assert versions(world, GONGAN) == [(1, "superseded"), (2, "published")]
     actions = case_actions(world, case_id)
-    assert actions.count("supervision_opened") == 2 and actions.count("timer_fired") == 4
+    # the 数长's approval opened inside the update's late period: its two timers fire on entry, no new 督办
+    assert actions.count("supervision_opened") == 2 and actions.count("timer_fired") == 6
     assert {"violation_recorded", "supervision_confirmed", "supervision_resolved", "catalog_published"} <= set(actions)
     assert world.engine.verify_audit() is None
 
@@ -417,3 +419,141 @@ def check_supervision(world, case_id: int, task: str, decision: str) -> None:
         assert violation.department.code == GONGAN and violation.source_task_id == item.human_task_id
         rectification = uow.session.get(Case, violation.case_id)
         assert rectification.process_id == "rectification" and rectification.status == "running"
+
+
+# -- statutory periods (docs/deadlines.md): the department's 15 days, the authority's own -----------
+
+def periods(world, case_id: int) -> list[tuple]:
+    from engine.models import StatutoryPeriod
+    with world.engine.uow() as uow:
+        return [(p.name, p.seq, p.party, p.department, p.due_date, p.state, p.reminded_at is not None,
+                 p.overdue_at is not None, p.supervision_id is not None)
+                for p in uow.session.scalars(sa.select(StatutoryPeriod).where(StatutoryPeriod.case_id == case_id)
+                                             .order_by(StatutoryPeriod.id))]
+
+
+def notified(world, case_id: int, kind: str) -> list[str]:
+    from engine.domain.notifications import Notification
+    with world.engine.uow() as uow:
+        return sorted(uow.session.scalars(sa.select(Notification.login).where(
+            Notification.case_id == case_id, Notification.kind == kind)))
+
+
+def supervision_items(world, case_id: int) -> list[tuple]:
+    with world.engine.uow() as uow:
+        return [(i.department.code, i.possible_violation_item, i.status, i.period_id is not None)
+                for i in uow.session.scalars(sa.select(SupervisionItem).where(
+                    SupervisionItem.case_id == case_id).order_by(SupervisionItem.id))]
+
+
+# engine.calendar.due_date(date(2026, 11, 2), 15) == date(2026, 11, 23): Mon 11-02, 15 working days.
+NOVEMBER_DUE = date(2026, 11, 23)
+
+
+def test_a_head_sitting_on_the_update_is_reminded_and_supervised_within_the_15_days(world):
+    """The 15 days of art. 9 are the department's: the clerk's update *and* the 数长's approval. A
+    head who sits on a submitted update from 11-05 to 2027-01-15 is reminded the working day before
+    11-23 and the department is supervised once, from 11-24 (the issue's finding)."""
+    ensure_rectification(world)
+    world.at(2026, 11, 2, 10, 0)
+    case_id = start(world, change_date="2026-11-02")
+    world.at(2026, 11, 5, 10, 0)
+    edit_draft(world, case_id)
+    submit(world, case_id)
+    approval = world.task(case_id, "internal_approval")
+    assert (approval.due_date, approval.department) == (NOVEMBER_DUE, GONGAN)
+    assert periods(world, case_id) == [("update", 1, "department", GONGAN, NOVEMBER_DUE, "running",
+                                        False, False, False)]
+    world.at(2026, 11, 20, 9, 0)  # 09:00 of the working day before the end
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["gongan.head"]
+    world.at(2027, 1, 15, 10, 0)
+    world.fire_timers()
+    assert world.task(case_id, "internal_approval").overdue is True
+    assert supervision_items(world, case_id) == [(GONGAN, 1, "open", True)]
+    assert notified(world, case_id, "overdue") == ["gongan.head"]
+    assert "internal_approval_supervise" in world.open_elements(case_id)
+    assert periods(world, case_id)[0][5:] == ("running", True, True, True)
+    actions = case_actions(world, case_id)
+    assert actions.count("period_opened") == 2  # the department's update, then the authority's 督办 decision
+    assert actions.count("period_overdue") == 1 and actions.count("supervision_opened") == 1
+
+
+def test_a_late_update_is_supervised_once_per_period_and_a_return_opens_the_rework_period(world):
+    """Late update: one 督办 for the department's period; the 数长's approval entered after the end
+    raises no second one; the authority dismisses it ("部门按时提交" is its reason); a return by the
+    authority after day 15 opens the rework period from the return: not overdue on entry, no 督办."""
+    ensure_rectification(world)
+    world.at(2026, 11, 2, 10, 0)
+    case_id = start(world, change_date="2026-11-02")
+    world.at(2026, 11, 24, 10, 0)  # the 15 days ended at 24:00 of 11-23
+    world.fire_timers()
+    assert supervision_items(world, case_id) == [(GONGAN, 1, "open", True)]
+    edit_draft(world, case_id)
+    submit(world, case_id)  # the 数长's task opens after the end of the same period
+    assert world.task(case_id, "internal_approval").overdue is True
+    assert len(supervision_items(world, case_id)) == 1
+    assert "internal_approval_supervise" not in world.open_elements(case_id)
+    world.complete(case_id, "update_catalog_supervise", "supervisor", {"decision": "dismiss", "note": "部门按时提交"})
+    world.complete(case_id, "internal_approval", "gongan.head", {"head_decision": "approve"})
+    world.at(2026, 11, 25, 10, 0)
+    world.complete(case_id, "report", "gongan.clerk", {"report_note": "报送"})
+    world.at(2026, 11, 26, 10, 0)
+    world.complete(case_id, "authority_review", "supervisor",
+                   {"review_decision": "return", "review_opinion": "请补充数据项说明"})
+    again = world.task(case_id, "update_catalog")
+    # engine.calendar.due_date(date(2026, 11, 26), 5) == date(2026, 12, 3): the rework period (art. 9, design)
+    assert (again.due_date, again.overdue) == (date(2026, 12, 3), False)
+    assert supervision_items(world, case_id) == [(GONGAN, 1, "resolved", True)]
+    found = periods(world, case_id)
+    assert [(p[0], p[1], p[5]) for p in found] == [
+        ("update", 1, "late"), ("update_supervise", 1, "met"), ("report", 1, "met"), ("review", 1, "met"),
+        ("update", 2, "running")]
+    assert found[-1][4] == date(2026, 12, 3)
+    with world.engine.uow() as uow:
+        opened = [json.loads(s) for s in uow.session.scalars(sa.select(AuditRecord.summary).where(
+            AuditRecord.case_id == case_id, AuditRecord.action == "period_opened").order_by(AuditRecord.id))]
+    assert opened[-1]["rule"] == "catalog_rework_days" and opened[-1]["days"] == 5
+
+
+def test_the_authority_late_on_its_review_is_reminded_and_marked_late_without_a_violation(world):
+    """The authority's own period (authority_decide_days, design): its people are reminded, the period
+    is marked late and shows as such; no 督办 and no violation name the authority."""
+    world.at(2026, 11, 2, 10, 0)
+    case_id = start(world, change_date="2026-11-02")
+    edit_draft(world, case_id)
+    submit(world, case_id)
+    approve_and_report(world, case_id)
+    review = world.task(case_id, "authority_review")
+    # engine.calendar.due_date(date(2026, 11, 2), 5) == date(2026, 11, 9)
+    assert (review.due_date, review.department) == (date(2026, 11, 9), None)
+    world.at(2026, 11, 6, 9, 0)
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["supervisor"]
+    world.at(2026, 11, 10, 9, 0)
+    world.fire_timers()
+    assert world.task(case_id, "authority_review").overdue is True
+    assert supervision_items(world, case_id) == []
+    with world.engine.uow() as uow:
+        assert uow.session.scalar(sa.select(sa.func.count()).select_from(Violation)) == 0
+    world.complete(case_id, "authority_review", "supervisor", {"review_decision": "approve"})
+    review_period = [p for p in periods(world, case_id) if p[0] == "review"]
+    assert review_period == [("review", 1, "authority", None, date(2026, 11, 9), "late", True, True, False)]
+    assert world.case(case_id).outcome == "published"
+
+
+def test_a_period_is_reminded_once_whichever_task_holds_it(world):
+    """The clerk is reminded on 11-20; the 数长's task, entered after the reminder instant, is not
+    reminded again (one reminder per period)."""
+    world.at(2026, 11, 2, 10, 0)
+    case_id = start(world, change_date="2026-11-02")
+    world.at(2026, 11, 20, 9, 30)
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    edit_draft(world, case_id)
+    submit(world, case_id)
+    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    with world.engine.uow() as uow:
+        fired = [json.loads(s) for s in uow.session.scalars(sa.select(AuditRecord.summary).where(
+            AuditRecord.case_id == case_id, AuditRecord.action == "timer_fired"))]
+    assert [(f["kind"], f.get("repeat", False)) for f in fired] == [("reminder", False), ("reminder", True)]
