@@ -16,6 +16,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import audit
 from .calendar import BEIJING, WorkingDayCalendar, period_end
+from .calendar_store import after_hours_policy
 from .errors import GovflowError
 from .models import Deadline, HumanTask
 from .spiff.tasks import all_tasks
@@ -141,8 +142,10 @@ def start_of(ctx, start) -> tuple[date, dict, bool]:
     now under the after-hours policy. Returns (day 0, meta to keep, whether day 0 is provisional): a
     receipt keeps its instant, so day 0 is found again once an unpublished year is published."""
     if start is None:
-        receipt = ctx.engine.receipt(ctx.session, ctx.now)
-        return receipt.date, ({"received_at": ctx.now.isoformat()} if receipt.provisional else {}), receipt.provisional
+        policy = after_hours_policy(ctx.session, ctx.engine.config.after_hours_policy)
+        receipt = ctx.engine.calendar(ctx.session).receipt(ctx.now, policy)
+        kept = {"received_at": ctx.now.isoformat(), "policy": policy} if receipt.provisional else {}
+        return receipt.date, kept, receipt.provisional
     if isinstance(start, datetime):
         return start.astimezone(BEIJING).date(), {}, False
     if isinstance(start, date):

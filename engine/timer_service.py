@@ -282,6 +282,7 @@ def _recompute_case(engine, case_id: int, actor: Actor) -> int:
         bundle = engine.definitions.get(uow.session, case.definition_id)
         workflow = engine._load(case, bundle)
         calendar = engine.calendar(uow.session)
+        policy = calendar_store.after_hours_policy(uow.session, engine.config.after_hours_policy)
         ctx = ScriptContext(engine, uow.session, case, actor, engine.clock.now(), None, workflow,
                             engine.rule_set(uow.session, case.rule_set), uow)
         moved = 0
@@ -289,7 +290,7 @@ def _recompute_case(engine, case_id: int, actor: Actor) -> int:
             meta = timer._get_internal_data("deadline") if deadlines.is_timer(timer) else None
             if not meta:
                 continue
-            new = deadlines.from_internal(calendar, meta)
+            new = deadlines.from_internal(calendar, meta, policy)
             if new.internal() != meta or new.isoformat_instant() != timer._get_internal_data("event_value"):
                 deadlines.move_timer(ctx, timer, new, reason="calendar changed")
                 moved += 1
