@@ -20,16 +20,14 @@ docs/deadlines.md describes the model; in short:
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from SpiffWorkflow.util.task import TaskState
 
 from . import audit
 from .calendar import period_end
-from SpiffWorkflow.util.task import TaskState
-
 from .deadlines import WorkdayDeadline, compute, extra_of, reminder_days, start_of
 from .errors import GovflowError
 from .models import StatutoryPeriod
@@ -242,20 +240,54 @@ def escalated(row: StatutoryPeriod | None) -> bool:
     return row is not None and row.supervision_id is not None
 
 
-def summary(row: StatutoryPeriod) -> dict:
-    """A period as plain values (read models, the API)."""
-    return {"name": row.name, "seq": row.seq, "party": row.party, "department": row.department,
-            "article": row.article, "rule": row.rule, "days": row.days, "start_date": row.start_date.isoformat(),
-            "due_date": row.due_date.isoformat(), "provisional": row.provisional, "state": row.state,
-            "reminded_at": row.reminded_at.isoformat() if row.reminded_at else None,
-            "overdue_at": row.overdue_at.isoformat() if row.overdue_at else None,
-            "closed_at": row.closed_at.isoformat() if row.closed_at else None}
-
-
 def of_case(session, case_id: int) -> list[StatutoryPeriod]:
     return list(session.scalars(sa.select(StatutoryPeriod).where(StatutoryPeriod.case_id == case_id)
                                 .order_by(StatutoryPeriod.opened_at, StatutoryPeriod.id)))
 
 
-def dumps(row: StatutoryPeriod) -> str:
-    return json.dumps(summary(row), ensure_ascii=False, sort_keys=True)
+# -- read model: a case's periods as the case page and the API show them --------------------------
+
+@dataclass(frozen=True)
+class PeriodView:
+    name: str
+    seq: int
+    title: str  # what the party must do (the procedure's PERIODS title)
+    party: str
+    department: str | None  # code
+    article: str
+    rule: str
+    days: int
+    start_date: date
+    due_date: date
+    provisional: bool
+    state: str  # running / met / late
+    overdue: bool  # its end passed (a running period still held by its party, or a late one)
+    reminded_at: datetime | None
+    overdue_at: datetime | None
+    closed_at: datetime | None
+    supervision_id: int | None
+
+
+def views(engine, session, case) -> list[PeriodView]:
+    """Every period of ``case``, oldest first, with the procedure's title for each."""
+    proc = engine.procedures.get(case.process_id)
+    specs = proc.periods if proc is not None else {}
+    now = engine.clock.now()
+    found = []
+    for row in of_case(session, case.id):
+        spec = specs.get(row.name)
+        overdue = row.state == "late" or (row.state == "running" and not row.provisional
+                                          and (row.overdue_at is not None or now > row.due_at))
+        found.append(PeriodView(row.name, row.seq, spec.title if spec else row.name, row.party, row.department,
+                                row.article, row.rule, row.days, row.start_date, row.due_date, row.provisional,
+                                row.state, overdue, row.reminded_at, row.overdue_at, row.closed_at,
+                                row.supervision_id))
+    return found
+
+
+def view_json(view: PeriodView) -> dict:
+    return {"name": view.name, "seq": view.seq, "title": view.title, "party": view.party,
+            "department": view.department, "article": view.article, "rule": view.rule, "days": view.days,
+            "start_date": view.start_date, "due_date": view.due_date, "provisional": view.provisional,
+            "state": view.state, "overdue": view.overdue, "reminded_at": view.reminded_at,
+            "overdue_at": view.overdue_at, "closed_at": view.closed_at, "supervision_id": view.supervision_id}

@@ -12,11 +12,11 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from engine import inbox
+from engine import inbox, periods
 from engine.calendar import BEIJING
 from engine.domain.case_records import CaseRecords, records_of_case
 from engine.domain.comments import CaseComment
-from engine.domain.org import Person
+from engine.domain.org import Department, Person
 from engine.errors import NotFound, PermissionDenied
 from engine.forms import FormField
 from engine.models import AuditRecord, Case, Deadline, DefinitionVersion, HumanTask, RuleSetRow
@@ -38,6 +38,10 @@ ACTIONS = {
     "comment_added": _l("Comment"),
     "timer_fired": _l("Deadline timer"),
     "deadline_moved": _l("Due date moved"),
+    "period_opened": _l("Statutory period started"),
+    "period_overdue": _l("Statutory period passed"),
+    "period_closed": _l("Statutory period ended"),
+    "period_moved": _l("Statutory period moved"),
     "case_ended": _l("Case concluded"),
     "task_returned": _l("Returned to the previous step"),
     "attachment_added": _l("Evidence file added"),
@@ -51,6 +55,8 @@ ACTIONS = {
     "grant_created": _l("Grant issued"),
     "grant_revoked": _l("Grant revoked"),
     "grant_expired": _l("Grant expired"),
+    "grant_expiry_notified": _l("Consumer told the grant expires soon"),
+    "grant_renewal_applied": _l("Renewal of a grant applied for"),
     "objection_received": _l("Objection received"),
     "objection_answered": _l("Objection answered"),
     "objection_extension_requested": _l("Extension requested"),
@@ -199,6 +205,10 @@ def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments:
         return str(TIMER_KINDS.get(summary.get("kind"), summary.get("kind", "")))
     if action == "deadline_moved":
         return f"{due_text(summary.get('old'))} → {due_text(summary.get('new'))}"
+    if action in ("period_opened", "period_overdue", "period_closed"):
+        return _period_detail(summary)
+    if action == "period_moved":
+        return f"{(summary.get('old') or {}).get('due_date')} → {(summary.get('new') or {}).get('due_date')}"
     if action == "case_ended":
         return str(summary.get("outcome") or "")
     if action == "task_returned":
@@ -206,6 +216,21 @@ def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments:
     if action == "attachment_added":
         return str(summary.get("name") or "")
     return ""
+
+
+PERIOD_STATES = {"running": _l("Running"), "met": _l("Met"), "late": _l("Late")}
+PARTIES = {"department": _l("Department"), "authority": _l("Data authority"), "applicant": _l("Applicant"),
+           "county_gov": _l("County government")}
+
+
+def _period_detail(summary: dict) -> str:
+    """“第9条 · 部门 · 至 2026-11-23（暂定）”: the article, the party, the end, and what came of it."""
+    parts = [str(_l("Art. %(article)s", article=summary.get("article"))) if summary.get("article") else "",
+             str(PARTIES.get(summary.get("party"), summary.get("party") or "")),
+             str(_l("until %(day)s", day=summary.get("due_date"))) if summary.get("due_date") else "",
+             str(_l("provisional")) if summary.get("provisional") else "",
+             str(PERIOD_STATES.get(summary.get("state"), "")) if summary.get("state") else ""]
+    return " · ".join(p for p in parts if p)
 
 
 def _field_text(f: FormField | None, key: str, value) -> str:
@@ -251,6 +276,8 @@ class CasePage:
     records: CaseRecords
     comments: list[tuple[datetime, str, str]]  # when, who, text
     names: dict[str, str]  # login -> display name of everyone the page names
+    periods: list = field(default_factory=list)  # engine.periods.PeriodView: the statutory periods
+    departments: dict[str, str] = field(default_factory=dict)  # code -> name of the periods' departments
 
 
 def load_page(engine: Engine, case_id: int, actor: Actor) -> CasePage:
@@ -265,6 +292,10 @@ def load_page(engine: Engine, case_id: int, actor: Actor) -> CasePage:
                                .order_by(AuditRecord.id)))
         tasks = dict(s.execute(sa.select(HumanTask.id, HumanTask.name).where(HumanTask.case_id == case_id)).all())
         records = records_of_case(s, case_id)
+        period_views = periods.views(engine, s, file.case)
+        codes = {p.department for p in period_views if p.department}
+        departments = dict(s.execute(sa.select(Department.code, Department.name)
+                                     .where(Department.code.in_(codes))).all()) if codes else {}
         notes = list(s.scalars(sa.select(CaseComment).where(CaseComment.case_id == case_id)
                                .order_by(CaseComment.created_at, CaseComment.id)))
         logins = {m.actor for m in moves} | {c.author for c in notes} | caserecords.people(records)
@@ -273,7 +304,7 @@ def load_page(engine: Engine, case_id: int, actor: Actor) -> CasePage:
     elements = engine.element_names(file.case.definition_id) if rows else {}
     views = [_deadline(row, tasks.get(row.human_task_id or "") or elements.get(row.element_id, row.element_id),
                        moves, names) for row in rows]
-    return CasePage(file, views, records, comments, names)
+    return CasePage(file, views, records, comments, names, period_views, departments)
 
 
 def _deadline(row: Deadline, task: str, moves: list[AuditRecord], names: dict[str, str]) -> DeadlineView:

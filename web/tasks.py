@@ -131,7 +131,9 @@ def case(case_id: int):
     """The case file: diagram, summary, open tasks, deadlines, records, history and comments."""
     page = casefile.load_page(govflow(), case_id, actor())
     return render_template("tasks/case.html", page=page, file=page.file,
-                           records=caserecords.views(page.records, page.names))
+                           records=caserecords.views(page.records, page.names),
+                           party_names=casefile.PARTIES, period_states=casefile.PERIOD_STATES,
+                           department_names=page.departments)
 
 
 @bp.get("/cases/<int:case_id>/diagram")

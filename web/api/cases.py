@@ -39,9 +39,32 @@ class DeadlineSchema(ma.Schema):
     fired_at = fields.DateTime(**OPTIONAL)
 
 
+class PeriodSchema(ma.Schema):
+    """A statutory period: one party's obligation under one article (docs/deadlines.md)."""
+
+    name = fields.String(required=True, metadata={"description": "the procedure's name for the period"})
+    seq = fields.Integer(required=True, metadata={"description": "1, or 2+ when it restarted (e.g. after 补正)"})
+    title = fields.String(required=True)
+    party = fields.String(required=True, metadata={"description": "department, authority, applicant or county_gov"})
+    department = fields.String(**OPTIONAL)
+    article = fields.String(required=True)
+    rule = fields.String(required=True, metadata={"description": "the rule-set key of its length"})
+    days = fields.Integer(required=True)
+    start_date = fields.Date(required=True, metadata={"description": "day 0 (not counted)"})
+    due_date = fields.Date(required=True, metadata={"description": "ends 24:00 Beijing time of this day"})
+    provisional = fields.Boolean(required=True)
+    state = fields.String(required=True, metadata={"description": "running, met or late"})
+    overdue = fields.Boolean(required=True)
+    reminded_at = fields.DateTime(**OPTIONAL)
+    overdue_at = fields.DateTime(**OPTIONAL)
+    closed_at = fields.DateTime(**OPTIONAL)
+    supervision_id = fields.Integer(**OPTIONAL)
+
+
 class CaseSchema(CaseSummarySchema):
     open_tasks = fields.List(fields.Nested(TaskSchema), required=True)
     deadlines = fields.List(fields.Nested(DeadlineSchema), required=True)
+    periods = fields.List(fields.Nested(PeriodSchema), required=True)
 
 
 class TimelineEntrySchema(ma.Schema):

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import inbox
+from engine import inbox, periods
 from engine.domain.org import Person
 from engine.errors import NotFound, PermissionDenied
 from engine.models import AuditRecord, Case, Deadline, DefinitionVersion, HumanTask
@@ -50,7 +50,8 @@ def case(engine: Engine, case_id: int, actor: Actor) -> dict[str, Any]:
         deadlines = list(s.scalars(sa.select(Deadline).where(Deadline.case_id == row.id)
                                    .order_by(Deadline.due_at, Deadline.id)))
         return {**case_summary(row, process_name), "open_tasks": [task_json(i, actor) for i in items],
-                "deadlines": [_deadline(d) for d in deadlines]}
+                "deadlines": [_deadline(d) for d in deadlines],
+                "periods": [periods.view_json(p) for p in periods.views(engine, s, row)]}
 
 
 def timeline(engine: Engine, case_id: int, actor: Actor) -> list[dict[str, Any]]:
