@@ -20,6 +20,7 @@ FLOW_NODES = ("startEvent", "endEvent", "userTask", "scriptTask", "task", "manua
               "parallelGateway", "inclusiveGateway", "intermediateCatchEvent", "intermediateThrowEvent",
               "boundaryEvent", "serviceTask", "callActivity", "subProcess", "eventBasedGateway")
 DEADLINE_FUNCTIONS = {"workdays", "remind_before"}
+PERIOD_FUNCTIONS = {"period_due", "period_reminder"}  # engine.periods: named statutory periods
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,11 @@ def _check_timers(engine, process) -> list[Problem]:
         except ValueError as exc:
             problems.append(Problem(f"定时器表达式无效 (timer: {exc})", event.get("id"), _name(event)))
             continue
-        problems.extend(_check_timer_expression(engine, expression, event))
+        problems.extend(_check_timer_expression(engine, expression, event, process.get("id")))
     return problems
 
 
-def _check_timer_expression(engine, expression: str, event) -> list[Problem]:
+def _check_timer_expression(engine, expression: str, event, process_id: str | None = None) -> list[Problem]:
     where = (event.get("id"), _name(event))
     if expression[0] in "'\"":
         literal = expression.strip("'\"")
@@ -160,7 +161,22 @@ def _check_timer_expression(engine, expression: str, event) -> list[Problem]:
             if isinstance(count, ast.Constant) and (not isinstance(count.value, int) or count.value < 1):
                 problems.append(Problem("工作日数必须是正整数 (working days must be a positive whole number)",
                                         *where))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in PERIOD_FUNCTIONS:
+            problems.extend(_check_period_call(engine, node, process_id, where))
     return problems
+
+
+def _check_period_call(engine, node: ast.Call, process_id: str | None, where) -> list[Problem]:
+    """``period_due("name", ...)``: the name is a period the procedure declares (docs/deadlines.md)."""
+    proc = engine.procedures.get(process_id or "")
+    declared = sorted(proc.periods) if proc is not None else []
+    name = node.args[0] if node.args else None
+    if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
+        return [Problem("法定期限的名称必须是文字常量 (the period's name must be a quoted constant)", *where)]
+    if name.value not in declared:
+        return [Problem(f"流程没有定义法定期限 {name.value!r} (the procedure declares no such period; "
+                        f"declared: {', '.join(declared) or 'none'})", *where)]
+    return []
 
 
 def known_periods(engine) -> set[str]:

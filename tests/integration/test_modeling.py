@@ -43,6 +43,8 @@ def test_validation_reports_every_problem_at_its_element(engine):
     ("workdays(rules.no_such_period)", "no such period"),
     ("workdays(0)", "positive whole number"),
     ("workdays(", "syntax error"),
+    ('period_due("no_such")', "declares no such period"),  # review_loop declares none
+    ("period_reminder(name)", "quoted constant"),
 ])
 def test_timer_expressions_are_checked(engine, timer, message):
     xml = XML.replace('<bpmn:userTask id="approve" name="数长审批" camunda:candidateGroups="dept_head">',
