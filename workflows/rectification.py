@@ -3,16 +3,31 @@
 The violation's ladder lives in ``engine.domain.violations``: recorded → notified → rectified or
 ordered → rectified or criticised → referred or closed. Every step of the diagram that climbs a rung
 records it there; the case data only carries ids, the deadlines' start dates and small values.
+
+Periods (``PERIODS``, docs/deadlines/rectification.md): the department's periods (the notice's, the
+order's, and the rework after a rejected report) end by changing the path, art. 31 para. 2, so they
+raise no 督办 (``item=None``): the ladder itself is the consequence. The authority's and the county
+government's own steps are reminded and marked late (no 督办, no violation).
+
+Untimed on purpose:
+
+* ``referral`` (移送处分): the disciplinary body (纪委监委 or the appointing authority) decides 处分
+  under its own law (监察法, 公职人员政务处分法, art. 32 of the regulation: 依法给予处分); neither the
+  regulation nor the county's rule set can set that body a period, and the platform only records the
+  handover and its result.
+* the script steps (recording, issuing, closing): they run at once.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
+from SpiffWorkflow.util.task import TaskState
 
-from engine import deadlines
+from engine import periods
 from engine.domain import violations
 from engine.domain.org import Department, department_by_code
 from engine.errors import InvalidForm
 from engine.forms import FormField, Option
+from engine.periods import PeriodSpec
 
 from .common import FUNCTIONS as COMMON
 
@@ -34,6 +49,31 @@ SEND_BACKS = {
     "verify2": ("verify_result2", "rejected", "verify_opinion2"),
 }
 DEADLINES = {"notice": ("notice", "rectify_days"), "order": ("order", "order_days")}  # art. 31, design
+
+# The statutory periods the diagram watches (docs/deadlines/rectification.md).
+PERIODS = {
+    # design: the authority issues the notice within notice_days of recording the violation (the
+    # case's start, whether recorded here or confirmed from another case's 督办).
+    "notice": PeriodSpec("notice_days", "authority", "31", "下达整改通知"),
+    # art. 31: rectify and report within the notice's days (rectify_days unless the notice sets
+    # them), from the notice: the clerk's report and the 数长's signature together; a report the
+    # authority did not accept: rework_days (design) from the rejection. Its end: the county
+    # government's order (the path changes; no 督办).
+    "rectify": PeriodSpec("rectify_days", "department", "31", "整改并报告", restart_rule="rework_days"),
+    # design: the authority checks a report within verify_days of it (each report of either round).
+    "verify": PeriodSpec("verify_days", "authority", "31", "核查整改报告"),
+    # design: the county government orders the correction within authority_decide_days of the
+    # missed period (the regulation gives the order to the county government, without a period).
+    "order": PeriodSpec("authority_decide_days", "county_gov", "31", "责令限期改正"),
+    # art. 31: correct and report within the order's days (order_days unless the order sets them),
+    # from the order; a rejected report: rework_days from the rejection. Its end: 通报批评.
+    "correct": PeriodSpec("order_days", "department", "31", "限期改正并报告", restart_rule="rework_days"),
+    # design: the county government issues the criticism within authority_decide_days.
+    "criticise": PeriodSpec("authority_decide_days", "county_gov", "31", "通报批评"),
+    # design: the authority judges whether the case is serious within authority_decide_days.
+    "assess": PeriodSpec("authority_decide_days", "authority", "31, 32", "研判情节是否严重"),
+}
+DEADLINE_FIELDS = {"rectify": "notice_due", "correct": "order_due"}  # the department's periods
 
 
 # -- the engine's questions ---------------------------------------------------------------------
@@ -86,22 +126,58 @@ def record_case_violation(ctx, department: str, item: int, evidence: str) -> int
                                        actor=ctx.actor, now=ctx.now, case_id=ctx.case.id).id
 
 
-def issue_notice(ctx, violation_id: int, requirements: str, days: int, notice_on: str) -> str:
+def issue_notice(ctx, violation_id: int, requirements: str, days: int) -> str:
     """整改通知 (art. 31): the department must rectify within ``days`` working days of the notice."""
-    return _set_deadline(ctx, violation_id, "notified", "整改通知", requirements, days, notice_on)
+    return _set_deadline(ctx, violation_id, "notified", "整改通知", "rectify", requirements, days)
 
 
-def issue_order(ctx, violation_id: int, requirements: str, days: int, order_on: str) -> str:
+def issue_order(ctx, violation_id: int, requirements: str, days: int) -> str:
     """责令限期改正 (art. 31): the county government's order after a missed notice deadline."""
-    return _set_deadline(ctx, violation_id, "ordered", "责令限期改正", requirements, days, order_on)
+    return _set_deadline(ctx, violation_id, "ordered", "责令限期改正", "correct", requirements, days)
 
 
-def _set_deadline(ctx, violation_id, step, what, requirements, days, issued_on) -> str:
-    due = deadlines.workdays(ctx, days, issued_on)
+def _set_deadline(ctx, violation_id, step, what, period, requirements, days) -> str:
+    """The notice or order opens the department's period (day 0: its receipt; the rectify and sign
+    tasks' timers then share it), and the violation keeps its due date."""
+    due = periods.period_due(ctx, period, None, days)
     provisional = "（暂定）" if due.provisional else ""
     note = f"{what}：{requirements}；期限 {days} 个工作日，至 {due.due_date.isoformat()}{provisional}"
     violations.advance_violation(ctx.uow, violation_id, step, ctx.actor, ctx.now, note, deadline=due.due_date)
     return due.due_date.isoformat()
+
+
+def reopen_period(ctx, violation_id: int, period: str) -> str:
+    """The authority did not accept the report (art. 31; procedures.md §5 step 3): the department's
+    rework period (``rework_days``) runs from the rejection, however late the authority answered, and
+    is the deadline in force; the period of the notice or order closed when the report was signed."""
+    due = periods.period_due(ctx, period)
+    violations.move_violation_deadline(ctx.uow, violation_id, due.due_date, ctx.actor, ctx.now,
+                                       reason="rework", provisional=due.provisional)
+    return due.due_date.isoformat()
+
+
+def period_moved(ctx, row) -> None:
+    """The engine moved one of the case's periods (a published year, a calendar correction): the
+    violation's deadline and the due date shown in the forms follow the department's period."""
+    field = DEADLINE_FIELDS.get(row.name)
+    if field is None:
+        return
+    found = ctx.session.scalars(sa.select(violations.Violation).where(
+        violations.Violation.case_id == ctx.case.id)).first()
+    if found is None or found.status not in violations.STEPS_WITH_DEADLINE:
+        return
+    violations.move_violation_deadline(ctx.uow, found.id, row.due_date, ctx.actor, ctx.now,
+                                       reason="period_moved", provisional=row.provisional)
+    value = row.due_date.isoformat()
+    for task in _live_tasks(ctx.workflow):
+        if field in task.data:
+            task.data[field] = value
+
+
+def _live_tasks(workflow) -> list:
+    """The tasks whose data is the case's current data: the open ones and the last one done."""
+    tasks = list(workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED))
+    return tasks + ([workflow.last_task] if workflow.last_task is not None else [])
 
 
 def record_rectified(ctx, violation_id: int, opinion: str) -> str:
@@ -136,6 +212,7 @@ FUNCTIONS = {
     "record_case_violation": record_case_violation,
     "issue_notice": issue_notice,
     "issue_order": issue_order,
+    "reopen_period": reopen_period,
     "record_rectified": record_rectified,
     "record_criticism": record_criticism,
     "close_after_criticism": close_after_criticism,

@@ -143,6 +143,23 @@ def advance_violation(uow: UnitOfWork, violation_id: int, step: str, actor: Acto
     return violation
 
 
+def move_violation_deadline(uow: UnitOfWork, violation_id: int, deadline: date, actor: Actor, now: datetime,
+                            reason: str, provisional: bool = False) -> Violation:
+    """The deadline in force moved without a new rung (art. 31): the department's rework period after
+    a rejected report (``reason="rework"``), or its period recomputed when a provisional year was
+    published (``"period_moved"``). The steps keep what the notice or order set; the audit keeps both."""
+    violation = load(uow.session, Violation, violation_id, "违规记录", "violation")
+    require_status(violation, STEPS_WITH_DEADLINE, "违规记录", "violation")
+    old = violation.deadline
+    if old == deadline:
+        return violation
+    violation.deadline, violation.updated_at = deadline, now
+    record_audit(uow, actor, now, "violation_deadline_moved", violation.case_id or violation.source_case_id, {
+        "violation_id": violation.id, "reason": reason, "old": old.isoformat() if old else None,
+        "new": deadline.isoformat(), "provisional": provisional})
+    return violation
+
+
 def _deadline(check: Checks, step: str, deadline, now: datetime) -> date | None:
     if step not in STEPS_WITH_DEADLINE:
         if deadline is not None:

@@ -1,16 +1,21 @@
-"""违规整改 (procedure 5, art. 31): every path of bpmn/rectification.bpmn through the engine."""
+"""违规整改 (procedure 5, art. 31): every path of bpmn/rectification.bpmn through the engine, and its
+statutory periods (docs/deadlines/rectification.md): who is reminded, who is marked late, which path
+the end of a period takes, and that nobody answers for another party's delay."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from engine import timer_service
+from engine.bootstrap import register_hooks
 from engine.calendar import BEIJING
 from engine.domain import records
+from engine.domain.notifications import Notification
 from engine.errors import InvalidForm, PermissionDenied
-from engine.models import AuditRecord, Deadline
+from engine.models import AuditRecord, Deadline, StatutoryPeriod
 from workflows import common
 
 GONGAN = "340822101"
@@ -41,10 +46,64 @@ def audit_actions(world, case_id) -> list[str]:
                                         .order_by(AuditRecord.id)))
 
 
-def deadlines_of(world, case_id, kind="overdue") -> list[Deadline]:
+def deadlines_of(world, case_id, kind="overdue", element=None) -> list[Deadline]:
+    """The deadline rows of one kind (of the timers on ``element``: e.g. "rectify")."""
     with world.engine.uow() as uow:
-        return list(uow.session.scalars(sa.select(Deadline).where(
-            Deadline.case_id == case_id, Deadline.kind == kind).order_by(Deadline.created_at, Deadline.element_id)))
+        query = sa.select(Deadline).where(Deadline.case_id == case_id, Deadline.kind == kind)
+        if element is not None:
+            query = query.where(Deadline.element_id == f"{element}_{kind}")
+        return list(uow.session.scalars(query.order_by(Deadline.created_at, Deadline.element_id)))
+
+
+@pytest.fixture(autouse=True)
+def notifications(world):
+    """The bell's hook (as the app and the worker register it), so reminders reach people."""
+    register_hooks(world.engine)
+
+
+def reload(world) -> None:
+    world.reload()
+    register_hooks(world.engine)
+
+
+def periods_of(world, case_id) -> list[tuple]:
+    """(name, seq, party, department, start, due, state, reminded, overdue, 督办) of every period, oldest first."""
+    with world.engine.uow() as uow:
+        return [(p.name, p.seq, p.party, p.department, p.start_date, p.due_date, p.state,
+                 p.reminded_at is not None, p.overdue_at is not None, p.supervision_id is not None)
+                for p in uow.session.scalars(sa.select(StatutoryPeriod).where(StatutoryPeriod.case_id == case_id)
+                                             .order_by(StatutoryPeriod.id))]
+
+
+def period(world, case_id, name, seq=1) -> StatutoryPeriod:
+    with world.engine.uow() as uow:
+        found = uow.session.scalars(sa.select(StatutoryPeriod).where(
+            StatutoryPeriod.case_id == case_id, StatutoryPeriod.name == name, StatutoryPeriod.seq == seq)).one()
+        uow.session.expunge(found)
+        return found
+
+
+def notified(world, case_id, kind) -> list[str]:
+    """Who the bell told, for this case and kind (reminder / overdue / new_task)."""
+    with world.engine.uow() as uow:
+        return sorted(uow.session.scalars(sa.select(Notification.login).where(
+            Notification.case_id == case_id, Notification.kind == kind)))
+
+
+def audit_summaries(world, case_id, action) -> list[dict]:
+    with world.engine.uow() as uow:
+        return [json.loads(s) for s in uow.session.scalars(sa.select(AuditRecord.summary).where(
+            AuditRecord.case_id == case_id, AuditRecord.action == action).order_by(AuditRecord.id))]
+
+
+def supervision_items(world) -> list:
+    with world.engine.uow() as uow:
+        return list(uow.session.scalars(sa.select(records.SupervisionItem)))
+
+
+def violations_count(world) -> int:
+    with world.engine.uow() as uow:
+        return uow.session.scalar(sa.select(sa.func.count()).select_from(records.Violation))
 
 
 def report_and_sign(world, case_id, rnd="", report=REPORT):
@@ -56,6 +115,7 @@ def ended(world, case_id, outcome):
     case = world.case(case_id)
     assert (case.status, case.outcome) == ("completed", outcome)
     assert world.open_elements(case_id) == []
+    assert all(p[6] != "running" for p in periods_of(world, case_id))  # every period closed with the case
     assert world.engine.verify_audit() is None
 
 
@@ -66,11 +126,12 @@ def test_accepted_the_first_time(world):
     case_id = start(world)
     assert world.case(case_id).title == "违规整改：县公安局（第三十一条第1项）"
     assert world.open_elements(case_id) == ["notice"]
+    assert world.task(case_id, "notice").due_date == date(2026, 3, 9)  # notice_days 5 (design) from the start
     world.complete(case_id, "notice", "supervisor", NOTICE)
     rectify = world.task(case_id, "rectify")
     assert (rectify.department, rectify.due_date, rectify.provisional) == (GONGAN, date(2026, 3, 16), False)
 
-    world.reload()
+    reload(world)
     world.at(2026, 3, 10, 10, 0)
     report_and_sign(world, case_id)
     world.complete(case_id, "verify", "supervisor", {"verify_result": "accepted", "verify_opinion": "经现场核查，整改到位"})
@@ -84,6 +145,14 @@ def test_accepted_the_first_time(world):
     for action in ("case_started", "violation_recorded", "violation_notified", "violation_rectified", "case_ended"):
         assert action in actions
     assert actions.count("task_completed") == 4
+    # the authority's notice (notice_days 5 from the start), the department's 10 days from the
+    # notice (report and signature), the authority's check (verify_days 5 from the report): all met
+    assert periods_of(world, case_id) == [
+        ("notice", 1, "authority", None, date(2026, 3, 2), date(2026, 3, 9), "met", False, False, False),
+        ("rectify", 1, "department", GONGAN, date(2026, 3, 2), date(2026, 3, 16), "met", False, False, False),
+        ("verify", 1, "authority", None, date(2026, 3, 10), date(2026, 3, 17), "met", False, False, False)]
+    assert actions.count("period_opened") == 3 and actions.count("period_closed") == 3
+    assert notified(world, case_id, "reminder") == notified(world, case_id, "overdue") == []
 
 
 def test_notice_days_default_to_the_rule_set(world):
@@ -105,14 +174,20 @@ def test_sent_back_by_the_head_and_by_the_authority_then_accepted(world):
     assert set(refused.value.errors) == {"sign_comment"}
     world.complete(case_id, "sign", "shichang.head", {"sign_decision": "return", "sign_comment": "报告过于简略"})
     assert world.open_elements(case_id) == ["rectify"]
+    assert world.task(case_id, "rectify").due_date == date(2026, 3, 16)  # a return inside the department: same period
     world.complete(case_id, "rectify", "shichang.clerk", {"report": "逐项说明整改措施及成效"})
     world.complete(case_id, "sign", "shichang.head", {"sign_decision": "approve"})
+    assert [p[:2] for p in periods_of(world, case_id) if p[0] == "rectify"] == [("rectify", 1)]
 
-    world.reload()
-    world.at(2026, 3, 12, 9, 0)
+    reload(world)
+    world.at(2026, 3, 12, 9, 0)  # Thursday
     world.complete(case_id, "verify", "supervisor", {"verify_result": "rejected", "verify_opinion": "未提供佐证材料"})
     rectify = world.task(case_id, "rectify")
-    assert rectify.due_date == date(2026, 3, 16)  # the same deadline as the notice's
+    # procedures.md §5 step 3: rework_days (5, design) from the rejection, not the notice's deadline
+    # (this was 03-16, the notice's, before the period model)
+    assert rectify.due_date == date(2026, 3, 19)
+    assert world.engine.get_task(rectify.id).data["verify_opinion"] == "未提供佐证材料"
+    assert violation(world, case_id).deadline == date(2026, 3, 19)
     world.complete(case_id, "rectify", "shichang.clerk", {"report": "补充佐证材料"})
     world.complete(case_id, "sign", "shichang.head", {"sign_decision": "approve"})
     world.complete(case_id, "verify", "supervisor", {"verify_result": "accepted"})
@@ -120,20 +195,135 @@ def test_sent_back_by_the_head_and_by_the_authority_then_accepted(world):
     ended(world, case_id, "rectified")
     assert ladder(world, case_id) == ["recorded", "notified", "rectified"]
     assert audit_actions(world, case_id).count("task_completed") == 9
+    assert [(p[0], p[1], p[5], p[6]) for p in periods_of(world, case_id)] == [
+        ("notice", 1, date(2026, 3, 9), "met"), ("rectify", 1, date(2026, 3, 16), "met"),
+        ("verify", 1, date(2026, 3, 9), "late"),  # the authority answered on 03-12: its lateness, not the department's
+        ("rectify", 2, date(2026, 3, 19), "met"), ("verify", 2, date(2026, 3, 19), "met")]
+    assert supervision_items(world) == []
 
 
-def test_a_report_sent_back_after_the_deadline_goes_straight_to_the_order(world):
+def test_a_report_on_time_rejected_after_the_deadline_opens_the_rework_period_not_the_order(world):
+    """Issue 13: a report submitted on time but rejected by the authority after the notice's deadline
+    used to jump to the county's 责令限期改正. The authority's own lateness is its own (reminded,
+    marked late, no 督办, no violation); the department gets rework_days from the rejection."""
+    world.at(2026, 3, 2, 9, 0)
+    case_id = start(world)
+    world.complete(case_id, "notice", "supervisor", NOTICE)  # the department's 10 days: to 03-16
+    world.at(2026, 3, 10, 10, 0)
+    report_and_sign(world, case_id)  # on time
+    verify = world.task(case_id, "verify")
+    assert (verify.due_date, verify.department) == (date(2026, 3, 17), None)  # verify_days 5 from the report
+
+    world.at(2026, 3, 16, 9, 0)  # 09:00 the working day before the authority's end
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["supervisor"]
+    world.at(2026, 3, 17, 0, 1)  # the notice's deadline has passed: nothing of the department's is watched
+    assert world.fire_timers() == 0
+    world.at(2026, 3, 18, 0, 1)  # the authority's own period has passed
+    world.fire_timers()
+    assert world.open_elements(case_id) == ["verify"]  # marked late, not taken away
+    assert world.task(case_id, "verify").overdue is True
+    assert notified(world, case_id, "overdue") == ["supervisor"]
+
+    reload(world)
+    world.at(2026, 3, 18, 10, 0)
+    world.complete(case_id, "verify", "supervisor", {"verify_result": "rejected", "verify_opinion": "整改不到位"})
+    assert world.open_elements(case_id) == ["rectify"]  # no order: the report was on time
+    rectify = world.task(case_id, "rectify")
+    assert (rectify.due_date, rectify.overdue) == (date(2026, 3, 25), False)  # rework_days 5 from 03-18
+    assert world.engine.get_task(rectify.id).data["notice_due"] == "2026-03-25"
+    found = violation(world, case_id)
+    assert (found.status, found.deadline) == ("notified", date(2026, 3, 25))
+    assert audit_summaries(world, case_id, "violation_deadline_moved") == [{
+        "violation_id": found.id, "reason": "rework", "old": "2026-03-16", "new": "2026-03-25", "provisional": False}]
+    assert periods_of(world, case_id) == [
+        ("notice", 1, "authority", None, date(2026, 3, 2), date(2026, 3, 9), "met", False, False, False),
+        ("rectify", 1, "department", GONGAN, date(2026, 3, 2), date(2026, 3, 16), "met", False, False, False),
+        ("verify", 1, "authority", None, date(2026, 3, 10), date(2026, 3, 17), "late", True, True, False),
+        ("rectify", 2, "department", GONGAN, date(2026, 3, 18), date(2026, 3, 25), "running", False, False, False)]
+    rework = audit_summaries(world, case_id, "period_opened")[-1]
+    assert (rework["period"], rework["seq"], rework["rule"], rework["days"]) == ("rectify", 2, "rework_days", 5)
+    overdue = audit_summaries(world, case_id, "period_overdue")
+    assert [(o["period"], o["party"]) for o in overdue] == [("verify", "authority")]
+    assert [(t["kind"], t.get("period")) for t in audit_summaries(world, case_id, "timer_fired")] == [
+        ("reminder", "verify"), ("overdue", "verify")]
+    # nobody answers for the authority's delay, and the authority raises nothing against itself
+    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert supervision_items(world) == [] and violations_count(world) == 1
+
+    world.at(2026, 3, 23, 10, 0)
+    report_and_sign(world, case_id, report={"report": "补充整改佐证材料"})
+    world.complete(case_id, "verify", "supervisor", {"verify_result": "accepted"})
+    ended(world, case_id, "rectified")
+    assert ladder(world, case_id) == ["recorded", "notified", "rectified"]
+    assert [p[6] for p in periods_of(world, case_id)] == ["met", "met", "late", "met", "met"]
+
+
+def test_a_missed_rework_period_goes_to_the_order_and_is_reminded_once(world):
+    """The rework period is the department's (clerk and 数长): reminded once, and its end is the end
+    of the notice's rung (art. 31: the county government orders the correction)."""
     world.at(2026, 3, 2, 9, 0)
     case_id = start(world)
     world.complete(case_id, "notice", "supervisor", NOTICE)
     report_and_sign(world, case_id)
-    assert world.task(case_id, "verify").due_date is None  # the authority's step is not timed
-    world.at(2026, 3, 18, 10, 0)  # two days after the deadline
+    world.at(2026, 3, 12, 9, 0)
+    world.complete(case_id, "verify", "supervisor", {"verify_result": "rejected", "verify_opinion": "缺少佐证"})
+    assert world.task(case_id, "rectify").due_date == date(2026, 3, 19)  # rework_days 5 from Thu 03-12
+
+    world.at(2026, 3, 18, 9, 0)
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    world.at(2026, 3, 18, 10, 0)
+    world.complete(case_id, "rectify", "gongan.clerk", {"report": "补充材料"})  # the head never signs
+    sign = world.task(case_id, "sign")
+    assert sign.due_date == date(2026, 3, 19)  # the same period
+    assert notified(world, case_id, "reminder") == ["gongan.clerk"]  # its reminder was sent: not again
+    fired = [t for t in audit_summaries(world, case_id, "timer_fired") if t.get("period") == "rectify"]
+    assert [(t["kind"], t["element"], t.get("repeat", False)) for t in fired] == [
+        ("reminder", "rectify_reminder", False), ("reminder", "sign_reminder", True)]
+
+    reload(world)
+    world.at(2026, 3, 19, 23, 0)
     assert world.fire_timers() == 0
-    world.reload()
-    world.complete(case_id, "verify", "supervisor", {"verify_result": "rejected", "verify_opinion": "整改不到位"})
+    world.at(2026, 3, 20, 0, 1)
+    world.fire_timers()
     assert world.open_elements(case_id) == ["order"]
+    order = world.task(case_id, "order")
+    assert (order.due_date, order.department) == (date(2026, 3, 27), None)  # authority_decide_days 5 (design)
+    assert notified(world, case_id, "new_task").count("county") == 1
+    assert notified(world, case_id, "overdue") == []  # the path changed: nobody is told of a task that is gone
+    assert [(p[0], p[1], p[2], p[5], p[6], p[8]) for p in periods_of(world, case_id)][-2:] == [
+        ("rectify", 2, "department", date(2026, 3, 19), "late", True),
+        ("order", 1, "county_gov", date(2026, 3, 27), "running", False)]
+    assert supervision_items(world) == [] and violations_count(world) == 1  # the ladder is the consequence
     assert violation(world, case_id).status == "notified"
+
+
+def test_the_authority_late_with_its_notice_is_reminded_and_marked_late(world):
+    """The notice (下达整改通知) was untimed; it is the authority's period now: notice_days (design)
+    from the recording of the violation, reminded, marked late, with no 督办 and no violation."""
+    world.at(2026, 3, 2, 9, 0)
+    case_id = start(world)
+    assert world.task(case_id, "notice").due_date == date(2026, 3, 9)
+    world.at(2026, 3, 6, 9, 0)
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["supervisor"]
+    world.at(2026, 3, 10, 0, 1)
+    world.fire_timers()
+    assert world.open_elements(case_id) == ["notice"] and world.task(case_id, "notice").overdue is True
+    assert notified(world, case_id, "overdue") == ["supervisor"]
+    world.at(2026, 3, 11, 10, 0)
+    world.complete(case_id, "notice", "supervisor", NOTICE)
+    # the department's period runs from the notice, whenever it came
+    assert world.task(case_id, "rectify").due_date == date(2026, 3, 25)
+    assert [(p[0], p[2], p[5], p[6], p[7], p[8], p[9]) for p in periods_of(world, case_id)] == [
+        ("notice", "authority", date(2026, 3, 9), "late", True, True, False),
+        ("rectify", "department", date(2026, 3, 25), "running", False, False, False)]
+    assert supervision_items(world) == [] and violations_count(world) == 1
+    assert [(o["period"], o["party"]) for o in audit_summaries(world, case_id, "period_overdue")] == [
+        ("notice", "authority")]
+    closed = audit_summaries(world, case_id, "period_closed")
+    assert [(c["period"], c["state"]) for c in closed] == [("notice", "late")]
 
 
 def test_the_wrong_departments_clerk_and_head_cannot_work_it(world):
@@ -171,7 +361,7 @@ def miss_notice(world, case_id):
     world.at(2026, 3, 13, 9, 0)  # the reminder: one working day before the due date
     assert world.fire_timers() == 1
     assert world.open_elements(case_id) == ["rectify"]
-    assert [d.state for d in deadlines_of(world, case_id, "reminder")] == ["fired"]
+    assert [d.state for d in deadlines_of(world, case_id, "reminder", "rectify")] == ["fired"]
     world.at(2026, 3, 16, 23, 0)
     assert world.fire_timers() == 0
     world.at(2026, 3, 17, 0, 1)
@@ -193,13 +383,20 @@ def test_order_then_rectified_in_time(world):
     assert (rectify2.department, rectify2.due_date) == (GONGAN, date(2026, 3, 24))
     assert violation(world, case_id).deadline == date(2026, 3, 24)
 
-    world.reload()
+    reload(world)
     world.complete(case_id, "rectify2", "gongan.clerk", {"report2": "初步改正"})
     assert world.task(case_id, "sign2").due_date == date(2026, 3, 24)
     world.complete(case_id, "sign2", "gongan.head", {"sign_decision2": "return", "sign_comment2": "补充改正清单"})
     report_and_sign(world, case_id, "2")
+    assert world.task(case_id, "verify2").due_date == date(2026, 3, 24)  # verify_days 5 from the report
+    world.at(2026, 3, 23, 9, 0)
     world.complete(case_id, "verify2", "supervisor", {"verify_result2": "rejected", "verify_opinion2": "仍有目录外采集"})
-    assert world.task(case_id, "rectify2").due_date == date(2026, 3, 24)
+    # the order's rework period: rework_days 5 from the rejection (Mon 03-23), not the order's 03-24
+    # (before the period model the order's deadline stayed)
+    rectify2 = world.task(case_id, "rectify2")
+    assert rectify2.due_date == date(2026, 3, 30)
+    assert world.engine.get_task(rectify2.id).data["order_due"] == "2026-03-30"
+    assert violation(world, case_id).deadline == date(2026, 3, 30)
     report_and_sign(world, case_id, "2")
     world.complete(case_id, "verify2", "supervisor", {"verify_result2": "accepted"})
 
@@ -207,6 +404,42 @@ def test_order_then_rectified_in_time(world):
     assert ladder(world, case_id) == ["recorded", "notified", "ordered", "rectified"]
     actions = audit_actions(world, case_id)
     assert "violation_ordered" in actions and "task_cancelled" in actions and "timer_fired" in actions
+    assert [(p[0], p[1], p[2], p[4], p[5], p[6]) for p in periods_of(world, case_id)] == [
+        ("notice", 1, "authority", date(2026, 3, 2), date(2026, 3, 9), "met"),
+        ("rectify", 1, "department", date(2026, 3, 2), date(2026, 3, 16), "late"),
+        ("order", 1, "county_gov", date(2026, 3, 17), date(2026, 3, 24), "met"),
+        ("correct", 1, "department", date(2026, 3, 17), date(2026, 3, 24), "met"),
+        ("verify", 1, "authority", date(2026, 3, 17), date(2026, 3, 24), "met"),
+        ("correct", 2, "department", date(2026, 3, 23), date(2026, 3, 30), "met"),
+        ("verify", 2, "authority", date(2026, 3, 23), date(2026, 3, 30), "met")]
+    assert [(m["reason"], m["old"], m["new"]) for m in audit_summaries(world, case_id, "violation_deadline_moved")] \
+        == [("rework", "2026-03-24", "2026-03-30")]
+    assert supervision_items(world) == []
+
+
+def test_the_county_governments_order_is_timed_and_marked_late_without_a_violation(world):
+    """The county government's 责令限期改正 has its own period (authority_decide_days, design) from the
+    end of the department's: reminded, marked late; the department's order period runs from the
+    order whenever it comes, and the county government raises no 督办 or violation."""
+    world.at(2026, 3, 2, 9, 0)
+    case_id = start(world)
+    miss_notice(world, case_id)  # the order task from 03-17 00:01
+    assert world.task(case_id, "order").due_date == date(2026, 3, 24)
+    world.at(2026, 3, 23, 9, 0)
+    world.fire_timers()
+    assert notified(world, case_id, "reminder") == ["county", "gongan.clerk"]  # the notice's, then the order's
+    world.at(2026, 3, 25, 0, 1)
+    world.fire_timers()
+    assert world.open_elements(case_id) == ["order"] and world.task(case_id, "order").overdue is True
+    assert notified(world, case_id, "overdue") == ["county"]
+    world.at(2026, 3, 25, 10, 0)
+    world.complete(case_id, "order", "county", ORDER)
+    assert world.task(case_id, "rectify2").due_date == date(2026, 4, 1)  # the order's 5 days from 03-25
+    assert violation(world, case_id).deadline == date(2026, 4, 1)
+    assert [(p[0], p[2], p[5], p[6], p[7], p[8], p[9]) for p in periods_of(world, case_id)][2:] == [
+        ("order", "county_gov", date(2026, 3, 24), "late", True, True, False),
+        ("correct", "department", date(2026, 4, 1), "running", False, False, False)]
+    assert supervision_items(world) == [] and violations_count(world) == 1
 
 
 def test_the_whole_ladder_to_referral(world):
@@ -216,7 +449,7 @@ def test_the_whole_ladder_to_referral(world):
     world.at(2026, 3, 17, 9, 0)
     world.complete(case_id, "order", "county", ORDER)
     world.complete(case_id, "rectify2", "gongan.clerk", {"report2": "部分整改"})  # the head never signs
-    world.reload()
+    reload(world)
     world.at(2026, 3, 23, 9, 0)  # order Tue 03-17 + 5 working days → Tue 03-24; reminder Mon 09:00
     assert world.fire_timers() == 1 and world.open_elements(case_id) == ["sign2"]
     world.at(2026, 3, 25, 0, 1)
@@ -224,13 +457,24 @@ def test_the_whole_ladder_to_referral(world):
     assert world.open_elements(case_id) == ["criticism"]
     world.complete(case_id, "criticism", "county", {"criticism_text": "对县公安局逾期未改正予以通报批评"})
     assert violation(world, case_id).status == "criticised"
+    assert world.task(case_id, "assess").due_date == date(2026, 4, 1)  # authority_decide_days 5 (design)
     world.complete(case_id, "assess", "supervisor", {"serious": "yes", "serious_note": "造成数据泄露风险，情节严重"})
+    assert world.task(case_id, "referral").due_date is None  # untimed on purpose: the 处分 body's own law
     with pytest.raises(PermissionDenied):
         world.complete(case_id, "referral", "supervisor", {"responsible_persons": "张三", "referral_decision": "警告"})
     world.complete(case_id, "referral", "discipline", {"responsible_persons": "张三（分管副局长）、李四（科长）",
                                                       "referral_decision": "给予张三警告处分、李四记过处分"})
 
     ended(world, case_id, "referred")
+    # the department's two periods ended the notice's and the order's rungs; nobody else was late
+    assert [(p[0], p[2], p[5], p[6], p[8]) for p in periods_of(world, case_id)] == [
+        ("notice", "authority", date(2026, 3, 9), "met", False),
+        ("rectify", "department", date(2026, 3, 16), "late", True),
+        ("order", "county_gov", date(2026, 3, 24), "met", False),
+        ("correct", "department", date(2026, 3, 24), "late", True),
+        ("criticise", "county_gov", date(2026, 4, 1), "met", False),
+        ("assess", "authority", date(2026, 4, 1), "met", False)]
+    assert supervision_items(world) == []
     found = violation(world, case_id)
     assert found.status == "referred"
     assert ladder(world, case_id) == ["recorded", "notified", "ordered", "criticised", "referred"]
@@ -249,7 +493,7 @@ def test_criticism_without_referral_closes_the_violation(world):
     world.at(2026, 3, 17, 9, 0)
     world.complete(case_id, "order", "county", {"order_requirements": "限期完成"})  # order_days: the rule set's 10
     assert world.task(case_id, "rectify2").due_date == date(2026, 3, 31)
-    world.reload()
+    reload(world)
     world.at(2026, 4, 1, 0, 1)
     assert world.fire_timers() == 2  # the reminder of 03-30 and the deadline, in one run
     world.complete(case_id, "criticism", "county", {"criticism_text": "通报批评"})
@@ -274,7 +518,7 @@ def test_a_case_opened_by_an_escalation_runs_from_the_notice(world):
     assert world.open_elements(case_id) == ["notice"]
     found = violation(world, case_id)
     assert (found.source, found.item, found.status, found.source_case_id) == ("overdue_escalation", 3, "recorded", source)
-    world.reload()
+    reload(world)
     world.complete(case_id, "notice", "supervisor", NOTICE)
     report_and_sign(world, case_id)
     world.complete(case_id, "verify", "supervisor", {"verify_result": "accepted"})
@@ -293,7 +537,7 @@ def test_deadlines_count_working_days_across_holidays(world):
     case_id = start(world)
     world.complete(case_id, "notice", "supervisor", NOTICE)
     assert world.task(case_id, "rectify").due_date == date(2026, 10, 15)
-    reminders = deadlines_of(world, case_id, "reminder")
+    reminders = deadlines_of(world, case_id, "reminder", "rectify")
     assert [d.due_at for d in reminders] == [datetime(2026, 10, 14, 9, 0, tzinfo=BEIJING)]
 
 
@@ -303,7 +547,7 @@ def test_a_provisional_deadline_is_held_and_never_escalates_by_itself(world):
     world.complete(case_id, "notice", "supervisor", NOTICE)
     rectify = world.task(case_id, "rectify")
     assert rectify.provisional and rectify.due_date == date(2027, 1, 11)
-    (overdue,) = deadlines_of(world, case_id)
+    (overdue,) = deadlines_of(world, case_id, "overdue", "rectify")
     assert (overdue.held, overdue.provisional) == (True, True)
     assert "暂定" in violation(world, case_id).steps[-1].note
 
@@ -311,12 +555,70 @@ def test_a_provisional_deadline_is_held_and_never_escalates_by_itself(world):
     assert world.fire_timers() == 1  # the reminder still reminds; only the escalation waits
     world.at(2027, 2, 1, 9, 0)
     assert world.fire_timers() == 0
-    world.reload()
+    reload(world)
     assert world.open_elements(case_id) == ["rectify"]
     assert violation(world, case_id).status == "notified"
     report_and_sign(world, case_id)  # even late, the report is still taken
     world.complete(case_id, "verify", "supervisor", {"verify_result": "accepted"})
     ended(world, case_id, "rectified")
+
+
+def test_a_provisional_notice_period_held_then_recomputed_with_the_violations_deadline(world):
+    """Notice on Fri 2026-12-25 with 10 days: the period reaches 2027, unpublished, so it is
+    provisional (2027-01-11 by Monday–Friday and 1 January) and its interrupting end is held: no
+    order on the guessed date. Publishing 2027 (here with 01-04 a holiday too) recomputes it to
+    01-12: the period row, the task row, the deadline row, the violation's deadline and the due date
+    in the forms move together, audited; the order comes at the real end."""
+    world.at(2026, 12, 25, 10, 0)
+    case_id = start(world)
+    world.complete(case_id, "notice", "supervisor", NOTICE)
+    assert violation(world, case_id).deadline == date(2027, 1, 11)
+    held = period(world, case_id, "rectify")
+    assert (held.due_date, held.provisional, held.state) == (date(2027, 1, 11), True, "running")
+    world.at(2027, 1, 8, 9, 0)
+    world.fire_timers()  # the reminder fires at its provisional instant, marked 暂定
+    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    with world.engine.uow() as uow:
+        text = uow.session.scalars(sa.select(Notification.text).where(
+            Notification.case_id == case_id, Notification.kind == "reminder")).one()
+    assert "暂定" in text
+    world.at(2027, 1, 12, 0, 30)  # past the guessed end: held, nothing happens
+    assert world.fire_timers() == 0
+    assert world.open_elements(case_id) == ["rectify"]
+    (overdue,) = deadlines_of(world, case_id, "overdue", "rectify")
+    assert (overdue.state, overdue.held, overdue.due_date) == ("waiting", True, date(2027, 1, 11))
+
+    world.at(2027, 1, 12, 8, 0)
+    moved = timer_service.publish_year(world.engine, 2027, "国办发明电〔2026〕99号",
+                                       [date(2027, 1, 1), date(2027, 1, 4)], [], by="admin")
+    assert moved >= 1
+    assert world.open_elements(case_id) == ["rectify"]  # the real end, 01-12, has not passed
+    recomputed = period(world, case_id, "rectify")
+    assert (recomputed.due_date, recomputed.provisional, recomputed.state) == (date(2027, 1, 12), False, "running")
+    rectify = world.task(case_id, "rectify")
+    assert (rectify.due_date, rectify.provisional) == (date(2027, 1, 12), False)
+    assert world.engine.get_task(rectify.id).data["notice_due"] == "2027-01-12"
+    assert world.engine.case_data(case_id)["notice_due"] == "2027-01-12"
+    (overdue,) = deadlines_of(world, case_id, "overdue", "rectify")
+    assert (overdue.due_date, overdue.held, overdue.provisional) == (date(2027, 1, 12), False, False)
+    assert overdue.due_at == datetime(2027, 1, 13, 0, 0, tzinfo=BEIJING)
+    found = violation(world, case_id)
+    assert (found.deadline, found.status) == (date(2027, 1, 12), "notified")
+    assert audit_summaries(world, case_id, "violation_deadline_moved") == [{
+        "violation_id": found.id, "reason": "period_moved", "old": "2027-01-11", "new": "2027-01-12",
+        "provisional": False}]
+    assert [(m["period"], m["old"], m["new"]) for m in audit_summaries(world, case_id, "period_moved")] == [
+        ("rectify", {"due_date": "2027-01-11", "provisional": True}, {"due_date": "2027-01-12", "provisional": False})]
+    assert "deadline_moved" in audit_actions(world, case_id)
+
+    world.at(2027, 1, 12, 23, 59)
+    assert world.fire_timers() == 0
+    world.at(2027, 1, 13, 0, 1)
+    world.fire_timers()
+    assert world.open_elements(case_id) == ["order"]
+    assert period(world, case_id, "rectify").state == "late"
+    assert supervision_items(world) == []
+    assert world.engine.verify_audit() is None
 
 
 def test_a_held_deadline_escalates_once_its_year_is_published(world):
