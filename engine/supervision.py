@@ -1,14 +1,28 @@
 """The data authority's supervision dashboard (督办): open tasks across every department that are
-overdue or due within one working day, their counts by department and procedure, and the open
-supervision items overdue escalations created.
+overdue or due within one working day, their counts by department and procedure, the open
+supervision items overdue escalations created, and the authority's own overdue steps.
 
 A provisional (暂定) due date never makes a task overdue here: it is shown, counted apart, and left
 to the recomputation when its year's holiday schedule is published. A fixed number of queries.
+
+The authority's own steps (主管部门自身超期事项, issue 13: a review, a coordination, a 督办
+decision) are a section of their own, never a department's: the open tasks of the authority's
+role (``SUPERVISORS``) that are overdue, or due within the reminder window of the case's rule set
+(``reminder_days_before``), each with the statutory period that watches it (``statutory_period``,
+party ``authority``: the procedure's ``PERIODS[name].title`` and article) or, for a task-bound
+deadline, the task alone. They are found from the open task rows (a period runs while its party
+holds one of its tasks; the task's deadline rows name the period), so a step is listed exactly as
+long as the authority has not acted, whatever the period's row says. These tasks are left out of the department sections and their counts (before,
+they showed under "county-wide roles"); the county government's tasks stay there. The authority
+is reminded and its lateness is counted in the evaluation (engine.domain.performance), but no
+supervision item or violation is ever raised against it (engine.periods).
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -20,7 +34,9 @@ from .domain import urges
 from .domain.org import Department, Person
 from .domain.violations import SupervisionItem
 from .errors import AlreadyDone, NotFound, PermissionDenied
-from .models import Case, DefinitionVersion, HumanTask
+from .inbox import DEFAULT_REMINDER_DAYS, reminder_windows
+from .models import Case, Deadline, DefinitionVersion, HumanTask, StatutoryPeriod
+from .periods import AUTHORITY
 from .uow import Actor
 
 SUPERVISORS = frozenset({"authority"})  # art. 4: the data authority supervises
@@ -108,6 +124,39 @@ class ItemView:
 
 
 @dataclass(frozen=True)
+class AuthorityStep:
+    """One of the authority's own steps that is overdue or due soon: a statutory period of party
+    ``authority`` with its open task(s), or an authority task with a deadline of its own."""
+
+    case_id: int
+    case_number: str | None
+    case_title: str
+    process_id: str
+    process_name: str
+    title: str  # the period's title (PERIODS[name].title), else the task's name
+    article: str  # "" for a task-bound deadline
+    due_date: date
+    provisional: bool
+    state: str  # overdue / due_soon / provisional_past
+    remaining_days: int  # working days left (negative: over)
+    reminded: bool
+    tasks: tuple[HumanTask, ...]
+    period: StatutoryPeriod | None = None
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == "overdue"
+
+    @property
+    def due_soon(self) -> bool:
+        return self.state == "due_soon"
+
+    @property
+    def days_over(self) -> int:
+        return max(0, -self.remaining_days)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     groups: list[DepartmentGroup]
     by_procedure: dict[str, Counts]
@@ -117,6 +166,9 @@ class Dashboard:
     departments: list[tuple[str, str]]
     procedures: list[tuple[str, str]]
     people: dict[str, str]  # login -> display name of the tasks' holders
+    authority: list[AuthorityStep] = field(default_factory=list)  # the authority's own steps
+    authority_counts: Counts = field(default_factory=Counts)
+    authority_truncated: bool = False
 
 
 def _conditions(now: datetime, calendar: WorkingDayCalendar):
@@ -132,10 +184,19 @@ def _conditions(now: datetime, calendar: WorkingDayCalendar):
     return overdue, soon, provisional
 
 
-def dashboard(session: Session, now: datetime, calendar: WorkingDayCalendar, filters: Filters) -> Dashboard:
-    """The dashboard's rows (grouped by department, ordered by procedure and due date), counts and items."""
+def _departments_only():
+    """Tasks that are not the authority's own (those have a section of their own); a task offered
+    to users only has no role."""
+    return sa.or_(HumanTask.role.is_(None), HumanTask.role.not_in(SUPERVISORS))
+
+
+def dashboard(session: Session, now: datetime, calendar: WorkingDayCalendar, filters: Filters,
+              procedures: Mapping | None = None) -> Dashboard:
+    """The dashboard's rows (grouped by department, ordered by procedure and due date), counts and
+    items, and the authority's own steps (``procedures``: the engine's, for the periods' titles)."""
     overdue, soon, provisional = _conditions(now, calendar)
-    scope = [HumanTask.state == "ready", HumanTask.due_at.is_not(None), sa.or_(overdue, soon, provisional)]
+    scope = [HumanTask.state == "ready", HumanTask.due_at.is_not(None), sa.or_(overdue, soon, provisional),
+             _departments_only()]
     if filters.department:
         scope.append(HumanTask.department == filters.department)
     if filters.process_id:
@@ -146,9 +207,12 @@ def dashboard(session: Session, now: datetime, calendar: WorkingDayCalendar, fil
     names = _department_names(session)
     by_procedure, totals = _sums(counts)
     wanted = getattr(totals, filters.status) if bucket is not None else totals.total
-    procedures = [(d.process_id, d.name or d.process_id) for d in list_latest(session)]
+    listed = [(d.process_id, d.name or d.process_id) for d in list_latest(session)]
+    own, own_counts, own_truncated = ([], Counts(), False) if filters.department else \
+        authority_steps(session, now, calendar, filters, procedures or {})
+    people = _holders(session, [row.task for row in rows] + [t for step in own for t in step.tasks])
     return Dashboard(_group(rows, counts, names), by_procedure, totals, open_items(session, filters),
-                     len(rows) < wanted, sorted(names.items()), procedures, _holders(session, rows))
+                     len(rows) < wanted, sorted(names.items()), listed, people, own, own_counts, own_truncated)
 
 
 def _sums(counts: dict) -> tuple[dict[str, Counts], Counts]:
@@ -160,8 +224,8 @@ def _sums(counts: dict) -> tuple[dict[str, Counts], Counts]:
     return dict(by_procedure), totals
 
 
-def _holders(session: Session, rows: list["WatchedTask"]) -> dict[str, str]:
-    logins = {row.task.assignee for row in rows if row.task.assignee}
+def _holders(session: Session, tasks: list[HumanTask]) -> dict[str, str]:
+    logins = {task.assignee for task in tasks if task.assignee}
     if not logins:
         return {}
     return dict(session.execute(sa.select(Person.login, Person.display_name).where(Person.login.in_(logins))).all())
@@ -209,6 +273,108 @@ def _group(rows: list[WatchedTask], counts: dict, names: dict[str, str]) -> list
         dept = row.task.department
         groups.setdefault(dept, DepartmentGroup(dept, names.get(dept, dept) if dept else "")).tasks.append(row)
     return [g for g in groups.values() if g.counts.total or g.tasks]
+
+
+def authority_steps(session: Session, now: datetime, calendar: WorkingDayCalendar, filters: Filters = Filters(),
+                    procedures: Mapping | None = None) -> tuple[list[AuthorityStep], Counts, bool]:
+    """The authority's own open steps that are overdue or due within the case's reminder window,
+    earliest due first; their counts (overdue, due soon, provisional); whether the list stopped at
+    ``ROW_LIMIT`` tasks. Four queries: the rule sets' windows, the tasks with their cases, the
+    deadlines that say which period watches each task, and those periods."""
+    today = now.astimezone(BEIJING).date()
+    windows = reminder_windows(session)
+    cutoff = calendar.provisional_due_date(today, max([DEFAULT_REMINDER_DAYS, *windows.values()]) + 1)
+    where = [HumanTask.state == "ready", HumanTask.due_at.is_not(None), HumanTask.role.in_(SUPERVISORS),
+             sa.or_(HumanTask.overdue.is_(True), HumanTask.due_at < now, HumanTask.due_date < cutoff)]
+    if filters.process_id:
+        where.append(HumanTask.process_id == filters.process_id)
+    found = session.execute(
+        sa.select(HumanTask, Case.number, Case.title, Case.rule_set, DefinitionVersion.name)
+        .join(Case, HumanTask.case_id == Case.id)
+        .join(DefinitionVersion, HumanTask.definition_id == DefinitionVersion.id)
+        .where(*where).options(noload(HumanTask.candidates))
+        .order_by(HumanTask.due_at, HumanTask.case_id, HumanTask.id).limit(ROW_LIMIT + 1)).all()
+    truncated, found = len(found) > ROW_LIMIT, found[:ROW_LIMIT]
+    watched = _watching_periods(session, [row[0] for row in found])
+    steps: dict[tuple, AuthorityStep] = {}
+    counts = Counts()
+    for task, number, title, rule_set, process_name in found:
+        period = watched.get(task.id)
+        key = ("period", period.id) if period is not None else ("task", task.id)
+        if key in steps:
+            step = steps[key]
+            steps[key] = replace(step, tasks=(*step.tasks, task))
+            continue
+        step = _step(task, period, number, title, process_name, now, today, calendar,
+                     windows.get(rule_set or "", DEFAULT_REMINDER_DAYS), procedures or {})
+        if step is None or not _wanted(step, filters.status):
+            continue
+        steps[key] = step
+        counts.add(Counts(int(step.overdue), int(step.state == "due_soon" and not step.provisional),
+                          int(step.provisional and not step.overdue)))
+    return list(steps.values()), counts, truncated
+
+
+def _watching_periods(session: Session, tasks: list[HumanTask]) -> dict[str, StatutoryPeriod]:
+    """The authority's statutory period that watches each task (by the period name and number its
+    timers carry), in two queries; a task with a deadline of its own has none."""
+    if not tasks:
+        return {}
+    keys: dict[str, tuple[int, str, int]] = {}
+    for task_id, params in session.execute(sa.select(Deadline.human_task_id, Deadline.params).where(
+            Deadline.human_task_id.in_([t.id for t in tasks]), Deadline.state.in_(("waiting", "fired")))
+            .order_by(Deadline.kind)):  # 'overdue' before 'reminder'
+        meta = json.loads(params or "{}")
+        if "period" in meta and task_id not in keys:
+            keys[task_id] = (meta["period"], meta.get("seq"))
+    if not keys:
+        return {}
+    case_of = {t.id: t.case_id for t in tasks}
+    rows = {(p.case_id, p.name, p.seq): p for p in session.scalars(sa.select(StatutoryPeriod).where(
+        StatutoryPeriod.case_id.in_({case_of[i] for i in keys}), StatutoryPeriod.party == AUTHORITY))}
+    found = {}
+    for task_id, (name, seq) in keys.items():
+        row = rows.get((case_of[task_id], name, seq))
+        if row is not None:
+            found[task_id] = row
+    return found
+
+
+def _step(task: HumanTask, period: StatutoryPeriod | None, number, title, process_name, now: datetime,
+          today: date, calendar: WorkingDayCalendar, window: int, procedures: Mapping) -> AuthorityStep | None:
+    """The step of a task (and its period), or None when it is neither late nor within the window."""
+    due_date = period.due_date if period is not None else task.due_date
+    due_at = period.due_at if period is not None else task.due_at
+    provisional = period.provisional if period is not None else task.provisional
+    remaining = calendar.working_days_between(today, due_date)
+    escalated = task.overdue or (period is not None and period.overdue_at is not None)
+    if escalated or (not provisional and due_at < now):
+        state = "overdue"
+    elif due_at < now:
+        state = "provisional_past"
+    elif remaining <= window:
+        state = "due_soon"
+    else:
+        return None
+    if period is not None:
+        proc = procedures.get(task.process_id)
+        spec = (getattr(proc, "periods", None) or {}).get(period.name)
+        label, article, reminded = (spec.title if spec is not None else period.name), period.article, \
+            period.reminded_at is not None
+    else:
+        label, article, reminded = task.name, "", False
+    return AuthorityStep(task.case_id, number, title or "", task.process_id, process_name or task.process_id,
+                         label, article, due_date, provisional, state, remaining, reminded, (task,), period)
+
+
+def _wanted(step: AuthorityStep, status: str | None) -> bool:
+    if status == "overdue":
+        return step.overdue
+    if status == "due_soon":
+        return step.due_soon and not step.provisional
+    if status == "provisional":
+        return step.provisional and not step.overdue
+    return True
 
 
 def open_items(session: Session, filters: Filters = Filters()) -> list[ItemView]:

@@ -1,6 +1,8 @@
 """The ``performance`` blueprint (绩效评价, art. 26): figures per department and period for the data
 authority (every department) and department heads (their own only), as a table, charts, and Excel
-or CSV files."""
+or CSV files. With every department, the authority also sees its own steps (its statutory periods
+and tasks, engine.domain.performance) in a table of their own, on a second sheet of the workbook
+and as the CSV's last line; they are not part of the county's total."""
 from __future__ import annotations
 
 import csv
@@ -50,7 +52,8 @@ def index():
     found = _report(period, department) if not errors else None
     return render_template("performance/index.html", values=values, report=found, errors=errors,
                            departments=_departments() if "authority" in actor().roles else [],
-                           columns=COLUMNS, chart=_chart(found) if found else None), 400 if errors else 200
+                           columns=COLUMNS, chart=_chart(found) if found else None,
+                           authority=_authority_line(found) if found else None), 400 if errors else 200
 
 
 @bp.get("/export.xlsx")
@@ -63,15 +66,10 @@ def export_xlsx():
     book = Workbook()
     sheet = book.active
     sheet.title = _("Performance")[:31]
-    sheet.append([str(heading) for _name, heading, _format in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for figures in _lines(found):
-        sheet.append([_cell(getattr(figures, name)) for name, _heading, _format in COLUMNS])
-        for cell, (_name, _heading, number_format) in zip(sheet[sheet.max_row], COLUMNS):
-            if number_format:
-                cell.number_format = number_format
-    sheet.column_dimensions["A"].width = 28
+    _sheet_rows(sheet, _lines(found))
+    own = _authority_line(found)
+    if own is not None:  # the authority's own steps: a sheet of their own, not a line of the county
+        _sheet_rows(book.create_sheet(_("The authority's own steps")[:31]), [own])
     out = io.BytesIO()
     book.save(out)
     return _download(out.getvalue(), XLSX, found, "xlsx")
@@ -87,7 +85,8 @@ def export_csv():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([str(heading) for _name, heading, _format in COLUMNS])
-    for figures in _lines(found):
+    own = _authority_line(found)
+    for figures in _lines(found) + ([own] if own is not None else []):
         writer.writerow([_csv_value(name, getattr(figures, name)) for name, _heading, _format in COLUMNS])
     return _download(("\ufeff" + out.getvalue()).encode("utf-8"), "text/csv", found, "csv")  # Flask adds the charset
 
@@ -119,8 +118,6 @@ def _report(period: performance.Period, department: str | None) -> performance.R
         return performance.report(uow.session, period, engine.clock.now(), engine.calendar(uow.session), department)
 
 
-
-
 def _departments() -> list[tuple[str, str]]:
     with govflow().uow() as uow:
         return [(d.code, d.name) for d in performance.evaluated_departments(uow.session)]
@@ -131,6 +128,27 @@ def _lines(found: performance.Report) -> list[performance.Figures]:
     if len(found.rows) < 2:
         return found.rows
     return [*found.rows, replace(found.total, name=_("Total"))]
+
+
+def _sheet_rows(sheet, lines: list[performance.Figures]) -> None:
+    """The headings in bold, then a line per row with the columns' number formats."""
+    sheet.append([str(heading) for _name, heading, _format in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for figures in lines:
+        sheet.append([_cell(getattr(figures, name)) for name, _heading, _format in COLUMNS])
+        for cell, (_name, _heading, number_format) in zip(sheet[sheet.max_row], COLUMNS):
+            if number_format:
+                cell.number_format = number_format
+    sheet.column_dimensions["A"].width = 28
+
+
+def _authority_line(found: performance.Report) -> performance.Figures | None:
+    """The authority's own figures, named as such (None when one department is evaluated)."""
+    if found.authority is None:
+        return None
+    name = found.authority.name or _("The data authority")
+    return replace(found.authority, name=_("%(name)s (the authority's own steps)", name=name))
 
 
 def _cell(value):

@@ -41,11 +41,13 @@ def urge_summary(task_id: str) -> dict | None:
 
 @bp.get("/")
 def index():
-    """Overdue and due-soon open tasks by department and procedure, with counts; the open 督办 items."""
+    """Overdue and due-soon open tasks by department and procedure, with counts; the open 督办 items;
+    the authority's own overdue and due-soon steps, in a section of their own."""
     filters = _filters()
     engine = govflow()
     with engine.uow() as uow:
-        board = supervision.dashboard(uow.session, engine.clock.now(), engine.calendar(uow.session), filters)
+        board = supervision.dashboard(uow.session, engine.clock.now(), engine.calendar(uow.session), filters,
+                                      engine.procedures)
     return render_template("supervision/index.html", board=board, filters=filters, statuses=supervision.STATUSES,
                            status_labels=STATUS_LABELS)
 

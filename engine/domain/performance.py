@@ -3,17 +3,45 @@
 For a department and a period of Beijing dates (both ends included):
 
 - cases handled: cases in which a task of the department was completed in the period;
-- on-time rate: of the department's tasks completed in the period that had a due date, the share
-  completed on or before it;
-- overdue: the department's tasks whose (published, not 暂定) due date fell in the period and that
-  missed it: completed or withdrawn after it, or still open past it;
-- mean reply time: working days from the day a task was received to the day it was completed, over
-  the tasks completed in the period that had a due date;
+- tasks completed: the department's tasks completed in the period;
+- with a due date / on time / on-time rate: the department's timed obligations that ended in the
+  period, and the share met. An obligation is a *statutory period* (``statutory_period``, issue 13)
+  where the procedure declares one, else a task with a deadline of its own (see below);
+- overdue: the department's obligations whose (published, not 暂定) due date fell in the period
+  and that missed it: ended after it, or still running past it;
+- mean reply time: working days from an obligation's start (a period's day 0, a task's receipt) to
+  its end, over the obligations that ended in the period;
 - violations: art. 31 violations recorded against the department in the period, and those still open.
 
-Tasks belong to the department in their ``department`` column; tasks of county-wide roles (the
-authority, the county government) have none and are not evaluated. Six queries, whatever
-the number of tasks.
+Why periods, not tasks, where there are periods: a period is the party's obligation under one
+article and spans every task the party uses inside it (the clerk's update *and* the 数长's
+approval of art. 9, a transfer, a return inside the department). Counted by task, one obligation
+counted as many as its steps (the 15 days late once showed as two late tasks), and a step finished
+"on time" inside a late period counted as punctual. So the figures take:
+
+- every statutory period of a party other than the authority, by the department it names
+  (``party`` department or applicant: the applicant's supplement is the applicant department's own
+  obligation), closed in the period (``met`` on time, ``late`` not) — its length from
+  ``start_date`` to the day it closed;
+- plus every task with a deadline that no period watches (the procedures not yet converted, a
+  diagram deployed with ``workdays(...)``): a task is *watched* when one of its deadline rows
+  carries a period (the timer's ``period`` parameter), and is then counted through its period only.
+
+A period that closed because its party's part ended otherwise (the case withdrawn, the clock
+stopped while the other party holds the case) counts like any other: met if it closed by its end.
+"Cases handled" and "tasks completed" stay counts of task rows: they measure work done, not time.
+The existing tests of this module (tests/integration/test_performance.py, tests/e2e/
+test_performance.py) time single tasks without periods, so their figures are unchanged.
+
+The authority's own periods (party ``authority``: a review, a coordination, a 督办 decision) and
+the tasks of the authority's role (or of the authority's own department) are counted the same way
+in a row of their own (``Report.authority``, 主管部门), shown apart from the departments and left
+out of the county's total: the authority evaluates the departments (art. 26), and its own lateness
+is counted, never a violation (none is recorded against it). The county government's tasks and
+periods (no department) are not evaluated. Tasks and periods without a department, other than the
+authority's, are not evaluated either.
+
+Eight queries, whatever the number of tasks and periods.
 """
 from __future__ import annotations
 
@@ -28,12 +56,16 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..calendar import BEIJING, WorkingDayCalendar
 from ..errors import InvalidForm, PermissionDenied
-from ..models import HumanTask, UTCDateTime
+from ..models import Deadline, HumanTask, StatutoryPeriod, UTCDateTime
 from ..uow import Actor
 from .org import Department
 from .violations import Violation
 
 EVALUATED_KINDS = ("county_department", "township", "public_service")  # art. 26: 县直部门和各乡镇
+AUTHORITY_KIND = "authority"  # the data authority's own department (its row is apart)
+AUTHORITY_ROLES = ("authority",)  # art. 4: tasks of the data authority (engine.supervision.SUPERVISORS)
+AUTHORITY_PARTY = "authority"  # engine.periods.AUTHORITY
+AUTHORITY_KEY = "authority"  # the authority's row when no department of kind authority exists
 CLOSED_VIOLATIONS = ("rectified", "closed")
 MAX_PERIOD_DAYS = 366 * 5
 
@@ -91,7 +123,8 @@ class Figures:
 class Report:
     period: Period
     rows: list[Figures]
-    total: Figures
+    total: Figures  # the departments' (the authority is not in it)
+    authority: Figures | None = None  # the authority's own steps; None for one department
 
 
 def scope(actor: Actor, requested: str | None) -> str | None:
@@ -124,20 +157,36 @@ def _beijing_day_default(element, compiler, **kw):
 
 def report(session: Session, period: Period, now: datetime, calendar: WorkingDayCalendar,
            department: str | None = None) -> Report:
-    """The figures of every evaluated department (or of ``department``), and the county's total."""
-    departments = _departments(session, department)
+    """The figures of every evaluated department (or of ``department``) and the county's total;
+    with every department, also the authority's own (``Report.authority``)."""
+    departments, authority = _departments(session, department)
     codes = [d.code for d in departments]
-    completed = _completed(session, codes, period)
-    replies = _reply_days(session, codes, period, calendar)
-    late = _overdue(session, codes, period, now)
-    broken = _violations(session, [d.id for d in departments], period)
-    rows = []
-    for d in departments:
-        cases, tasks, with_deadline, on_time = completed.get(d.code, (0, 0, 0, 0))
-        recorded, still_open = broken.get(d.id, (0, 0))
-        rows.append(Figures(d.code, d.name, cases, tasks, with_deadline, on_time, late.get(d.code, 0),
-                            replies.get(d.code, 0), recorded, still_open))
-    return Report(period, rows, _total(rows, _cases_handled(session, codes, period)))
+    whole = department is None  # the authority's own row comes with the whole county
+    key = authority.code if authority is not None else AUTHORITY_KEY
+    owner_task, task_scope = _task_owner(codes, key, whole)
+    owner_period, period_scope = _period_owner(codes, key, whole)
+    completed = _completed(session, owner_task, task_scope, period)
+    replies = _reply_days(session, owner_task, task_scope, period, calendar)
+    late = _overdue(session, owner_task, task_scope, period, now)
+    closed = _closed_periods(session, owner_period, period_scope, period, calendar)
+    late_periods = _overdue_periods(session, owner_period, period_scope, period, now)
+    ids = [d.id for d in departments] + ([authority.id] if whole and authority is not None else [])
+    broken = _violations(session, ids, period)
+
+    def figures(code: str, name: str, dept_id: int | None) -> Figures:
+        cases, tasks, with_deadline, on_time = completed.get(code, (0, 0, 0, 0))
+        ended, met, period_days = closed.get(code, (0, 0, 0))
+        recorded, still_open = broken.get(dept_id, (0, 0))
+        return Figures(code, name, cases, tasks, with_deadline + ended, on_time + met,
+                       late.get(code, 0) + late_periods.get(code, 0), replies.get(code, 0) + period_days,
+                       recorded, still_open)
+
+    rows = [figures(d.code, d.name, d.id) for d in departments]
+    own = None
+    if whole:
+        own = figures(key, authority.name, authority.id) if authority is not None else figures(key, "", None)
+    cases = _cases_handled(session, _task_owner(codes, key, False)[1], period)
+    return Report(period, rows, _total(rows, cases), own)
 
 
 def evaluated_departments(session: Session) -> list[Department]:
@@ -146,45 +195,113 @@ def evaluated_departments(session: Session) -> list[Department]:
         Department.active.is_(True), Department.kind.in_(EVALUATED_KINDS)).order_by(Department.code)))
 
 
-def _departments(session: Session, code: str | None) -> list[Department]:
-    if code is None:
-        return evaluated_departments(session)
-    return list(session.scalars(sa.select(Department).where(Department.code == code)))
+def _departments(session: Session, code: str | None) -> tuple[list[Department], Department | None]:
+    """The evaluated departments (or ``code`` alone) and the authority's department, in one query."""
+    if code is not None:
+        return list(session.scalars(sa.select(Department).where(Department.code == code))), None
+    found = list(session.scalars(sa.select(Department).where(
+        Department.active.is_(True), Department.kind.in_((*EVALUATED_KINDS, AUTHORITY_KIND)))
+        .order_by(Department.code)))
+    authority = next((d for d in found if d.kind == AUTHORITY_KIND), None)
+    return [d for d in found if d.kind != AUTHORITY_KIND], authority
 
 
-def _completed_in(codes: list[str], period: Period) -> list:
+def _task_owner(codes: list[str], key: str, with_authority: bool):
+    """(whose task a row is: a department's code, or ``key`` for the authority's; the rows in scope).
+    The authority's tasks (its role, or its own department) are never a department's."""
+    authority_role = HumanTask.role.in_(AUTHORITY_ROLES)
+    departments = sa.and_(HumanTask.department.in_(codes), sa.or_(HumanTask.role.is_(None), sa.not_(authority_role)))
+    if not with_authority:
+        return HumanTask.department, departments
+    mine = sa.or_(authority_role, HumanTask.department == key)
+    return sa.case((mine, key), else_=HumanTask.department), sa.or_(departments, mine)
+
+
+def _period_owner(codes: list[str], key: str, with_authority: bool):
+    """(whose period a row is, the rows in scope): the authority's, or the department it names."""
+    departments = sa.and_(StatutoryPeriod.party != AUTHORITY_PARTY, StatutoryPeriod.department.in_(codes))
+    if not with_authority:
+        return StatutoryPeriod.department, departments
+    mine = StatutoryPeriod.party == AUTHORITY_PARTY
+    return sa.case((mine, key), else_=StatutoryPeriod.department), sa.or_(departments, mine)
+
+
+def _watched():
+    """The task is watched by a statutory period (one of its timers carries the period's name): it
+    is counted through that period, not on its own."""
+    return sa.exists().where(Deadline.human_task_id == HumanTask.id, Deadline.params.like('%"period"%'))
+
+
+def _completed_in(scope, period: Period) -> list:
     start, end = period.instants()
-    return [HumanTask.department.in_(codes), HumanTask.state == "completed",
-            HumanTask.completed_at >= start, HumanTask.completed_at < end]
+    return [scope, HumanTask.state == "completed", HumanTask.completed_at >= start, HumanTask.completed_at < end]
 
 
-def _completed(session: Session, codes: list[str], period: Period) -> dict[str, tuple[int, int, int, int]]:
-    on_time = sa.func.sum(sa.case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    query = sa.select(HumanTask.department, sa.func.count(sa.distinct(HumanTask.case_id)), sa.func.count(),
-                      sa.func.count(HumanTask.due_at), on_time) \
-        .where(*_completed_in(codes, period)).group_by(HumanTask.department)
-    return {dept: (cases, tasks, with_deadline, int(punctual or 0))
-            for dept, cases, tasks, with_deadline, punctual in session.execute(query)}
+def _completed(session: Session, owner, scope, period: Period) -> dict[str, tuple[int, int, int, int]]:
+    """Per owner: cases, tasks completed, and of the tasks no period watches, those with a due date
+    and those completed by it."""
+    own_deadline = sa.and_(HumanTask.due_at.is_not(None), sa.not_(_watched()))
+    with_deadline = sa.func.sum(sa.case((own_deadline, 1), else_=0))
+    on_time = sa.func.sum(sa.case((sa.and_(own_deadline, HumanTask.completed_at <= HumanTask.due_at), 1), else_=0))
+    query = sa.select(owner, sa.func.count(sa.distinct(HumanTask.case_id)), sa.func.count(),
+                      with_deadline, on_time) \
+        .where(*_completed_in(scope, period)).group_by(owner)
+    return {who: (cases, tasks, int(timed or 0), int(punctual or 0))
+            for who, cases, tasks, timed, punctual in session.execute(query)}
 
 
-def _reply_days(session: Session, codes: list[str], period: Period, calendar: WorkingDayCalendar) -> dict[str, int]:
-    """Working days received → completed, summed per department (counted by pairs of days in SQL)."""
+def _reply_days(session: Session, owner, scope, period: Period, calendar: WorkingDayCalendar) -> dict[str, int]:
+    """Working days received → completed of the tasks no period watches, summed per owner (counted
+    by pairs of days in SQL)."""
     received, done = beijing_day(HumanTask.created_at), beijing_day(HumanTask.completed_at)
-    query = sa.select(HumanTask.department, received, done, sa.func.count()) \
-        .where(*_completed_in(codes, period), HumanTask.due_at.is_not(None)) \
-        .group_by(HumanTask.department, received, done)
+    query = sa.select(owner, received, done, sa.func.count()) \
+        .where(*_completed_in(scope, period), HumanTask.due_at.is_not(None), sa.not_(_watched())) \
+        .group_by(owner, received, done)
     totals: dict[str, int] = defaultdict(int)
-    for dept, first, last, n in session.execute(query):
-        totals[dept] += n * calendar.working_days_between(first, last)
+    for who, first, last, n in session.execute(query):
+        totals[who] += n * calendar.working_days_between(first, last)
     return totals
 
 
-def _overdue(session: Session, codes: list[str], period: Period, now: datetime) -> dict[str, int]:
+def _overdue(session: Session, owner, scope, period: Period, now: datetime) -> dict[str, int]:
+    """Tasks no period watches, due in the period, that missed it (done after it, or open past it)."""
     finished = sa.func.coalesce(HumanTask.completed_at, sa.literal(now, UTCDateTime()))
-    query = sa.select(HumanTask.department, sa.func.count()).where(
-        HumanTask.department.in_(codes), HumanTask.provisional.is_(False),
+    query = sa.select(owner, sa.func.count()).where(
+        scope, HumanTask.provisional.is_(False),
         HumanTask.due_date >= period.start, HumanTask.due_date <= period.end,
-        sa.or_(HumanTask.overdue.is_(True), finished > HumanTask.due_at)).group_by(HumanTask.department)
+        sa.or_(HumanTask.overdue.is_(True), finished > HumanTask.due_at), sa.not_(_watched())).group_by(owner)
+    return dict(session.execute(query).all())
+
+
+def _closed_periods(session: Session, owner, scope, period: Period,
+                    calendar: WorkingDayCalendar) -> dict[str, tuple[int, int, int]]:
+    """Per owner: statutory periods closed in the period, those met, and their working days from
+    day 0 to the day they closed (counted by pairs of days in SQL)."""
+    start, end = period.instants()
+    closed = beijing_day(StatutoryPeriod.closed_at)
+    query = sa.select(owner, StatutoryPeriod.state, StatutoryPeriod.start_date, closed, sa.func.count()).where(
+        scope, StatutoryPeriod.state.in_(("met", "late")),
+        StatutoryPeriod.closed_at >= start, StatutoryPeriod.closed_at < end) \
+        .group_by(owner, StatutoryPeriod.state, StatutoryPeriod.start_date, closed)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for who, state, first, last, n in session.execute(query):
+        found = totals[who]
+        found[0] += n
+        found[1] += n if state == "met" else 0
+        found[2] += n * calendar.working_days_between(first, last)
+    return {who: (ended, met, days) for who, (ended, met, days) in totals.items()}
+
+
+def _overdue_periods(session: Session, owner, scope, period: Period, now: datetime) -> dict[str, int]:
+    """Statutory periods whose (published) due date fell in the period and that missed it: closed
+    late, or still running past their end (or marked overdue by their timer)."""
+    running_late = sa.and_(StatutoryPeriod.state == "running",
+                           sa.or_(StatutoryPeriod.overdue_at.is_not(None),
+                                  StatutoryPeriod.due_at < sa.literal(now, UTCDateTime())))
+    query = sa.select(owner, sa.func.count()).where(
+        scope, StatutoryPeriod.provisional.is_(False),
+        StatutoryPeriod.due_date >= period.start, StatutoryPeriod.due_date <= period.end,
+        sa.or_(StatutoryPeriod.state == "late", running_late)).group_by(owner)
     return dict(session.execute(query).all())
 
 
@@ -198,10 +315,10 @@ def _violations(session: Session, department_ids: list[int], period: Period) -> 
     return {dept: (int(r or 0), int(o or 0)) for dept, r, o in session.execute(query)}
 
 
-def _cases_handled(session: Session, codes: list[str], period: Period) -> int:
+def _cases_handled(session: Session, departments, period: Period) -> int:
     """Cases handled county-wide: a case two departments worked on counts once."""
     return session.scalar(sa.select(sa.func.count(sa.distinct(HumanTask.case_id)))
-                          .where(*_completed_in(codes, period))) or 0
+                          .where(*_completed_in(departments, period))) or 0
 
 
 def _total(rows: list[Figures], cases_handled: int) -> Figures:
