@@ -5,12 +5,28 @@ once (art. 17); 有条件共享 goes to the provider's review within ``share_rep
 the provider's explanation within the same period. A refusal needs a reason and a basis (art. 14);
 after one the consumer may ask the authority to coordinate (art. 14 para. 3). A grant expires at
 24:00 of its last day.
+
+Statutory periods (``PERIODS`` below; docs/deadlines/share_application.md has the table). The
+provider may ask once for missing materials (补正): the provider's period stops (its timers are gone,
+so the period closes) and the applicant's ``supplement`` period runs; the complete materials start a
+fresh ``share_reply_days`` from their receipt (a new period, never overdue on entry, so nobody is
+escalated for the applicant's delay); an applicant silent past ``supplement_days`` has withdrawn.
+
+Every human step has a period: the provider's review, explanation and ordered grant, the
+applicant's supplement and its answer to a refusal, the authority's coordination and its 督办
+decisions. Deliberate choices:
+
+* ``after_refusal`` (accept the refusal or ask for coordination) is timed although the regulation
+  sets no period for it (design): a window of ``supplement_days`` from the refusal, after which the
+  refusal stands and the case ends ``refused``, so no case waits forever in the applicant's inbox;
+  asking for coordination is the applicant's right, not a duty, so nobody is escalated for it;
+* the optional 数长 sign-off of procedures.md is not part of this diagram (no dept_head step), so it
+  needs no period;
+* the grant's own period of use (``wait_grant_end``) is a term of the grant, not a party's obligation.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
-
-import sqlalchemy as sa
 
 from engine import memo
 from engine.calendar import period_end
@@ -18,6 +34,7 @@ from engine.domain import catalog, org, records
 from engine.domain.record_checks import beijing_today, load, record_audit, require_status
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField
+from engine.periods import PeriodSpec
 from engine.uow import Actor
 
 from .common import FUNCTIONS as COMMON
@@ -27,6 +44,30 @@ PLATFORM = Actor.system("share_platform")  # the county data centre grants 无�
 UNCONDITIONAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：无条件共享，直接获取"
 APPROVAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：有条件共享，提供部门授权"
 ORDERED_BASIS = "县政府政务数据资源主管部门协调意见（第十四条第三款）"
+SUPPLEMENT_LAPSED = Actor.system("supplement_lapsed")  # the applicant's silence withdraws (arts. 14, 16)
+
+# The statutory periods the diagram watches (engine/periods.py; docs/deadlines/share_application.md).
+PERIODS = {
+    # art. 17: authorise a conditional share within 5 working days of receipt; after 补正, afresh from
+    # the receipt of the complete materials (procedures.md, after 行政许可法 art. 32). Late: 督办, art. 31
+    # item 3 (拒绝政务数据共享).
+    "review": PeriodSpec("share_reply_days", "department", "17", "审核共享申请并答复", item=3),
+    # art. 17: explain a 不予共享 resource within 5 working days of receipt.
+    "explanation": PeriodSpec("share_reply_days", "department", "17", "说明不予共享的理由和依据", item=3),
+    # arts. 14, 16 (design): the applicant supplies the materials asked for; silence past it withdraws.
+    "supplement": PeriodSpec("supplement_days", "applicant", "14, 16", "补充共享申请材料"),
+    # art. 14 para. 3 (design): the window to accept a refusal or ask for coordination, the same length
+    # as the supplement (the applicant's answer to the provider); past it the refusal stands.
+    "coordination_request": PeriodSpec("supplement_days", "applicant", "14 ¶3", "接受不予共享或申请统筹协调"),
+    # art. 14 para. 3 (design): the authority coordinates; reminded and marked late, no 督办.
+    "coordinate": PeriodSpec("authority_decide_days", "authority", "14 ¶3", "统筹协调共享争议"),
+    # art. 14 para. 3 (design): the provider grants the share the authority ordered. Late: 督办, item 3.
+    "ordered_grant": PeriodSpec("ordered_grant_days", "department", "14 ¶3", "按协调意见授权", item=3),
+    # art. 31 (design): the authority decides on each 督办 (reminded, marked late).
+    "review_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),
+    "explanation_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),
+    "ordered_grant_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),
+}
 
 REQUIRED = {"required": None}
 START_FORM = [
@@ -188,8 +229,17 @@ def _require(cleaned: dict, fields: dict) -> None:
         raise InvalidForm(missing)
 
 
+def _check_supervision(data: dict, cleaned: dict) -> dict:
+    if cleaned["decision"] == "dismiss" and not cleaned.get("note"):
+        raise InvalidForm({"note": "不予立案须说明理由 (say why no rectification is needed)"})
+    return cleaned
+
+
 TASK_CHECKS = {"provider_review": _check_review, "grant_ordered": _check_ordered_grant,
-               "supplement_materials": _check_supplement, "after_refusal": _check_after_refusal}
+               "supplement_materials": _check_supplement, "after_refusal": _check_after_refusal,
+               "provider_review_supervise": _check_supervision,
+               "provider_explanation_supervise": _check_supervision,
+               "grant_ordered_supervise": _check_supervision}
 
 
 # -- diagram functions -----------------------------------------------------------------------
@@ -226,7 +276,8 @@ def refuse_application(ctx, application_id: int, reason: str, basis: str) -> boo
 
 
 def supplement_materials(ctx, application_id: int, materials) -> str:
-    """The consumer supplies the materials the provider asked for; the period keeps running."""
+    """The consumer supplies the materials the provider asked for; the provider's ``share_reply_days``
+    start afresh from their receipt (the diagram re-enters the review: a new period)."""
     application = load(ctx.session, records.ShareApplication, application_id, "共享申请", "share application")
     require_status(application, ["submitted"], "共享申请", "share application")
     application.materials = list(dict.fromkeys([*application.materials, *materials]))
@@ -237,6 +288,14 @@ def supplement_materials(ctx, application_id: int, materials) -> str:
 
 def withdraw_application(ctx, application_id: int) -> bool:
     records.withdraw_share_application(ctx.uow, application_id, ctx.actor, ctx.now)
+    return True
+
+
+def withdraw_for_silence(ctx, application_id: int) -> bool:
+    """The applicant let ``supplement_days`` pass without the materials: the application is
+    withdrawn (arts. 14, 16; procedures.md: silence past the supplement period withdraws)."""
+    records.withdraw_share_application(ctx.uow, application_id, SUPPLEMENT_LAPSED, ctx.now,
+                                       reason="supplement_lapsed")
     return True
 
 
@@ -261,18 +320,11 @@ def expire_grant(ctx, grant_id: int) -> str:
     return grant.status
 
 
-def supervised_before(ctx) -> bool:
-    """Whether this case already has a 督办 (the review task re-opened after supplied materials keeps
-    the original due date, so its overdue timer fires again for the same lateness)."""
-    query = sa.select(records.SupervisionItem.id).where(records.SupervisionItem.case_id == ctx.case.id)
-    return ctx.session.scalars(query.limit(1)).first() is not None
-
-
 FUNCTIONS = dict(COMMON)
 FUNCTIONS.update({
     "register_application": register_application, "grant_unconditional": grant_unconditional,
     "approve_application": approve_application, "refuse_application": refuse_application,
     "supplement_materials": supplement_materials, "withdraw_application": withdraw_application,
+    "withdraw_for_silence": withdraw_for_silence,
     "coordinate": coordinate, "grant_end": grant_end, "expire_grant": expire_grant,
-    "supervised_before": supervised_before,
 })

@@ -154,13 +154,15 @@ def _check_scope(application: ShareApplication, data_items: list[str]) -> None:
         raise InvalidForm({"data_items": f"未申请的数据项：{'、'.join(extra)} (items not applied for: {', '.join(extra)})"})
 
 
-def withdraw_share_application(uow: UnitOfWork, application_id: int, actor: Actor, now: datetime) -> ShareApplication:
-    """The consumer withdraws an application not yet answered."""
+def withdraw_share_application(uow: UnitOfWork, application_id: int, actor: Actor, now: datetime,
+                               reason: str = "") -> ShareApplication:
+    """The consumer withdraws an application not yet answered; ``reason`` says why when the consumer
+    did not act itself (``supplement_lapsed``: silent past the supplement period, arts. 14, 16)."""
     application = load(uow.session, ShareApplication, application_id, "共享申请", "share application")
     require_status(application, ["submitted"], "共享申请", "share application")
     application.status = "withdrawn"
     record_audit(uow, actor, now, "share_application_withdrawn", application.case_id,
-                 {"application_id": application.id})
+                 {"application_id": application.id, **({"reason": reason} if reason else {})})
     return application
 
 

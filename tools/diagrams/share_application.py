@@ -1,27 +1,55 @@
-"""共享申请 (share application, arts. 14–17): the diagram of procedures.md section 2."""
+"""共享申请 (share application, arts. 14–17): the diagram of procedures.md section 2.
+
+Main path: register → 无条件共享 granted at once (art. 17) / 有条件共享 reviewed by the provider /
+不予共享 explained by the provider, both within 5 working days of receipt (art. 17) → after a refusal
+the applicant accepts it or asks the authority to coordinate (art. 14 ¶3) → the authority upholds
+it or orders the share, which the provider then grants → the grant expires with its period.
+
+Periods (workflows/share_application.py ``PERIODS``, docs/deadlines/share_application.md): every
+timer comes from ``tools.diagrams.periods``. The provider asking for materials (补正) hands the case
+to the applicant: the provider's period closes, the applicant's ``supplement`` period opens, and the
+complete materials open a fresh provider's period from their receipt; an applicant silent past it
+has withdrawn (an interrupting timer). The provider's late periods are escalated (督办, art. 31
+item 3, once per period); the authority's own late coordination is only marked late.
+"""
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
+from tools.diagrams.periods import escalation, late_mark, watch
 
 C, P, A = "consumer_clerk", "provider_clerk", "authority"
-DUE = "workdays(rules.share_reply_days, received_on)"
-REMIND = "remind_before(rules.share_reply_days, received_on)"
+PROVIDER = {"department": "provider_department"}  # the case-data variables holding department codes
+CONSUMER = {"department": "consumer_department"}
+# No 退回 (engine/returns.py) from these: the applicant answers a request for materials by supplying
+# them or withdrawing (a return would re-open the provider's review as a fresh period by the
+# applicant's act and lift the once-only rule); a coordination request is decided, not sent back
+# (and a return between two period-watched tasks cannot reset their periods yet).
+NOT_RETURNABLE = {"returnable": "false"}
+GRANT_TERMS = [
+    Field("granted_items", "授权的数据项（每行一项，留空为申请的全部数据项）", "textarea"),
+    Field("valid_from", "授权起始日（留空为申请的起始日）", "date"),
+    Field("valid_until", "授权截止日（留空为申请的截止日）", "date"),
+    Field("usage_limits", "使用限制", "textarea", maxlength=2000),
+]
 
 
 def build() -> Diagram:
     d = Diagram("share_application", "共享申请", documentation=(
         "政务数据使用部门提出共享申请（第十四条、第十七条）：无条件共享直接授权；有条件共享由提供部门在5个工作日内"
-        "授权或说明理由和依据；不予共享由提供部门在5个工作日内说明理由。不予共享后可申请主管部门统筹协调。"))
+        "授权或说明理由和依据；不予共享由提供部门在5个工作日内说明理由。提供部门要求补充材料的，补正期间"
+        "提供部门的期限停止计算，收到完整材料之日起重新计算；申请部门逾期不补正的，视为撤回申请。"
+        "不予共享后可申请主管部门统筹协调（第十四条第三款）。"))
     d.lane(C, "数据使用部门", rows=3)
     d.lane(P, "数据提供部门", rows=3)
-    d.lane(A, "政务数据资源主管部门", rows=3)
+    d.lane(A, "政务数据资源主管部门", rows=4)
     _apply(d)
     _review(d)
+    _supplement(d)
     _explanation(d)
     _refusal(d)
+    _coordination(d)
     _grant(d)
-    _supervision(d, "provider_review", row=0, col=4, guarded=True)
-    _supervision(d, "provider_explanation", row=2, col=10, guarded=False)
+    _periods(d)
     return d
 
 
@@ -44,24 +72,30 @@ def _apply(d: Diagram) -> None:
 
 
 def _review(d: Diagram) -> None:
-    d.user_task("provider_review", "审核共享申请", lane=P, col=3, candidate_groups=P,
-                properties={"department": "provider_department"}, form=[
-                    Field("decision", "审核结论", "enum", required=True, values=[
-                        ("approve", "同意共享（授权）"), ("refuse", "不予共享"), ("ask_materials", "要求补充材料（限一次）")]),
-                    Field("granted_items", "授权的数据项（每行一项，留空为申请的全部数据项）", "textarea"),
-                    Field("valid_from", "授权起始日（留空为申请的起始日）", "date"),
-                    Field("valid_until", "授权截止日（留空为申请的截止日）", "date"),
-                    Field("usage_limits", "使用限制", "textarea", maxlength=2000),
-                    Field("reason", "理由（不予共享的理由，或需补充的材料）", "textarea", maxlength=2000),
-                    Field("basis", "依据（不予共享的法律、行政法规或政策依据；授权依据）", "textarea", maxlength=2000)])
-    _deadline(d, "provider_review")
+    d.user_task("provider_review", "审核共享申请", lane=P, col=3, candidate_groups=P, properties=PROVIDER, form=[
+        Field("decision", "审核结论", "enum", required=True, values=[
+            ("approve", "同意共享（授权）"), ("refuse", "不予共享"), ("ask_materials", "要求补充材料（限一次）")]),
+        *GRANT_TERMS,
+        Field("reason", "理由（不予共享的理由，或需补充的材料）", "textarea", maxlength=2000),
+        Field("basis", "依据（不予共享的法律、行政法规或政策依据；授权依据）", "textarea", maxlength=2000)])
     d.exclusive_gateway("gw_review", "审核结论", lane=P, col=4, default="f_review_refused")
     d.script_task("approve", "登记授权", lane=P, col=5, script=(
         "grant_id = approve_application(application_id, granted_items, valid_from, valid_until, usage_limits, basis)"))
     d.script_task("record_refusal", "登记不予共享", lane=P, col=5, row=1,
                   script="refused = refuse_application(application_id, reason, basis)")
+    d.flow("f_reviewed", "provider_review", "gw_review")
+    d.flow("f_review_approved", "gw_review", "approve", "同意", condition='decision == "approve"')
+    d.flow("f_review_materials", "gw_review", "supplement_materials", "补充材料",
+           condition='decision == "ask_materials"')
+    d.flow("f_review_refused", "gw_review", "record_refusal", "不予共享")
+    d.flow("f_approved", "approve", "wait_grant_end")
+    d.flow("f_refused", "record_refusal", "after_refusal")
+
+
+def _supplement(d: Diagram) -> None:
+    """补正: the applicant supplies the materials or withdraws; silence past its period withdraws."""
     d.user_task("supplement_materials", "补充材料或撤回申请", lane=C, col=4, row=1, candidate_groups=C,
-                properties={"department": "consumer_department"}, form=[
+                properties={**CONSUMER, **NOT_RETURNABLE}, form=[
                     Field("reason", "提供部门要求补充的材料", "textarea", readonly=True),
                     Field("supplement_action", "办理方式", "enum", required=True,
                           values=[("supplement", "补充材料"), ("withdraw", "撤回申请")]),
@@ -72,27 +106,23 @@ def _review(d: Diagram) -> None:
     d.script_task("withdraw", "撤回申请", lane=C, col=6, row=2,
                   script="withdrawn = withdraw_application(application_id)")
     d.end("end_withdrawn", "已撤回", lane=C, col=7, row=2, properties={"outcome": "withdrawn"})
-    d.flow("f_reviewed", "provider_review", "gw_review")
-    d.flow("f_review_approved", "gw_review", "approve", "同意", condition='decision == "approve"')
-    d.flow("f_review_materials", "gw_review", "supplement_materials", "补充材料",
-           condition='decision == "ask_materials"')
-    d.flow("f_review_refused", "gw_review", "record_refusal", "不予共享")
-    d.flow("f_approved", "approve", "wait_grant_end")
-    d.flow("f_refused", "record_refusal", "after_refusal")
+    d.script_task("lapse_supplement", "逾期未补正：视为撤回", lane=C, col=4, row=2,
+                  script="withdrawn = withdraw_for_silence(application_id)")
+    d.end("end_lapsed", "视为撤回", lane=C, col=5, row=2, properties={"outcome": "withdrawn"})
     d.flow("f_supplement_done", "supplement_materials", "gw_supplement")
     d.flow("f_supplement", "gw_supplement", "record_supplement", "补充材料",
            condition='supplement_action == "supplement"')
     d.flow("f_withdraw", "gw_supplement", "withdraw", "撤回")
     d.flow("f_supplemented", "record_supplement", "provider_review")
     d.flow("f_withdrawn", "withdraw", "end_withdrawn")
+    d.flow("f_lapsed", "lapse_supplement", "end_lapsed")
 
 
 def _explanation(d: Diagram) -> None:
     d.user_task("provider_explanation", "说明不予共享理由", lane=P, col=3, row=2, candidate_groups=P,
-                properties={"department": "provider_department"}, form=[
+                properties=PROVIDER, form=[
                     Field("reason", "不予共享理由", "textarea", required=True, maxlength=2000),
                     Field("basis", "法律、行政法规或政策依据", "textarea", required=True, maxlength=2000)])
-    _deadline(d, "provider_explanation")
     d.script_task("record_explanation", "登记不予共享理由", lane=P, col=4, row=2,
                   script="refused = refuse_application(application_id, reason, basis)")
     d.flow("f_explained", "provider_explanation", "record_explanation")
@@ -101,14 +131,22 @@ def _explanation(d: Diagram) -> None:
 
 def _refusal(d: Diagram) -> None:
     d.user_task("after_refusal", "接受结果或申请协调", lane=C, col=7, candidate_groups=C,
-                properties={"department": "consumer_department"}, form=[
+                properties=CONSUMER, form=[
                     Field("reason", "不予共享理由", "textarea", readonly=True),
                     Field("basis", "不予共享依据", "textarea", readonly=True),
                     Field("next_step", "办理方式", "enum", required=True, values=[
                         ("accept", "接受"), ("coordinate", "申请主管部门统筹协调（第十四条第三款）")]),
                     Field("coordination_request", "申请协调的理由", "textarea", maxlength=2000)])
     d.exclusive_gateway("gw_after_refusal", "是否申请协调", lane=C, col=8, default="f_accepted")
-    d.user_task("coordinate", "统筹协调", lane=A, col=10, candidate_groups=A, form=[
+    d.end("end_refused", "不予共享", lane=C, col=13, properties={"outcome": "refused"})
+    d.end("end_refusal_stands", "期满未申请协调", lane=C, col=8, row=1, properties={"outcome": "refused"})
+    d.flow("f_refusal_answered", "after_refusal", "gw_after_refusal")
+    d.flow("f_coordinate", "gw_after_refusal", "coordinate", "申请协调", condition='next_step == "coordinate"')
+    d.flow("f_accepted", "gw_after_refusal", "end_refused", "接受")
+
+
+def _coordination(d: Diagram) -> None:
+    d.user_task("coordinate", "统筹协调", lane=A, col=10, candidate_groups=A, properties=NOT_RETURNABLE, form=[
         Field("reason", "不予共享理由", "textarea", readonly=True),
         Field("basis", "不予共享依据", "textarea", readonly=True),
         Field("coordination_request", "使用部门申请协调的理由", "textarea", readonly=True),
@@ -118,20 +156,12 @@ def _refusal(d: Diagram) -> None:
     d.script_task("record_coordination", "登记协调结果", lane=A, col=11,
                   script="coordinated = coordinate(application_id, coordination, coordination_note)")
     d.exclusive_gateway("gw_coordination", "协调结果", lane=A, col=12, default="f_upheld")
-    d.user_task("grant_ordered", "按协调意见授权", lane=P, col=13, candidate_groups=P,
-                properties={"department": "provider_department"}, form=[
-                    Field("coordination_note", "协调意见", "textarea", readonly=True),
-                    Field("granted_items", "授权的数据项（每行一项，留空为申请的全部数据项）", "textarea"),
-                    Field("valid_from", "授权起始日（留空为申请的起始日）", "date"),
-                    Field("valid_until", "授权截止日（留空为申请的截止日）", "date"),
-                    Field("usage_limits", "使用限制", "textarea", maxlength=2000),
-                    Field("basis", "授权依据（留空为协调意见）", "textarea", maxlength=2000)])
+    d.user_task("grant_ordered", "按协调意见授权", lane=P, col=13, candidate_groups=P, properties=PROVIDER, form=[
+        Field("coordination_note", "协调意见", "textarea", readonly=True),
+        *GRANT_TERMS,
+        Field("basis", "授权依据（留空为协调意见）", "textarea", maxlength=2000)])
     d.script_task("approve_ordered", "登记授权", lane=P, col=14, script=(
         "grant_id = approve_application(application_id, granted_items, valid_from, valid_until, usage_limits, basis)"))
-    d.end("end_refused", "不予共享", lane=C, col=13, properties={"outcome": "refused"})
-    d.flow("f_refusal_answered", "after_refusal", "gw_after_refusal")
-    d.flow("f_coordinate", "gw_after_refusal", "coordinate", "申请协调", condition='next_step == "coordinate"')
-    d.flow("f_accepted", "gw_after_refusal", "end_refused", "接受")
     d.flow("f_coordinated", "coordinate", "record_coordination")
     d.flow("f_coordination_recorded", "record_coordination", "gw_coordination")
     d.flow("f_share_ordered", "gw_coordination", "grant_ordered", "责成共享",
@@ -149,42 +179,29 @@ def _grant(d: Diagram) -> None:
     d.flow("f_expired", "expire", "end_granted")
 
 
-def _deadline(d: Diagram, task: str) -> None:
-    """The statutory reply period of art. 17, counted from receipt: a reminder and the overdue escalation."""
-    d.boundary_timer(f"{task}_reminder", "到期提醒", attached_to=task, time_date=REMIND, kind="reminder")
-    d.boundary_timer(f"{task}_overdue", "超期", attached_to=task, time_date=DUE, kind="overdue")
-    d.end(f"{task}_reminded", "已提醒", lane=P, col=2, row=1 if task == "provider_review" else 2)
-    d.flow(f"f_{task}_remind", f"{task}_reminder", f"{task}_reminded")
+def _periods(d: Diagram) -> None:
+    """Who is timed, from when (workflows/share_application.py ``PERIODS``).
 
-
-def _supervision(d: Diagram, task: str, *, row: int, col: int, guarded: bool) -> None:
-    """Overdue: a 督办 for the authority, who opens a rectification (art. 31 item 3) or dismisses it."""
-    escalate, decide, gw = f"{task}_escalate", f"{task}_supervise", f"{task}_gw_supervise"
-    if guarded:  # the review re-opens after supplied materials with the same due date: one 督办 only
-        d.exclusive_gateway(f"{task}_gw_once", "已督办？", lane=A, col=col, row=row, default=f"f_{task}_first")
-        d.end(f"{task}_supervised_before", "已督办", lane=A, col=col, row=row + 1)
-        d.flow(f"f_{task}_overdue", f"{task}_overdue", f"{task}_gw_once")
-        d.flow(f"f_{task}_again", f"{task}_gw_once", f"{task}_supervised_before", "已督办",
-               condition="supervised_before()")
-        d.flow(f"f_{task}_first", f"{task}_gw_once", escalate)
-        col += 1
-    else:
-        d.flow(f"f_{task}_overdue", f"{task}_overdue", escalate)
-    d.script_task(escalate, "超期督办", lane=A, col=col, row=row, script=(
-        f'{task}_supervision = escalate_overdue("{task}", provider_department, 3)'))
-    d.user_task(decide, "督办：是否立案整改", lane=A, col=col + 1, row=row, candidate_groups=A, form=[
-        Field("decision", "督办决定", "enum", required=True,
-              values=[("open", "立案整改（第三十一条第三项）"), ("dismiss", "不予立案")]),
-        Field("note", "督办意见", "textarea", required=True, maxlength=2000)])
-    d.exclusive_gateway(gw, "是否立案", lane=A, col=col + 2, row=row, default=f"f_{task}_dismiss")
-    d.script_task(f"{task}_open", "立案整改", lane=A, col=col + 3, row=row,
-                  script=f"rectification_case_id = open_rectification({task}_supervision)")
-    d.script_task(f"{task}_dismiss", "不予立案", lane=A, col=col + 3, row=1,
-                  script=f"dismissed = dismiss_supervision({task}_supervision, note)")
-    d.end(f"{task}_supervised", "督办办结", lane=A, col=col + 4, row=row)
-    d.flow(f"f_{task}_escalated", escalate, decide)
-    d.flow(f"f_{task}_decided", decide, gw)
-    d.flow(f"f_{task}_open", gw, f"{task}_open", "立案", condition='decision == "open"')
-    d.flow(f"f_{task}_dismiss", gw, f"{task}_dismiss", "不予立案")
-    d.flow(f"f_{task}_opened", f"{task}_open", f"{task}_supervised")
-    d.flow(f"f_{task}_dismissed", f"{task}_dismiss", f"{task}_supervised")
+    The provider's 5 days (art. 17) run from the receipt of the application, and afresh from the
+    receipt of the complete materials; late: one 督办 per period, art. 31 item 3 (拒绝政务数据共享).
+    The applicant's supplement and its window to ask for coordination close the case when they pass
+    (interrupting: withdrawn, refused). The authority's coordination is reminded and marked late;
+    the provider's grant after the order is the department's again (督办, item 3).
+    """
+    watch(d, "provider_review", "review", start="received_on", reminded=(P, 2, 1))
+    watch(d, "provider_explanation", "explanation", start="received_on", reminded=(P, 2, 2))
+    watch(d, "supplement_materials", "supplement", reminded=(C, 3, 2), interrupting=True,
+          overdue_name="逾期未补正")
+    d.flow("f_supplement_lapsed", "supplement_materials_overdue", "lapse_supplement")
+    watch(d, "after_refusal", "coordination_request", reminded=(C, 7, 1), interrupting=True,
+          overdue_name="申请协调期满")
+    d.flow("f_refusal_stands", "after_refusal_overdue", "end_refusal_stands")
+    watch(d, "coordinate", "coordinate", reminded=(A, 10, 1))
+    late_mark(d, "coordinate", lane=A, col=11, row=1)
+    watch(d, "grant_ordered", "ordered_grant", reminded=(P, 13, 1))
+    escalation(d, "provider_review", dept="provider_department", item=3, decide_period="review_supervise",
+               col=3, row=0)
+    escalation(d, "provider_explanation", dept="provider_department", item=3,
+               decide_period="explanation_supervise", col=3, row=2)
+    escalation(d, "grant_ordered", dept="provider_department", item=3, decide_period="ordered_grant_supervise",
+               col=13, row=0)
