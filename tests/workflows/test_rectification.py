@@ -14,7 +14,7 @@ from engine.bootstrap import register_hooks
 from engine.calendar import BEIJING
 from engine.domain import records
 from engine.domain.notifications import Notification
-from engine.errors import InvalidForm, PermissionDenied
+from engine.errors import InvalidForm, PermissionDenied, ScriptError
 from engine.models import AuditRecord, Deadline, StatutoryPeriod
 from workflows import common
 
@@ -324,6 +324,35 @@ def test_the_authority_late_with_its_notice_is_reminded_and_marked_late(world):
         ("notice", "authority")]
     closed = audit_summaries(world, case_id, "period_closed")
     assert [(c["period"], c["state"]) for c in closed] == [("notice", "late")]
+
+
+def test_the_verification_goes_back_only_by_a_rejection(world):
+    """退回 would reopen the 数长's signature without the rework period and the violation's deadline."""
+    from engine.returns import NotReturnable
+    world.at(2026, 3, 2, 9, 0)
+    case_id = start(world)
+    world.complete(case_id, "notice", "supervisor", NOTICE)
+    report_and_sign(world, case_id)
+    with pytest.raises(NotReturnable):
+        world.engine.return_task(world.task(case_id, "verify").id, world.actors["supervisor"], "请数长重新签发")
+    assert world.open_elements(case_id) == ["verify"]
+
+
+@pytest.mark.xfail(strict=True, raises=ScriptError, reason=(
+    "engine/returns.py: SpiffWorkflow 3.2's reset_from_task_id leaves the returned-from task's waiting "
+    "boundary timers in workflow.event_manager.tasks; refresh_timers then updates a task without a parent"))
+def test_the_heads_return_stays_inside_the_departments_period(world):
+    """退回 by the 数长 to the clerk (engine/returns.py) keeps the department's period and its due date."""
+    world.at(2026, 3, 2, 9, 0)
+    case_id = start(world)
+    world.complete(case_id, "notice", "supervisor", NOTICE)
+    world.at(2026, 3, 9, 10, 0)
+    world.complete(case_id, "rectify", "gongan.clerk", REPORT)
+    world.engine.return_task(world.task(case_id, "sign").id, world.actors["gongan.head"], "请补充整改清单")
+    assert world.open_elements(case_id) == ["rectify"]
+    assert world.task(case_id, "rectify").due_date == date(2026, 3, 16)
+    assert [(p[0], p[1], p[5], p[6]) for p in periods_of(world, case_id)][1:] == [
+        ("rectify", 1, date(2026, 3, 16), "running")]
 
 
 def test_the_wrong_departments_clerk_and_head_cannot_work_it(world):

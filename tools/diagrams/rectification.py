@@ -140,8 +140,10 @@ def _round(d: Diagram, r: Round, rectify: str, sign: str, verify: str) -> None:
     d.user_task(r.id("sign"), sign, lane="dept_head", col=col + 1, candidate_groups="dept_head",
                 properties=DEPT, form=_sign_form(r))
     d.exclusive_gateway(r.id("gw_sign"), "是否签发？", lane="dept_head", col=col + 2, default=r.id("f_signed"))
+    # No 退回 to the 数长: a report not accepted goes back by the rejection, which opens the rework
+    # period and moves the violation's deadline (a return would reopen the signature without either).
     d.user_task(r.id("verify"), verify, lane="authority", col=col + 3, row=row, candidate_groups="authority",
-                form=_verify_form(r))
+                properties={"returnable": "false"}, form=_verify_form(r))
     d.exclusive_gateway(r.id("gw_verify"), "是否到位？", lane="authority", col=col + 4, row=row,
                         default=r.id("f_rejected"))
     d.script_task(r.id("rework"), "退回整改（重新起算）", lane="authority", col=col + 5, row=row + 1,
