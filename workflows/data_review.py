@@ -6,29 +6,57 @@ provider department; the platform registers the objection and gives the objector
 (``engine.domain.objections.objection_by_receipt``): the answer reaches the objector through the
 platform because it is written on the objection record.
 
-Two branches run in parallel. The provider's clerk verifies and answers within
-``rules.review_reply_days`` working days of receipt (reminder before, 督办 when it passes, art. 31
-item 3); the answer ends the whole case (terminate end, outcome ``corrected`` or ``confirmed``).
-Meanwhile the clerk may, once and only before the period ends (the request task lapses when it
-ends), ask for up to ``rules.review_extension_max_days`` more working days; the department head
-approves (the running deadline moves to the original due date + those working days) or refuses
-(the deadline stays). An approval after the original period has ended is refused with a clear
-message; the head can still record a refusal.
+Two branches run in parallel. The provider's clerk verifies and answers; the answer ends the whole
+case (terminate end, outcome ``corrected`` or ``confirmed``). Meanwhile the clerk may, once and only
+before the period ends (the request lapses when it ends), ask for up to
+``rules.review_extension_max_days`` more working days; the department head approves (the running
+period moves to its original end + those working days, calendar.md) or refuses (it stays). An
+approval after the original period has ended is refused with a clear message; the head can still
+record a refusal.
+
+Deadlines (``PERIODS``; docs/deadlines/data_review.md has the table): one period of the provider
+department, ``review`` (art. 18: ``review_reply_days`` from the receipt of the objection), covers
+the clerk's answer, the clerk's request and the 数长's decision on it. It is reminded once (on the
+answer: the clerk who owes it is told; the 数长 is told of the request as a new task), and when it
+passes, one 督办 is raised against the department (art. 31 item 3), whichever of its open tasks is
+found late first; the authority's decision on the 督办 is timed as the authority's own period
+(reminded, marked late, no 督办 against the authority). The request window (``request_window``)
+closes at the period's end and, like every timer that acts against a party, is held while the end
+is provisional (an unpublished year).
+
+Untimed on purpose: the objector (the public) has no task; the request itself has no overdue of
+its own (asking for more time is optional; it lapses at the period's end instead).
 
 Accepted consequence of the terminate end: an answer cancels a pending extension request or
 approval and a pending 督办 decision of the authority in this case, but the supervision item itself
-stays open on the authority's dashboard, where it can still be confirmed or dismissed.
+stays open on the authority's dashboard, where it can still be confirmed or dismissed (the
+authority's decision period then closes with the case, as met unless it had already passed).
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from engine import periods
 from engine.deadlines import workdays
 from engine.domain import catalog, objections
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField, Option
+from engine.periods import PeriodSpec
 
 from .common import FUNCTIONS as COMMON
 
 START_ROLES = {"public"}  # art. 18: departments and the public; anyone may raise an objection
+
+# The statutory periods the diagram watches (docs/deadlines/data_review.md).
+PERIODS = {
+    # art. 18: 10 working days from the receipt of the objection, for the department: the clerk's
+    # answer, the clerk's request for an extension and the 数长's decision on it together; an
+    # approved extension (art. 18: once, at most review_extension_max_days, counted from the end
+    # of the original period) moves this period, it does not open another. Late: art. 31 item 3.
+    "review": PeriodSpec("review_reply_days", "department", "18", "核实并答复复核申请", item=3),
+    # the authority's decision on the 督办 (design: authority_decide_days); reminded, marked late
+    "review_supervise": PeriodSpec("authority_decide_days", "authority", "31", "督办决定"),
+}
 
 START_FORM = [
     FormField("objector_kind", "申请人类型", "enum", options=tuple(
@@ -110,21 +138,46 @@ def _check_answer(ctx, cleaned: dict) -> dict:
 
 
 def _check_request(ctx, cleaned: dict) -> dict:
+    """art. 18: at most ``review_extension_max_days``, asked before the period ends (the request
+    lapses then; this also holds if an analyst's diagram drops the window). Not while the end is
+    provisional: a guessed date acts against nobody (calendar.md)."""
     maximum = ctx.rules.review_extension_max_days
     if not 1 <= cleaned["extension_days"] <= maximum:
         raise InvalidForm({"extension_days": f"延长期限应为 1–{maximum} 个工作日（第十八条） "
                                              f"(an extension is 1 to {maximum} working days, art. 18)"})
+    due_date, end, provisional = original_end(ctx)
+    if ctx.now >= end and not provisional:
+        raise InvalidForm({"extension_days": f"原复核期限已于 {due_date.isoformat()} 届满，不能再申请延期"
+                                             f"（第十八条） (the original period ended on {due_date.isoformat()}; "
+                                             "an extension can no longer be asked for, art. 18)"})
     return cleaned
 
 
 def _check_approval(ctx, cleaned: dict) -> dict:
-    """art. 18: an extension must be approved before the original period ends; refusing stays possible."""
-    original = workdays(ctx, ctx.rules.review_reply_days, ctx.task_data["received_on"])
-    if cleaned["approve"] and ctx.now >= original.instant():
-        raise InvalidForm({"approve": f"原复核期限已于 {original.due_date.isoformat()} 届满，不能再批准延期，"
-                                      f"只能不同意 (the original period ended on {original.due_date.isoformat()}; "
+    """art. 18: an extension must be approved before the original period ends; refusing stays possible.
+    Past a provisional end (an unpublished year) ``extend_deadline`` refuses too: the head may wait
+    for the year to be published, which tells whether the period has really ended."""
+    due_date, end, provisional = original_end(ctx)
+    if cleaned["approve"] and ctx.now >= end and provisional:
+        raise InvalidForm({"approve": f"原复核期限暂定于 {due_date.isoformat()} 届满；该年度节假日安排公布、期限确定后"
+                                      f"才能批准延期 (the original period provisionally ended on {due_date.isoformat()}; "
+                                      "the extension can be approved once the year is published and the end is known)"})
+    if cleaned["approve"] and ctx.now >= end:
+        raise InvalidForm({"approve": f"原复核期限已于 {due_date.isoformat()} 届满，不能再批准延期，"
+                                      f"只能不同意 (the original period ended on {due_date.isoformat()}; "
                                       "the extension can no longer be approved, only refused)"})
     return cleaned
+
+
+def original_end(ctx) -> tuple[date, datetime, bool]:
+    """(last day, end instant, provisional) of the department's review period before any extension
+    (art. 18; asked and approved once, so while a request or an approval is open it has not moved).
+    A case of a diagram version older than the period model counts it from ``received_on``."""
+    rows = periods.case_periods(ctx.uow, ctx.case.id).get("review", []) if ctx.uow is not None else []
+    if rows:
+        return rows[0].due_date, rows[0].due_at, rows[0].provisional
+    original = workdays(ctx, ctx.rules.review_reply_days, ctx.task_data["received_on"])
+    return original.due_date, original.instant(), original.provisional
 
 
 def _check_supervision(ctx, cleaned: dict) -> dict:
@@ -135,7 +188,9 @@ def _check_supervision(ctx, cleaned: dict) -> dict:
 
 
 _TASK_CHECKS = {"verify_answer": _check_answer, "request_extension": _check_request,
-                "approve_extension": _check_approval, "supervise": _check_supervision}
+                "approve_extension": _check_approval,
+                "verify_answer_supervise": _check_supervision,  # tools/diagrams/periods.py escalation
+                "approve_extension_supervise": _check_supervision}
 
 
 # -- diagram functions ------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 Two branches run in parallel after the objection is registered: the provider's clerk verifies and
 answers (terminate end: the answer closes the case), and the clerk may, once and before the period
 ends, ask the department head for up to ``rules.review_extension_max_days`` more working days.
+Periods and escalation: workflows/data_review.py ``PERIODS`` and docs/deadlines/data_review.md.
 """
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
+from tools.diagrams.periods import escalation, watch
 
-REVIEW_PERIOD = "rules.review_reply_days, received_on"  # art. 18: 10 working days from receipt
 PROVIDER = {"department": "provider_department"}
+REVIEW = "review"  # the department's one period of art. 18 (workflows/data_review.py PERIODS)
 
 
 def build() -> Diagram:
@@ -17,11 +19,11 @@ def build() -> Diagram:
     d.lane("public", "复核申请人（使用部门或公众）")
     d.lane("provider_clerk", "数据提供部门经办人", rows=3)
     d.lane("dept_head", "数据提供部门负责人（数长）", rows=2)
-    d.lane("authority", "县政务数据资源主管部门", rows=2)
+    d.lane("authority", "县政务数据资源主管部门", rows=4)
     _receive(d)
     _answer(d)
     _extension(d)
-    _supervision(d)
+    _periods(d)
     return d
 
 
@@ -43,19 +45,12 @@ def _answer(d: Diagram) -> None:  # art. 18: verify and answer within the period
                           values=[("corrected", "已更正"), ("confirmed", "经核无误")]),
                     Field("answer", "答复内容", "textarea", required=True, maxlength=5000),
                     Field("correction", "更正内容（已更正时必填）", "textarea", maxlength=5000)])
-    d.boundary_timer("verify_overdue", "超期督办", attached_to="verify_answer",
-                     time_date=f"workdays({REVIEW_PERIOD})", kind="overdue")
-    d.boundary_timer("verify_reminder", "到期提醒", attached_to="verify_answer",
-                     time_date=f"remind_before({REVIEW_PERIOD})", kind="reminder")
     d.script_task("record_answer", "登记答复结果", lane="provider_clerk", col=4,
                   script="record_answer(objection_id, outcome, answer, correction)")
     d.end("answered", "已答复", lane="provider_clerk", col=5, terminate=True)
-    d.end("reminded", "已提醒", lane="provider_clerk", col=3, row=1)
     d.flow("f_answer", "fork", "verify_answer")
     d.flow("f_answered", "verify_answer", "record_answer")
     d.flow("f_recorded", "record_answer", "answered")
-    d.flow("f_reminder", "verify_reminder", "reminded")
-    d.flow("f_overdue", "verify_overdue", "escalate")
 
 
 def _extension(d: Diagram) -> None:  # art. 18: once, approved by the department head
@@ -63,8 +58,6 @@ def _extension(d: Diagram) -> None:  # art. 18: once, approved by the department
                 candidate_groups="provider_clerk", properties=PROVIDER, form=[
                     Field("extension_days", "延长工作日数", "long", required=True, min=1),
                     Field("extension_reason", "延期理由", "textarea", required=True, maxlength=2000)])
-    d.boundary_timer("request_window", "原期限届满", attached_to="request_extension",
-                     time_date=f"workdays({REVIEW_PERIOD})", interrupting=True)
     d.end("not_requested", "未申请延期", lane="provider_clerk", col=4, row=1)
     d.script_task("record_request", "登记延期申请", lane="provider_clerk", col=4, row=2,
                   script="record_extension_request(objection_id, extension_days, extension_reason)")
@@ -83,7 +76,6 @@ def _extension(d: Diagram) -> None:  # art. 18: once, approved by the department
     d.end("not_extended", "期限不变", lane="dept_head", col=8, row=1)
     d.flow("f_request", "fork", "request_extension")
     d.flow("f_requested", "request_extension", "record_request")
-    d.flow("f_window", "request_window", "not_requested")
     d.flow("f_to_head", "record_request", "approve_extension")
     d.flow("f_decided", "approve_extension", "record_decision")
     d.flow("f_decision", "record_decision", "extension_approved")
@@ -92,23 +84,19 @@ def _extension(d: Diagram) -> None:  # art. 18: once, approved by the department
     d.flow("f_extended", "extend", "extended")
 
 
-def _supervision(d: Diagram) -> None:  # art. 31 item 3: not verifying in time
-    d.script_task("escalate", "登记超期督办", lane="authority", col=3,
-                  script='verify_answer_supervision = escalate_overdue("verify_answer", provider_department, 3)')
-    d.user_task("supervise", "督办：是否立案整改", lane="authority", col=4, candidate_groups="authority", form=[
-        Field("decision", "处理决定", "enum", required=True,
-              values=[("open", "立案整改"), ("dismiss", "不予立案")]),
-        Field("note", "说明（不予立案时必填）", "textarea", maxlength=2000)])
-    d.exclusive_gateway("supervision_decided", "是否立案整改", lane="authority", col=5, default="f_dismiss")
-    d.script_task("open_case", "立案整改", lane="authority", col=6,
-                  script="rectification_case_id = open_rectification(verify_answer_supervision)")
-    d.script_task("dismiss", "不予立案", lane="authority", col=6, row=1,
-                  script="dismiss_supervision(verify_answer_supervision, note)")
-    d.end("rectification_opened", "已立案整改", lane="authority", col=7)
-    d.end("supervision_closed", "督办已办结", lane="authority", col=7, row=1)
-    d.flow("f_escalated", "escalate", "supervise")
-    d.flow("f_supervised", "supervise", "supervision_decided")
-    d.flow("f_open", "supervision_decided", "open_case", "立案整改", condition='decision == "open"')
-    d.flow("f_dismiss", "supervision_decided", "dismiss", "不予立案")
-    d.flow("f_opened", "open_case", "rectification_opened")
-    d.flow("f_dismissed", "dismiss", "supervision_closed")
+def _periods(d: Diagram) -> None:
+    """The department's one period of art. 18 (10 working days from the receipt of the objection)
+    covers the clerk's answer, the clerk's request for an extension and the 数长's decision on it;
+    an approved extension moves it (``extend_deadline`` moves the answer's timers, the period row
+    follows). Reminded once, on the answer (whoever holds the answer is who must act); overdue: one
+    督办 per period, art. 31 item 3 (未按规定核实、更新数据). The request lapses when the period ends
+    (``request_window``: a window, not an escalation; held while the period is provisional)."""
+    watch(d, "verify_answer", REVIEW, reminded=("provider_clerk", 3, 1))
+    d.boundary_timer("request_window", "原期限届满", attached_to="request_extension",
+                     time_date=f'period_due("{REVIEW}")', interrupting=True)
+    d.flow("f_window", "request_window", "not_requested")
+    watch(d, "approve_extension", REVIEW)
+    escalation(d, "verify_answer", dept="provider_department", item=3, decide_period="review_supervise",
+               col=3, row=0)
+    escalation(d, "approve_extension", dept="provider_department", item=3, decide_period="review_supervise",
+               col=5, row=2)
