@@ -1,8 +1,15 @@
 """Inconsistency reports (不一致协调, procedure 4, art. 19): departments providing different data of
-the same category state positions, agree or are decided by the authority, and correct."""
+the same category state positions, agree on a proposed resolution or are decided by the authority,
+correct, and the authority confirms the corrections.
+
+A settlement is a *resolution*: whose record is right (the prevailing department), which departments
+correct their data, and by when (art. 13: a department corrects its wrong data). "Agreed" without
+one is no agreement (procedures.md section 4). The report has no columns for the prevailing
+department and the correction due date yet: they are in the audit records (``inconsistency_proposed``,
+``inconsistency_decided``) and the case data, and in the human-readable ``decision``."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -127,25 +134,66 @@ def _involved(check: Checks, report: InconsistencyReport, dept_code: str,
     return parties
 
 
+def _resolution(check: Checks, report: InconsistencyReport, prevailing: str | None,
+                must_correct: list[str]) -> list[InconsistencyParty]:
+    """A resolution names at least one department that corrects (arts. 13, 19: data found wrong is
+    corrected), never the prevailing one; the prevailing department, when named, is involved."""
+    codes = list(dict.fromkeys(must_correct or []))
+    if not codes:
+        check.fail("must_correct", "须指明数据有误、需要更正的部门（没有更正的一致意见不是一致意见）",
+                   "name the departments whose data is wrong and must be corrected")
+    if prevailing is not None:
+        _involved(check, report, prevailing, "prevailing_department")
+        if prevailing in codes:
+            check.fail("must_correct", "被采信部门的数据无须更正", "the prevailing department does not correct")
+    return [p for code in codes for p in _involved(check, report, code, "must_correct")]
+
+
+def record_proposal(uow: UnitOfWork, report_id: int, dept_code: str, prevailing: str, must_correct: list[str],
+                    resolution: str, actor: Actor, now: datetime) -> InconsistencyReport:
+    """The lead department proposes a resolution (art. 19: 协商形成一致意见): whose record is right,
+    which departments correct; proposing it is the lead department's acceptance."""
+    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    check = Checks(uow.session)
+    proposer = _involved(check, report, dept_code)
+    resolution = check.text("resolution", resolution, "一致意见", "resolution", 2000)
+    if not isinstance(prevailing, str) or not prevailing:
+        check.fail("prevailing_department", "须指明采信哪个部门的数据", "name the department whose record is right")
+        prevailing = None
+    _resolution(check, report, prevailing, must_correct)
+    check.done()
+    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    for party in proposer:
+        party.agreed = True
+    record_audit(uow, actor, now, "inconsistency_proposed", report.case_id, {
+        "report_id": report.id, "department": dept_code, "prevailing": prevailing,
+        "must_correct": list(dict.fromkeys(must_correct)), "resolution": resolution})
+    return report
+
+
 def decide_inconsistency(uow: UnitOfWork, report_id: int, outcome: str, decision: str, must_correct: list[str],
-                         actor: Actor, now: datetime) -> InconsistencyReport:
+                         actor: Actor, now: datetime, prevailing: str | None = None,
+                         correction_due: date | None = None) -> InconsistencyReport:
     """Settle the report: ``agreed`` once every department agreed, or ``decided`` by the authority
-    (art. 19); ``must_correct`` names the departments whose data is wrong."""
+    (art. 19); ``must_correct`` names the departments whose data is wrong (at least one: a settlement
+    without a correction is refused), ``prevailing`` the department whose record is right,
+    ``correction_due`` the last day of the correction period (art. 13; recorded in the audit)."""
     report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
     check = Checks(uow.session)
     check.choice("outcome", outcome, OUTCOMES, "协调结果", "outcome")
     decision = check.text("decision", decision, "处理意见", "decision")
-    wrong = [p for code in dict.fromkeys(must_correct or []) for p in _involved(check, report, code, "must_correct")]
+    wrong = _resolution(check, report, prevailing, must_correct)
     check.done()
     require_status(report, ["open"], "不一致报告", "inconsistency report")
     if outcome == "agreed" and not all(p.agreed for p in report.parties):
         raise GovflowError("尚有部门未同意，须由主管部门协调决定 (not every department agreed; the authority decides)")
     for party in wrong:
         party.must_correct = True
-    report.status = "settled" if wrong else "closed"
+    report.status = "settled"
     report.outcome, report.decision, report.decided_by, report.decided_at = outcome, decision, actor.username, now
     record_audit(uow, actor, now, "inconsistency_decided", report.case_id, {
-        "report_id": report.id, "outcome": outcome, "must_correct": list(dict.fromkeys(must_correct or []))})
+        "report_id": report.id, "outcome": outcome, "must_correct": list(dict.fromkeys(must_correct or [])),
+        "prevailing": prevailing, "correction_due": correction_due.isoformat() if correction_due else None})
     return report
 
 
@@ -166,4 +214,17 @@ def record_correction(uow: UnitOfWork, report_id: int, dept_code: str, note: str
         report.status = "closed"
     record_audit(uow, actor, now, "inconsistency_corrected", report.case_id,
                  {"report_id": report.id, "department": dept_code, "closed": report.status == "closed"})
+    return report
+
+
+def confirm_corrections(uow: UnitOfWork, report_id: int, note: str, actor: Actor,
+                        now: datetime) -> InconsistencyReport:
+    """The authority confirms that every required correction was made (procedures.md section 4)."""
+    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    check = Checks(uow.session)
+    note = check.text("confirm_note", note, "确认意见", "confirmation", 2000)
+    check.done()
+    require_status(report, ["closed"], "不一致报告", "inconsistency report")
+    record_audit(uow, actor, now, "inconsistency_confirmed", report.case_id, {
+        "report_id": report.id, "corrected": [p.department.code for p in report.parties if p.must_correct]})
     return report
