@@ -105,16 +105,20 @@ def reminder_days(ctx, before=None) -> int:
 
 def extend_deadline(ctx, element_id, days) -> str:
     """Move the running deadline of user task ``element_id`` by ``days`` working days, counted from
-    the end of the original period; must be approved before it ends (art. 18)."""
+    the end of the original period; must be approved before it ends (art. 18). When the deadline is a
+    statutory period, the whole period moves: every timer of it and its row, so a task of the period
+    entered later (or in the same step) has the extended end too."""
     days = _count(days)
     maximum = ctx.rules.periods.get("review_extension_max_days", 10)
     if days > maximum:  # art. 18: at most 10 working days
         raise GovflowError(f"延长不得超过 {maximum} 个工作日 (an extension is at most {maximum} working days)")
+    timers = [t for t in attached_timers(ctx.workflow, element_id) if t._get_internal_data("deadline")]
+    keys = {(m["period"], m.get("seq")) for m in (t._get_internal_data("deadline") for t in timers) if "period" in m}
+    timers += [t for t in ctx.workflow.get_tasks(state=TaskState.WAITING) if is_timer(t) and t not in timers
+               and _period_key(t) in keys]
     moved = None
-    for timer in attached_timers(ctx.workflow, element_id):
+    for timer in timers:
         meta = timer._get_internal_data("deadline")
-        if not meta:
-            continue
         if not meta.get("before") and ctx.now >= period_end(date.fromisoformat(meta["due_date"])):
             raise GovflowError("原期限已届满，不能再延长 (the original period has already ended)")
         new = compute(ctx.engine.calendar(ctx.session), date.fromisoformat(meta["start"]),
@@ -125,7 +129,15 @@ def extend_deadline(ctx, element_id, days) -> str:
         raise GovflowError(f"任务 {element_id} 没有运行中的期限：原期限已届满或已办结 "
                            "(no running deadline to extend: the original period has already ended, "
                            "or the task is done)")
+    from . import periods
+    for name, seq in keys:
+        periods.extend(ctx, name, seq, days)
     return moved
+
+
+def _period_key(timer) -> tuple | None:
+    meta = timer._get_internal_data("deadline") or {}
+    return (meta["period"], meta.get("seq")) if "period" in meta else None
 
 
 DIAGRAM_FUNCTIONS = {"workdays": workdays, "remind_before": remind_before, "extend_deadline": extend_deadline}

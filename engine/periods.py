@@ -236,6 +236,21 @@ def _sync(uow, case, row: StatutoryPeriod, meta: dict, actor, now: datetime) -> 
     uow.memo.setdefault(("periods_moved", case.id), []).append(row)
 
 
+def extend(ctx, name: str, seq: int, days: int) -> None:
+    """An approved extension moves the period itself (art. 18): counted from the end of the original
+    period, i.e. ``days`` more working days from the same day 0; audited."""
+    row = period_of_meta(ctx.uow, ctx.case.id, {"period": name, "seq": seq})
+    if row is None:
+        return
+    old = {"due_date": row.due_date.isoformat(), "provisional": row.provisional}
+    due = compute(ctx.engine.calendar(ctx.session), row.start_date, row.days + days)
+    row.days, row.due_date, row.due_at = row.days + days, due.due_date, period_end(due.due_date)
+    row.provisional = row.provisional or due.provisional
+    ctx.uow.record(audit.Entry(ctx.now, ctx.actor.username, "period_moved", ctx.case.id, summary={
+        "period": name, "seq": seq, "old": old, "reason": f"extension +{days}",
+        "new": {"due_date": row.due_date.isoformat(), "provisional": row.provisional}}))
+
+
 def escalated(row: StatutoryPeriod | None) -> bool:
     return row is not None and row.supervision_id is not None
 

@@ -69,6 +69,7 @@ def reset_to_previous(uow, case, workflow, task, row: HumanTask, actor: Actor, r
     target = previous_step(task)
     old_data = deepcopy(target.data)
     workflow.reset_from_task_id(target.id, data=deepcopy(old_data))
+    _forget_dropped_events(workflow)
     # SpiffWorkflow's reset re-inherits the parent's data over the data it was given: after a loop the
     # parent holds the previous round's values (found with long cases), so put the step's own back.
     target.data = old_data
@@ -79,6 +80,16 @@ def reset_to_previous(uow, case, workflow, task, row: HumanTask, actor: Actor, r
         "task": row.element_id, "to": target.task_spec.bpmn_id, "to_task": str(target.id),
         "to_assignee": back.assignee if back else None, "reason": reason}))
     return str(target.id)
+
+
+def _forget_dropped_events(workflow) -> None:
+    """SpiffWorkflow 3.2's reset drops the returned-from task's waiting boundary timers from the tree
+    but leaves them in the event manager, whose next timer refresh then fails on a task without a
+    parent: forget every waiting event whose task left the tree."""
+    manager = workflow.event_manager
+    for task_id, task in list(manager.tasks.items()):
+        if task_id not in task.workflow.tasks:
+            manager.tasks.pop(task_id, None)
 
 
 def previous_step(task):

@@ -648,9 +648,15 @@ def _outcome(workflow: BpmnWorkflow) -> str | None:
 
 
 def _find_spec(bundle: SpecBundle, element_id: str):
+    """The user task spec of a BPMN element (for a multi-instance task, the spec of its instances,
+    which carries the form: the wrapper only names it)."""
     for process in (bundle.spec, *bundle.subprocess_specs.values()):
         if element_id in process.task_specs:
-            return process.task_specs[element_id]
+            spec = process.task_specs[element_id]
+            inner = getattr(spec, "task_spec", None)
+            if isinstance(inner, str) and inner in process.task_specs:
+                return process.task_specs[inner]
+            return spec
     return None
 
 

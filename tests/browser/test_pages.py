@@ -72,7 +72,7 @@ def test_the_case_page_shows_the_diagram_with_completed_active_and_overdue_eleme
     page.goto(f"/cases/{server.cases.overdue}")
     expect(diagram).to_have_attribute("data-state", "ready")
     expect(diagram.locator('.djs-element.gf-overdue[data-element-id="verify_answer"]')).to_have_count(1)
-    expect(diagram.locator('.djs-element.gf-active[data-element-id="supervise"]')).to_have_count(1)
+    expect(diagram.locator('.djs-element.gf-active[data-element-id="verify_answer_supervise"]')).to_have_count(1)
     shot(page, artifacts, "case_overdue")
 
 

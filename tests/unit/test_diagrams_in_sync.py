@@ -28,6 +28,7 @@ def test_bpmn_file_matches_its_builder(process_id):
 def test_diagram_parses_with_only_the_procedures_functions(process_id):
     proc = load_procedures("workflows")[process_id]
     from engine.deadlines import DIAGRAM_FUNCTIONS
+    from engine.periods import DIAGRAM_FUNCTIONS as PERIOD_FUNCTIONS
     parsed = parse_diagram((ROOT / "bpmn" / f"{process_id}.bpmn").read_bytes(),
-                           set(proc.functions) | set(DIAGRAM_FUNCTIONS))
+                           set(proc.functions) | set(DIAGRAM_FUNCTIONS) | set(PERIOD_FUNCTIONS))
     assert parsed.process_id == process_id

@@ -742,3 +742,18 @@ def test_who_may_report_and_what_is_required(world):
     case_id = world.start(PROCESS, "gongan.clerk", {**START, "records": ""})
     report = report_of(world, case_id)
     assert report.description == START["description"] and report.reporter_department.code == GA
+
+
+def test_each_departments_instance_of_a_multi_instance_task_shows_its_form(world):
+    """The task page of a per-department task (a multi-instance instance) reads the form of the
+    instances, not of their wrapper (which has none; it answered 500 before)."""
+    import sqlalchemy as sa
+    from engine.models import HumanTask
+    case_id = start(world)
+    with world.engine.uow() as uow:
+        rows = list(uow.session.scalars(sa.select(HumanTask).where(
+            HumanTask.case_id == case_id, HumanTask.state == "ready")))
+    assert len(rows) >= 2
+    for row in rows:
+        view = world.engine.get_task(row.id, world.actors[CLERK[row.department]])
+        assert [f.id for f in view.fields][:1] == ["position"], view.fields

@@ -338,9 +338,6 @@ def test_the_verification_goes_back_only_by_a_rejection(world):
     assert world.open_elements(case_id) == ["verify"]
 
 
-@pytest.mark.xfail(strict=True, raises=ScriptError, reason=(
-    "engine/returns.py: SpiffWorkflow 3.2's reset_from_task_id leaves the returned-from task's waiting "
-    "boundary timers in workflow.event_manager.tasks; refresh_timers then updates a task without a parent"))
 def test_the_heads_return_stays_inside_the_departments_period(world):
     """退回 by the 数长 to the clerk (engine/returns.py) keeps the department's period and its due date."""
     world.at(2026, 3, 2, 9, 0)

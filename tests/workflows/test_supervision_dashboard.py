@@ -18,7 +18,7 @@ def overdue(world) -> int:
     world.fire_timers()
     world.reload()
     world.at(2026, 10, 16, 10, 0)
-    assert world.open_elements(case_id) == ["supervise", "verify_answer"]
+    assert world.open_elements(case_id) == ["verify_answer", "verify_answer_supervise"]
     return case_id
 
 
@@ -35,8 +35,8 @@ def test_confirmed_on_the_dashboard_then_answered_in_the_case(world):
     assert world.case(rectification).process_id == "rectification"
     with pytest.raises(AlreadyDone):
         world.engine.open_rectification(item.id, world.actors["supervisor"])
-    world.complete(case_id, "supervise", "supervisor", {"decision": "open"})  # the same case, not a second one
-    assert world.engine.case_data(case_id)["rectification_case_id"] == rectification
+    world.complete(case_id, "verify_answer_supervise", "supervisor", {"decision": "open"})  # the same case, not a second one
+    assert world.engine.case_data(case_id)["verify_answer_rectification"] == rectification
     assert [v.case_id for v in violations_of(world, case_id)] == [rectification]
     world.complete(case_id, "verify_answer", "gongan.clerk", CORRECTED)
     assert world.case(case_id).status == "completed"
@@ -47,9 +47,9 @@ def test_dismissed_on_the_dashboard_then_the_case_task_can_only_dismiss(world):
     item = supervision(world, case_id)
     world.engine.dismiss_supervision(item.id, world.actors["supervisor"], "已电话督促，当日办结")
     with pytest.raises(GovflowError, match="closed on the supervision page"):
-        world.complete(case_id, "supervise", "supervisor", {"decision": "open"})
+        world.complete(case_id, "verify_answer_supervise", "supervisor", {"decision": "open"})
     assert violations_of(world, case_id) == []
-    world.complete(case_id, "supervise", "supervisor", {"decision": "dismiss", "note": "已在督办页办结"})
+    world.complete(case_id, "verify_answer_supervise", "supervisor", {"decision": "dismiss", "note": "已在督办页办结"})
     closed = supervision(world, case_id)
     assert (closed.status, closed.resolution) == ("resolved", "已电话督促，当日办结")  # the first decision stands
     assert world.open_elements(case_id) == ["verify_answer"]

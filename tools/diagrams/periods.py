@@ -45,10 +45,10 @@ def watch(d: Diagram, task: str, period: str, *, start: str | None = None, days:
     return f"{task}_overdue"
 
 
-def late_mark(d: Diagram, task: str, *, lane: str, col: int, row: int) -> None:
-    """An authority's period passed: the engine marks it late (dashboard, evaluation); no 督办 and
-    no violation against the authority, so the branch just ends."""
-    d.end(f"{task}_late", "已超期（主管部门）", lane=lane, col=col, row=row)
+def late_mark(d: Diagram, task: str, *, lane: str, col: int, row: int, name: str = "已超期（主管部门）") -> None:
+    """An authority's (or the county government's) period passed: the engine marks it late
+    (dashboard, evaluation); no 督办 and no violation against it, so the branch just ends."""
+    d.end(f"{task}_late", name, lane=lane, col=col, row=row)
     d.flow(f"f_{task}_late", f"{task}_overdue", f"{task}_late")
 
 

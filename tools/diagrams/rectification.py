@@ -174,10 +174,8 @@ def _round(d: Diagram, r: Round, rectify: str, sign: str, verify: str) -> None:
 
 
 def _county_late(d: Diagram, task: str, *, col: int) -> None:
-    """``late_mark`` for the county government's own period: the same end, labelled for its lane
-    (the engine marks the period late; no 督办, no violation)."""
-    d.end(f"{task}_late", "已超期（县政府）", lane="county_gov", col=col, row=1)
-    d.flow(f"f_{task}_late", f"{task}_overdue", f"{task}_late")
+    """``late_mark`` for the county government's own period (the engine marks it late; no 督办)."""
+    late_mark(d, task, lane="county_gov", col=col, row=1, name="已超期（县政府）")
 
 
 def _info(field_id: str, label: str, kind: str = "textarea") -> Field:
