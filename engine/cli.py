@@ -134,6 +134,126 @@ def calendar_policy(config: Config, policy: str, by: str) -> None:
     click.echo(f"after-hours policy: {policy}")
 
 
+@main.group("rules")
+def rules_group() -> None:
+    """Rule sets (规则集): the period lengths in working days; list, show, add a version, activate.
+
+    Only one rule set is active at a time: activating a version of another rule set deactivates the
+    versions of the one in force. Running cases keep the version they started under."""
+
+
+@rules_group.command("list")
+@click.pass_obj
+def rules_list(config: Config) -> None:
+    """Every version: active or not, effective date, title, document; * marks the one in force today."""
+    from . import rule_admin
+    for v in rule_admin.versions(build_engine(config)):
+        mark = "*" if v.in_force else " "
+        state = "active  " if v.active else "inactive"
+        click.echo(f"{mark} {v.key:<24} {state} from {v.effective_from}  {v.title}"
+                   + (f"  [{v.document}]" if v.document and v.document != v.title else ""))
+
+
+@rules_group.command("show")
+@click.argument("key")
+@click.pass_obj
+def rules_show(config: Config, key: str) -> None:
+    """One version (NAME@VERSION, or NAME for its newest) with every period length."""
+    from . import rule_admin
+    with _rule_errors():
+        v = rule_admin.get(build_engine(config), key)
+    click.echo(f"{v.key}{'  (in force today)' if v.in_force else ''}")
+    click.echo(f"  active:         {'yes' if v.active else 'no'}")
+    click.echo(f"  effective from: {v.effective_from}")
+    click.echo(f"  title:          {v.title}")
+    click.echo(f"  document:       {v.document}")
+    click.echo(f"  added:          {v.created_at:%Y-%m-%d %H:%M} by {v.created_by}")
+    for name, days in v.ordered_periods():
+        click.echo(f"  {name:<28} {days}")
+
+
+@rules_group.command("add")
+@click.argument("name")
+@click.option("--effective-from", "effective_from", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="the first day the values apply (YYYY-MM-DD)")
+@click.option("--document", required=True, help="the document that sets these periods")
+@click.option("--title", required=True, help="a title for the version")
+@click.option("--set", "values", multiple=True, metavar="KEY=DAYS", help="a period's length in working days")
+@click.option("--from", "source", default=None, metavar="NAME@V", help="start from a copy of this version")
+@click.option("--activate", is_flag=True, help="also activate the new version")
+@click.option("--by", default="admin", help="who adds it (audited)")
+@click.pass_obj
+def rules_add(config: Config, name: str, effective_from, document: str, title: str, values, source, activate: bool,
+              by: str) -> None:
+    """Add the next version of rule set NAME (inactive unless --activate)."""
+    from . import rule_admin
+    periods = {}
+    for item in values:
+        key, sep, days = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r}: write KEY=DAYS", param_hint="--set")
+        try:
+            periods[key.strip()] = int(days.strip())
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: DAYS is a whole number", param_hint="--set") from None
+    with _rule_errors():
+        v = rule_admin.add(build_engine(config), name, effective_from=effective_from.date(), title=title,
+                           document=document, by=by, periods=periods, source=source, activate=activate)
+    click.echo(f"{v.key} added ({'active' if v.active else 'inactive'}), effective from {v.effective_from}"
+               + ("; in force today" if v.in_force else ""))
+
+
+@rules_group.command("activate")
+@click.argument("key")
+@click.option("--by", default="admin", help="who activates it (audited)")
+@click.pass_obj
+def rules_activate(config: Config, key: str, by: str) -> None:
+    """Activate NAME@VERSION; the versions of any other rule set are deactivated."""
+    from . import rule_admin
+    with _rule_errors():
+        change = rule_admin.activate(build_engine(config), key, by)
+    _echo_change(change)
+
+
+@rules_group.command("deactivate")
+@click.argument("key")
+@click.option("--by", default="admin", help="who deactivates it (audited)")
+@click.pass_obj
+def rules_deactivate(config: Config, key: str, by: str) -> None:
+    """Deactivate NAME@VERSION; refused when no rule set would be in force today."""
+    from . import rule_admin
+    with _rule_errors():
+        change = rule_admin.deactivate(build_engine(config), key, by)
+    _echo_change(change)
+
+
+def _echo_change(change) -> None:
+    click.echo(f"{change.key} {change.action}d")
+    if change.deactivates:
+        click.echo(f"deactivated: {', '.join(change.deactivates)}")
+    click.echo(f"in force today ({change.today}): {change.in_force_after} (was {change.in_force_before}); "
+               "running cases keep their rule set")
+
+
+class _rule_errors:
+    """Print a refused rule-set operation (each field's problem on its own line) and exit 1."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        from .errors import InvalidForm
+        if exc is None or not isinstance(exc, GovflowError):
+            return
+        if isinstance(exc, InvalidForm):
+            for key, message in exc.errors.items():
+                click.echo(f"{key}: {message}", err=True)
+            click.echo("REFUSED: nothing changed", err=True)
+        else:
+            click.echo(f"REFUSED: {exc}", err=True)
+        sys.exit(1)
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident audit trail (art. 29)."""

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from engine import rule_admin
 from engine.definitions import latest
 from engine.domain import catalog, objections, throttle
 from engine.errors import GovflowError, InvalidForm, NotFound
@@ -141,10 +142,19 @@ def _render_form(values: dict, errors: dict, status: int = 200, message: str | N
     widgets = {w.field.id: w for w in forms.widgets(fields, values, option_pairs(options), errors)}
     response = make_response(render_template(
         "public/objection.html", widgets=widgets, labels=LABELS,
-        kinds=[(k, KIND_LABELS[k]) for k in KINDS], message=message), status)
+        kinds=[(k, KIND_LABELS[k]) for k in KINDS], message=message, reply_days=_reply_days()), status)
     if retry is not None:
         response.headers["Retry-After"] = str(int(retry.total_seconds()))
     return response
+
+
+def _reply_days() -> int | None:
+    """The art. 18 period the objector is promised: ``review_reply_days`` of the rule set in force
+    today (None when none is: the page then names the article only)."""
+    try:
+        return rule_admin.period_in_force(govflow(), "review_reply_days")
+    except NotFound:
+        return None
 
 
 def _status_page(summary, code: str, message: str | None, status: int = 200, retry=None):

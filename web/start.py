@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine import rule_admin
 from engine.definitions import latest, list_latest
 from engine.errors import GovflowError, InvalidForm, PermissionDenied
 from engine.service import option_pairs
@@ -13,6 +14,14 @@ from .context import actor, govflow
 from .errors import flash_refusal
 
 bp = Blueprint("start", __name__, url_prefix="/start")
+
+
+@bp.app_context_processor
+def after_hours_terms() -> dict:
+    """``submission_terms()`` in every template (templates/_after_hours.html): the after-hours policy
+    and the end of office hours, read from the engine only when a form that starts or meets a
+    deadline asks (the start form, the task form, the public's objection)."""
+    return {"submission_terms": lambda: rule_admin.submission_terms(govflow())}
 
 
 @bp.get("/")

@@ -1,6 +1,6 @@
-"""The ``admin`` blueprint (管理, the ``admin`` role only): people, departments and the working-day
-calendar. Every route checks the role on the server; every change goes through an audited engine
-function."""
+"""The ``admin`` blueprint (管理, the ``admin`` role only): people, departments, the working-day
+calendar and the rule sets. Every route checks the role on the server; every change goes through an
+audited engine function."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -47,4 +47,4 @@ def index():
                            status=calendar_status(govflow(), today()))
 
 
-from . import departments, people, working_days  # noqa: E402,F401  (routes on bp)
+from . import departments, people, rule_sets, working_days  # noqa: E402,F401  (routes on bp)

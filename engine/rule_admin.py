@@ -1,0 +1,299 @@
+"""Administrators' verbs on rule sets (规则集): list, show, add a version, activate, deactivate.
+
+A *rule set* is a named series (``huaining-2021``, ``national-2025``) of *versions*: dated sets of
+period lengths in working days, each with the document that sets them. Which versions count is the
+administrator's decision (``active``); ``engine.rules.in_force`` picks, among the active versions,
+the one with the latest effective date on or before a day. A case keeps the version in force when
+it started (``Case.rule_set`` = ``name@version``), so nothing here changes a running case's periods;
+a version's values never change once added (a correction is a new version).
+
+The rules an administrator works under:
+
+- **One rule set at a time.** Only one rule-set *name* has active versions: activating a version of
+  ``national-2025`` deactivates every version of ``huaining-2021`` (the page says so and asks first;
+  the audit record lists them). Versions of the same name may be active together: the effective
+  dates decide which one is in force on a day (a dated amendment of the county's rules).
+- **Never nothing in force.** A change that leaves no active version in force today is refused
+  (deactivating the only active version, or switching to a rule set whose versions all start in
+  the future): no case could start. Switch on the day, or add the future values as a version of the
+  rule set in force.
+- **A new version is inactive** unless the administrator activates it (``activate=True`` does both in
+  one unit of work); it may start from a copy of an existing version (``source``) with some values
+  changed. Every period of ``engine.rules.REQUIRED_PERIODS`` is required, each 1–365 working days.
+
+Every change is one unit of work with one audit record per change (``rule_set_added``,
+``rule_set_activated``, ``rule_set_deactivated``). Also here: the read functions the web pages use
+(the rule set in force today, the after-hours policy), so the web tier needs no SQL of its own.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from . import audit, calendar_store, rules
+from .calendar import BEIJING, OFFICE_END
+from .errors import ConcurrentModification, GovflowError, InvalidForm, NotFound
+from .models import RuleSetRow
+
+TEXT_LENGTH = 500  # title and document (the columns' length)
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a rule set as an administrator sees it."""
+
+    name: str
+    version: int
+    title: str
+    document: str
+    effective_from: date
+    active: bool
+    periods: dict[str, int]
+    created_by: str
+    created_at: datetime
+    in_force: bool = False  # the version in force today
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def ordered_periods(self) -> list[tuple[str, int]]:
+        """The periods in the order of ``engine.rules.REQUIRED_PERIODS``, then any others by name."""
+        order = {k: i for i, k in enumerate((*rules.REQUIRED_PERIODS, *rules.OPTIONAL_PERIODS))}
+        return sorted(self.periods.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What activating or deactivating a version does (shown before, recorded after)."""
+
+    action: str  # "activate" | "deactivate"
+    key: str
+    deactivates: tuple[str, ...] = ()  # other versions switched off (another rule set's)
+    in_force_before: str | None = None
+    in_force_after: str | None = None
+    refusal: str | None = None  # bilingual; the change is not possible
+    effective_from: date | None = None
+    today: date | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def today(engine) -> date:
+    """The calendar day in Beijing by the engine's clock (the day ``start_case`` picks a rule set for)."""
+    return engine.clock.now().astimezone(BEIJING).date()
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def versions(engine, name: str | None = None) -> list[Version]:
+    """Every version (of one rule set, when ``name`` is given), by name and version."""
+    with engine.uow() as uow:
+        rows = _rows(uow.session)
+        current = _in_force_row(rows, today(engine))
+    found = [_version(r, r is current) for r in rows if name is None or r.name == name]
+    if name is not None and not found:
+        raise NotFound(f"规则集 {name} 不存在 (no such rule set)")
+    return found
+
+
+def get(engine, key: str) -> Version:
+    """``name@version``, or a bare ``name`` for its newest version."""
+    name, number = rules.parse_key(key)
+    matching = [v for v in versions(engine, name) if number is None or v.version == number]
+    if not matching:
+        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+    return matching[-1]
+
+
+def in_force(engine, on: date | None = None) -> Version:
+    """The version in force on ``on`` (default: today in Beijing)."""
+    day = on or today(engine)
+    with engine.uow() as uow:
+        row = _in_force_row(_rows(uow.session), day)
+    if row is None:
+        raise NotFound(f"没有在 {day} 生效的规则集 (no rule set in force on {day})")
+    return _version(row, on is None or on == today(engine))
+
+
+def period_in_force(engine, key: str, on: date | None = None) -> int:
+    """One period's length in the version in force (what a page tells the public or a clerk)."""
+    version = in_force(engine, on)
+    if key not in version.periods:
+        raise NotFound(f"规则集 {version.key} 没有期限 {key} (no such period)")
+    return version.periods[key]
+
+
+def after_hours_policy(engine) -> str:
+    """How a submission after office hours or on a non-working day counts: ``calendar_date`` or
+    ``next_working_day`` (the administrators' setting, else the deployment's default)."""
+    with engine.uow() as uow:
+        return calendar_store.after_hours_policy(uow.session, engine.config.after_hours_policy)
+
+
+def submission_terms(engine) -> dict:
+    """What a form with a deadline states: the after-hours policy and the end of office hours."""
+    return {"policy": after_hours_policy(engine), "office_end": OFFICE_END.strftime("%H:%M")}
+
+
+# -- changing -----------------------------------------------------------------------------------
+
+def add(engine, name: str, *, effective_from: date | None, title: str, document: str, by: str,
+        periods: Mapping[str, object] | None = None, source: str | None = None,
+        activate: bool = False) -> Version:
+    """Add the next version of rule set ``name`` (a new name starts a new rule set at version 1).
+
+    ``source`` (``name@version``): start from a copy of that version's periods; ``periods``: the values
+    set or changed. Refused with ``InvalidForm`` (per field: ``name``, ``effective_from``, ``title``,
+    ``document``, ``source`` and each period key) when anything is missing or out of range. Added
+    inactive unless ``activate`` (then as ``activate`` would, in the same unit of work)."""
+    name, title, document = (name or "").strip(), (title or "").strip(), (document or "").strip()
+    errors: dict[str, str] = {}
+    if not rules.NAME.match(name):
+        errors["name"] = ("名称只能由小写字母、数字、点、连字符和下划线组成，至多 100 个字符 "
+                          "(a name is lower-case letters, digits, dots, hyphens and underscores, at most 100)")
+    if effective_from is None or not EARLIEST <= effective_from <= LATEST:
+        errors["effective_from"] = (f"请填写生效日期（{EARLIEST.year}–{LATEST.year} 年）"
+                                    f"(enter the effective date, {EARLIEST.year} to {LATEST.year})")
+    if not title or len(title) > TEXT_LENGTH:
+        errors["title"] = f"请填写标题，至多 {TEXT_LENGTH} 个字符 (enter a title, at most {TEXT_LENGTH} characters)"
+    if not document or len(document) > TEXT_LENGTH:
+        errors["document"] = (f"请填写设定这些期限的文件，至多 {TEXT_LENGTH} 个字符 "
+                              f"(enter the document that sets these periods, at most {TEXT_LENGTH} characters)")
+    now = engine.clock.now()
+    with engine.uow() as uow:
+        s = uow.session
+        rows = _rows(s, lock=True)
+        base: dict[str, object] = {}
+        if source:
+            try:
+                src_name, src_version = rules.parse_key(source)
+            except NotFound:
+                src_name, src_version = "", None
+            same = [r for r in rows if r.name == src_name and src_version in (None, r.version)]
+            found = same[-1] if same else None  # rows are by name and version: the newest last
+            if found is None:
+                errors["source"] = f"规则集 {source} 不存在 (no such rule set)"
+            else:
+                base = json.loads(found.periods)
+                source = f"{found.name}@{found.version}"
+        values = {**base, **dict(periods or {})}
+        errors.update(rules.period_problems(values, rules.known_periods(s)))
+        if errors:
+            raise InvalidForm(errors)
+        try:
+            added = rules.add_version(s, name, values, effective_from, by, now, title=title, active=False,
+                                      document=document)
+        except IntegrityError:
+            raise ConcurrentModification("规则集已被他人修改，请重试 (the rule sets were changed; try again)") from None
+        changed = {k: [base.get(k), v] for k, v in values.items() if source and base.get(k) != v}
+        uow.record(audit.Entry(now, by, "rule_set_added", summary={
+            "key": added.key, "effective_from": effective_from.isoformat(), "title": title, "document": document,
+            "from": source, "changed": changed, "periods": dict(sorted(values.items())), "active": False}))
+        if activate:
+            rows = _rows(s)
+            _apply(uow, rows, "activate", added.key, by, now, today(engine))
+        uow.commit()
+    return get(engine, added.key)
+
+
+def plan(engine, key: str, action: str) -> Change:
+    """What activating (``action="activate"``) or deactivating ``key`` would do, changing nothing;
+    ``refusal`` says why it is not possible."""
+    if action not in ("activate", "deactivate"):
+        raise GovflowError(f"未知操作 {action!r} (unknown action)")
+    with engine.uow() as uow:
+        return _plan(_rows(uow.session), action, _exact_key(key), today(engine))
+
+
+def activate(engine, key: str, by: str) -> Change:
+    """Make ``key`` active; every version of any other rule set becomes inactive. Audited."""
+    return _change(engine, "activate", key, by)
+
+
+def deactivate(engine, key: str, by: str) -> Change:
+    """Make ``key`` inactive; refused when nothing would be in force today. Audited."""
+    return _change(engine, "deactivate", key, by)
+
+
+# -- internals ----------------------------------------------------------------------------------
+
+def _change(engine, action: str, key: str, by: str) -> Change:
+    key = _exact_key(key)
+    with engine.uow() as uow:
+        change = _apply(uow, _rows(uow.session, lock=True), action, key, by, engine.clock.now(), today(engine))
+        uow.commit()
+    return change
+
+
+def _apply(uow, rows: list[RuleSetRow], action: str, key: str, by: str, now: datetime, day: date) -> Change:
+    change = _plan(rows, action, key, day)
+    if change.refusal:
+        raise GovflowError(change.refusal)
+    switched_off = set(change.deactivates)
+    for row in rows:
+        if f"{row.name}@{row.version}" == key:
+            row.active = action == "activate"
+        elif f"{row.name}@{row.version}" in switched_off:
+            row.active = False
+    uow.record(audit.Entry(now, by, f"rule_set_{action}d", summary={
+        "key": key, "deactivated": list(change.deactivates), "in_force_before": change.in_force_before,
+        "in_force_after": change.in_force_after, "on": day.isoformat()}))
+    return change
+
+
+def _plan(rows: list[RuleSetRow], action: str, key: str, day: date) -> Change:
+    target = next((r for r in rows if f"{r.name}@{r.version}" == key), None)
+    if target is None:
+        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+    before = _in_force_row(rows, day)
+    if action == "activate":
+        deactivates = tuple(f"{r.name}@{r.version}" for r in rows if r.active and r.name != target.name)
+        after_rows = [r for r in rows if r is target or (r.active and r.name == target.name)]
+    else:
+        deactivates = ()
+        after_rows = [r for r in rows if r.active and r is not target]
+    after = _in_force_row(after_rows, day, all_active=True)
+    refusal = None
+    if action == "activate" and target.active and not deactivates:
+        refusal = f"{key} 已启用 ({key} is active already)"
+    elif action == "deactivate" and not target.active:
+        refusal = f"{key} 未启用 ({key} is not active)"
+    elif after is None:
+        refusal = (f"此操作后今天（{day}）没有生效的规则集，将无法发起任何案件"
+                   f"{'（' + key + ' 自 ' + target.effective_from.isoformat() + ' 起生效）' if action == 'activate' else ''} "
+                   f"(after this no rule set would be in force today, {day}, and no case could start"
+                   f"{'; ' + key + ' takes effect on ' + target.effective_from.isoformat() if action == 'activate' else ''})")
+    return Change(action, key, deactivates, _key(before), _key(after), refusal, target.effective_from, day)
+
+
+def _rows(session, lock: bool = False) -> list[RuleSetRow]:
+    query = sa.select(RuleSetRow).order_by(RuleSetRow.name, RuleSetRow.version)
+    return list(session.scalars(query.with_for_update() if lock else query))
+
+
+def _in_force_row(rows, day: date, all_active: bool = False) -> RuleSetRow | None:
+    """``engine.rules.in_force`` over loaded rows (``all_active``: treat every row as active)."""
+    candidates = [r for r in rows if (all_active or r.active) and r.effective_from <= day]
+    return max(candidates, key=lambda r: (r.effective_from, r.version), default=None)
+
+
+def _exact_key(key: str) -> str:
+    name, version = rules.parse_key(key)
+    if version is None:
+        raise NotFound(f"请写出版本号：{name}@版本 (name the version: {name}@VERSION)")
+    return f"{name}@{version}"
+
+
+def _key(row: RuleSetRow | None) -> str | None:
+    return f"{row.name}@{row.version}" if row is not None else None
+
+
+def _version(row: RuleSetRow, in_force: bool) -> Version:
+    return Version(row.name, row.version, row.title, row.document or "", row.effective_from, row.active,
+                   json.loads(row.periods), row.created_by, row.created_at, in_force)
