@@ -216,7 +216,8 @@ def record_answer(ctx, objection_id: int, outcome: str, answer: str, correction:
 
 def record_extension_request(ctx, objection_id: int, days: int, reason: str) -> int:
     """Note the clerk's one request for more time on the objection (art. 18)."""
-    objections.record_extension(ctx.uow, objection_id, days, reason, ctx.actor, ctx.now)
+    objections.record_extension(ctx.uow, objection_id, days, reason, ctx.actor, ctx.now,
+                                ctx.rules.periods.get("review_extension_max_days", objections.MAX_EXTENSION_DAYS))
     return days
 
 

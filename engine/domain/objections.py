@@ -19,7 +19,7 @@ OBJECTOR_KINDS = {"department": "政务数据使用部门", "natural_person": "�
                   "other_organisation": "其他组织"}  # art. 18
 OBJECTION_STATUSES = {"received": "已受理", "answered": "已答复"}
 OUTCOMES = {"corrected": "已更正", "confirmed": "经核无误"}
-MAX_EXTENSION_DAYS = 10  # art. 18: an extension of at most 10 working days
+MAX_EXTENSION_DAYS = 10  # art. 18: at most 10 working days (the default; a case reads its rule set)
 # No 0/O, 1/I/L or U/V look-alikes: the code is read out on the phone and typed from paper.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 RECEIPT_LENGTH = 12  # 29**12 ≈ 3.5e17: not guessable, and a lookup needs no login
@@ -153,13 +153,14 @@ def answer_objection(uow: UnitOfWork, objection_id: int, outcome: str, answer: s
 
 
 def record_extension(uow: UnitOfWork, objection_id: int, days: int, reason: str, actor: Actor,
-                     now: datetime) -> Objection:
-    """Record the provider's request to extend the review period, once, by at most 10 working days."""
+                     now: datetime, maximum: int = MAX_EXTENSION_DAYS) -> Objection:
+    """Record the provider's request to extend the review period, once, by at most ``maximum``
+    working days (the case's rule set, ``review_extension_max_days``; art. 18: 10)."""
     objection = load(uow.session, Objection, objection_id, "复核申请", "objection")
     check = Checks(uow.session)
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
-        check.fail("days", f"延长期限应为 1–{MAX_EXTENSION_DAYS} 个工作日（第十八条）",
-                   f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (art. 18)")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= maximum:
+        check.fail("days", f"延长期限应为 1–{maximum} 个工作日（第十八条）",
+                   f"an extension is 1 to {maximum} working days (art. 18)")
     reason = check.text("reason", reason, "延期理由", "reason for the extension")
     check.done()
     require_status(objection, ["received"], "复核申请", "objection")
