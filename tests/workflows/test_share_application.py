@@ -855,21 +855,40 @@ def test_the_refusal_stands_when_the_applicant_lets_the_window_pass(world):
     assert notified(world, case_id, "answer") == ["minzheng.clerk"]
 
 
-def test_neither_the_applicant_nor_the_authority_sends_the_case_back(world):
-    """No 退回 from the request for materials (the applicant supplies or withdraws; a return would
-    give the provider a fresh period by the applicant's act) nor from the coordination."""
+def test_the_applicant_cannot_send_a_request_for_materials_back(world):
+    """No 退回 from the request for materials: the applicant supplies them or withdraws (a return
+    would give the provider a fresh period by the applicant's act, and a second request)."""
     case_id = apply(world)
     world.complete(case_id, "provider_review", "gongan.clerk", ASK)
     with pytest.raises(NotReturnable):
         world.engine.return_task(world.task(case_id, "supplement_materials").id, world.actors["minzheng.clerk"],
                                  "不需要补充")
-    other = apply(world)
-    world.complete(other, "provider_review", "gongan.clerk", REFUSE)
-    world.complete(other, "after_refusal", "minzheng.clerk", COORDINATE)
-    with pytest.raises(NotReturnable):
-        world.engine.return_task(world.task(other, "coordinate").id, world.actors["supervisor"], "请补充理由")
     assert world.open_elements(case_id) == ["supplement_materials"]
-    assert world.open_elements(other) == ["coordinate"]
+    assert [(n, seq, state) for n, seq, _, _, state, _, _ in period_rows(world, case_id)] == [
+        ("review", 1, "met"), ("supplement", 1, "running")]
+
+
+def test_a_coordination_request_sent_back_gives_the_applicant_a_new_window(world):
+    """The authority returns the request (退回) to the applicant: its own period closes, the
+    applicant's window opens again as a new period from the return, nobody is escalated."""
+    case_id = apply(world)
+    world.complete(case_id, "provider_review", "gongan.clerk", REFUSE)
+    world.at(*ASKED)
+    world.complete(case_id, "after_refusal", "minzheng.clerk", COORDINATE)
+    world.at(2026, 2, 24, 10, 0)
+    world.engine.return_task(world.task(case_id, "coordinate").id, world.actors["supervisor"], "请补充协调理由")
+    # engine.calendar.due_date(date(2026, 2, 24), 10) == date(2026, 3, 9)
+    assert world.open_elements(case_id) == ["after_refusal"]
+    assert world.task(case_id, "after_refusal").due_date == date(2026, 3, 9)
+    assert period_rows(world, case_id)[1:] == [
+        ("coordination_request", 1, "applicant", CONSUMER, "met", date(2026, 2, 12), date(2026, 3, 4)),
+        ("coordinate", 1, "authority", None, "met", date(2026, 2, 13), date(2026, 2, 27)),
+        ("coordination_request", 2, "applicant", CONSUMER, "running", date(2026, 2, 24), date(2026, 3, 9))]
+    world.at(2026, 3, 5, 0, 0)  # the first window's end has passed: nothing fires
+    assert world.fire_timers() == 0
+    world.complete(case_id, "after_refusal", "minzheng.clerk", COORDINATE)
+    assert period(world, case_id, "coordinate", 2).start_date == date(2026, 3, 5)
+    assert supervisions(world, case_id) == [] and violations(world) == []
 
 
 def test_a_provisional_supplement_period_never_withdraws_by_itself(world):

@@ -20,10 +20,9 @@ from tools.diagrams.periods import escalation, late_mark, watch
 C, P, A = "consumer_clerk", "provider_clerk", "authority"
 PROVIDER = {"department": "provider_department"}  # the case-data variables holding department codes
 CONSUMER = {"department": "consumer_department"}
-# No 退回 (engine/returns.py) from these: the applicant answers a request for materials by supplying
+# No 退回 (engine/returns.py) from the request for materials: the applicant answers it by supplying
 # them or withdrawing (a return would re-open the provider's review as a fresh period by the
-# applicant's act and lift the once-only rule); a coordination request is decided, not sent back
-# (and a return between two period-watched tasks cannot reset their periods yet).
+# applicant's act and lift the once-only rule).
 NOT_RETURNABLE = {"returnable": "false"}
 GRANT_TERMS = [
     Field("granted_items", "授权的数据项（每行一项，留空为申请的全部数据项）", "textarea"),
@@ -146,7 +145,7 @@ def _refusal(d: Diagram) -> None:
 
 
 def _coordination(d: Diagram) -> None:
-    d.user_task("coordinate", "统筹协调", lane=A, col=10, candidate_groups=A, properties=NOT_RETURNABLE, form=[
+    d.user_task("coordinate", "统筹协调", lane=A, col=10, candidate_groups=A, form=[
         Field("reason", "不予共享理由", "textarea", readonly=True),
         Field("basis", "不予共享依据", "textarea", readonly=True),
         Field("coordination_request", "使用部门申请协调的理由", "textarea", readonly=True),
