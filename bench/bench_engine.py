@@ -140,12 +140,14 @@ def stub_functions() -> dict:
     reminder = "2026-03-09T01:00:00+00:00"  # 09:00 Beijing one working day earlier
     stubs = {name: (lambda *a, **k: True) for name in (
         "refuse_application", "withdraw_application", "coordinate", "expire_grant", "dismiss_supervision",
-        "extend_deadline", "escalate_overdue", "open_rectification", "provider_of")}
+        "extend_deadline", "escalate_overdue", "open_rectification", "provider_of", "withdraw_for_silence")}
     stubs.update({
         "register_application": lambda *a: next(ids), "approve_application": lambda *a: next(ids),
         "grant_unconditional": lambda *a: next(ids), "supplement_materials": lambda *a: RECEIVED_ON,
-        "supervised_before": lambda: False, "workdays": lambda n, start=None: due,
+        "workdays": lambda n, start=None: due,
         "remind_before": lambda n, start=None, before=None: reminder,
+        "period_due": lambda name, start=None, days=None: due,
+        "period_reminder": lambda name, start=None, days=None, before=None: reminder,
         "grant_end": lambda grant_id: datetime(2026, 5, 31, 16, 0, tzinfo=timezone.utc),
         "rules": SimpleNamespace(share_reply_days=5, reminder_days_before=1),
     })

@@ -221,7 +221,7 @@ class StatutoryPeriod(Base):
     due_date: Mapped[date] = mapped_column(sa.Date)  # the Nth working day (ends 24:00 Beijing)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     provisional: Mapped[bool] = mapped_column(default=False)
-    state: Mapped[str] = mapped_column(sa.String(20), default="running")  # running / met / late
+    state: Mapped[str] = mapped_column(sa.String(20), default="running")  # running / met / late / lapsed
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -213,7 +213,8 @@ def project(uow, case, waiting: dict, watched_rows: dict, still_held: set, actor
 
 def _close(uow, case, row: StatutoryPeriod, actor, now: datetime) -> None:
     late = row.overdue_at is not None or (now > row.due_at and not row.provisional)
-    row.state, row.closed_at = ("late" if late else "met"), now
+    # an applicant owes nothing under the regulation: its silence lapses (withdraws), it is not late
+    row.state, row.closed_at = ("met" if not late else "lapsed" if row.party == "applicant" else "late"), now
     uow.record(audit.Entry(now, actor.username, "period_closed", case.id, summary={
         "period": row.name, "seq": row.seq, "party": row.party, "department": row.department,
         "state": row.state, "due_date": row.due_date.isoformat()}))

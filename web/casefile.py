@@ -222,7 +222,8 @@ def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments:
     return ""
 
 
-PERIOD_STATES = {"running": _l("Running"), "met": _l("Met"), "late": _l("Late")}
+PERIOD_STATES = {"running": _l("Running"), "met": _l("Met"), "late": _l("Late"),
+                 "lapsed": _l("Lapsed (the applicant did not act)")}
 PARTIES = {"department": _l("Department"), "authority": _l("Data authority"), "applicant": _l("Applicant"),
            "county_gov": _l("County government")}
 

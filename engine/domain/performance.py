@@ -19,10 +19,11 @@ approval of art. 9, a transfer, a return inside the department). Counted by task
 counted as many as its steps (the 15 days late once showed as two late tasks), and a step finished
 "on time" inside a late period counted as punctual. So the figures take:
 
-- every statutory period of a party other than the authority, by the department it names
-  (``party`` department or applicant: the applicant's supplement is the applicant department's own
-  obligation), closed in the period (``met`` on time, ``late`` not) — its length from
-  ``start_date`` to the day it closed;
+- every statutory period of a department (``party`` department), by the department it names,
+  closed in the period (``met`` on time, ``late`` not) — its length from ``start_date`` to the day
+  it closed. An applicant's period (supplying materials, asking for coordination) is not counted:
+  the regulation puts no duty on the applicant, whose silence only withdraws its own application
+  (such a period closes ``lapsed``, not ``late``);
 - plus every task with a deadline that no period watches (the procedures not yet converted, a
   diagram deployed with ``workdays(...)``): a task is *watched* when one of its deadline rows
   carries a period (the timer's ``period`` parameter), and is then counted through its period only.
@@ -65,6 +66,7 @@ EVALUATED_KINDS = ("county_department", "township", "public_service")  # art. 26
 AUTHORITY_KIND = "authority"  # the data authority's own department (its row is apart)
 AUTHORITY_ROLES = ("authority",)  # art. 4: tasks of the data authority (engine.supervision.SUPERVISORS)
 AUTHORITY_PARTY = "authority"  # engine.periods.AUTHORITY
+DEPARTMENT_PARTY = "department"  # the obligations the regulation puts on departments (evaluated)
 AUTHORITY_KEY = "authority"  # the authority's row when no department of kind authority exists
 CLOSED_VIOLATIONS = ("rectified", "closed")
 MAX_PERIOD_DAYS = 366 * 5
@@ -219,7 +221,7 @@ def _task_owner(codes: list[str], key: str, with_authority: bool):
 
 def _period_owner(codes: list[str], key: str, with_authority: bool):
     """(whose period a row is, the rows in scope): the authority's, or the department it names."""
-    departments = sa.and_(StatutoryPeriod.party != AUTHORITY_PARTY, StatutoryPeriod.department.in_(codes))
+    departments = sa.and_(StatutoryPeriod.party == DEPARTMENT_PARTY, StatutoryPeriod.department.in_(codes))
     if not with_authority:
         return StatutoryPeriod.department, departments
     mine = StatutoryPeriod.party == AUTHORITY_PARTY

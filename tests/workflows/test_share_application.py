@@ -697,13 +697,13 @@ def test_silence_past_the_supplement_period_withdraws_the_application(world):
     assert actor == "system:supplement_lapsed"
     assert supervisions(world, case_id) == [] and violations(world) == [] and grants(world, case_id) == []
     supplement = period(world, case_id, "supplement")
-    assert (supplement.state, supplement.department, supplement.supervision_id) == ("late", CONSUMER, None)
+    assert (supplement.state, supplement.department, supplement.supervision_id) == ("lapsed", CONSUMER, None)
     assert supplement.overdue_at == datetime(2026, 3, 6, tzinfo=BEIJING)
     assert notified(world, case_id, "reminder") == ["minzheng.clerk"]
     assert notified(world, case_id, "overdue") == []
     assert notified(world, case_id, "answer") == ["minzheng.clerk"]  # the applicant learns the outcome
     assert fired(world, case_id) == [("reminder", "supplement", False), ("overdue", "supplement", False)]
-    assert closed(world, case_id) == [("review", 1, "met"), ("supplement", 1, "late")]
+    assert closed(world, case_id) == [("review", 1, "met"), ("supplement", 1, "lapsed")]
     assert_trail(world, case_id, "period_opened", "period_opened", "period_closed", "timer_fired",
                  "share_application_withdrawn", "task_cancelled", "period_overdue", "timer_fired",
                  "period_closed", "case_ended")

@@ -187,8 +187,8 @@ def _periods(d: Diagram) -> None:
     (interrupting: withdrawn, refused). The authority's coordination is reminded and marked late;
     the provider's grant after the order is the department's again (督办, item 3).
     """
-    watch(d, "provider_review", "review", start="received_on", reminded=(P, 2, 1))
-    watch(d, "provider_explanation", "explanation", start="received_on", reminded=(P, 2, 2))
+    watch(d, "provider_review", "review", reminded=(P, 2, 1))
+    watch(d, "provider_explanation", "explanation", reminded=(P, 2, 2))
     watch(d, "supplement_materials", "supplement", reminded=(C, 3, 2), interrupting=True,
           overdue_name="逾期未补正")
     d.flow("f_supplement_lapsed", "supplement_materials_overdue", "lapse_supplement")
