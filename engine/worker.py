@@ -52,9 +52,12 @@ class TimerWorker:
         recompute_deadlines(self.engine)
         self.fire()
         self.expire_grants()
+        self.notify_expiring_grants()
         self.scheduler.start()
         self.scheduler.add_job(self.expire_grants, CronTrigger(hour=0, minute=1, timezone=BEIJING),
                                id="expire_grants", replace_existing=True, coalesce=True)
+        self.scheduler.add_job(self.notify_expiring_grants, CronTrigger(hour=8, minute=0, timezone=BEIJING),
+                               id="notify_expiring_grants", replace_existing=True, coalesce=True)
         self.reschedule()
 
     def expire_grants(self) -> None:
@@ -70,6 +73,19 @@ class TimerWorker:
             return
         if expired:
             log.info("expired %d grant(s)", len(expired))
+
+    def notify_expiring_grants(self) -> list[int]:
+        """Tell consumers their grants end soon (``grant_expiry_notice_days`` working days before the
+        last day, once per grant): a daily run at 08:00 Beijing time, and on start (catch-up)."""
+        from .grant_service import send_expiry_notices
+        try:
+            noticed = send_expiry_notices(self.engine)
+        except Exception:  # noqa: BLE001 - retried by the next daily run
+            log.exception("grant expiry notices failed")
+            return []
+        if noticed:
+            log.info("told the consumers of %d grant(s) that they expire soon", len(noticed))
+        return noticed
 
     def fire(self) -> int:
         """One round: fire every timer due now that no other worker holds; return timers fired."""

@@ -63,4 +63,6 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
         app.register_blueprint(module.bp)
     from . import modeler
     app.register_blueprint(modeler.bp)
+    from . import grants
+    app.register_blueprint(grants.bp)
     return app

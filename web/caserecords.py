@@ -39,7 +39,7 @@ class RecordView:
 
 def views(records: CaseRecords, names: Mapping[str, str]) -> list[RecordView]:
     """Every record of the case, in a fixed order: applications, grants, objections, reports, …"""
-    return ([_application(a) for a in records.share_applications] + [_grant(g) for g in records.grants]
+    return ([_application(a) for a in records.share_applications] + [_grant(g, names) for g in records.grants]
             + [_objection(o) for o in records.objections]
             + [_report(r) for r in records.inconsistency_reports]
             + [_violation(v, names) for v in records.violations]
@@ -82,12 +82,15 @@ def _application(a: share_applications.ShareApplication) -> RecordView:
         (_l("Coordination note"), a.coordination_note)))
 
 
-def _grant(g: grants.Grant) -> RecordView:
+def _grant(g: grants.Grant, names: Mapping[str, str]) -> RecordView:
+    revoked = f"{when(g.revoked_at)} · {names.get(g.revoked_by, g.revoked_by)}" if g.revoked_at else ""
     return RecordView("grant", _title(_l("Grant"), f"#{g.id}", g.resource_code), label(grants.GRANT_STATUSES, g.status),
                       _facts((_l("Consumer department"), g.consumer.name), (_l("Provider department"), g.provider.name),
                              (_l("Data items"), _items(g.data_items)), (_l("Valid"), _period(g.valid_from, g.valid_until)),
                              (_l("Usage limits"), g.usage_limits), (_l("Basis"), g.basis),
-                             (_l("Reason for revocation"), g.revocation_reason)))
+                             (_l("Revoked"), revoked), (_l("Reason for revocation"), g.revocation_reason),
+                             (_l("Basis of revocation"), g.revocation_basis),
+                             (_l("Expiry notice sent"), when(g.expiry_notice_at))))
 
 
 def _objection(o: objections.Objection) -> RecordView:
@@ -150,4 +153,5 @@ def _catalog(c: catalog.CatalogVersion, names: Mapping[str, str]) -> RecordView:
 def people(records: CaseRecords) -> set[str]:
     """The logins the records name (ladder steps, publications), to show their names."""
     return ({s.actor for v in records.violations for s in v.steps}
-            | {c.published_by for c in records.catalog_versions if c.published_by})
+            | {c.published_by for c in records.catalog_versions if c.published_by}
+            | {g.revoked_by for g in records.grants if g.revoked_by})

@@ -10,6 +10,7 @@ from flask_login import current_user
 NAV = (  # endpoint, label, roles that see it (None: everyone); shown once the endpoint exists
     ("tasks.index", _l("To do"), None),
     ("start.index", _l("Start"), None),
+    ("grants.index", _l("Grants"), {"consumer_clerk", "provider_clerk", "dept_head", "authority"}),
     ("supervision.index", _l("Supervision"), {"authority"}),
     ("performance.index", _l("Performance"), {"authority", "dept_head"}),
     ("admin.index", _l("Administration"), {"admin"}),

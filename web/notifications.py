@@ -12,7 +12,9 @@ from .context import govflow, safe_next
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
 KINDS = {"new_task": _l("New task"), "reminder": _l("Due soon"), "overdue": _l("Overdue"),
-         "urge": _l("Urged"), "answer": _l("Case concluded"), "returned": _l("Returned to you")}
+         "urge": _l("Urged"), "answer": _l("Case concluded"), "returned": _l("Returned to you"),
+         "grant_revoked": _l("Grant revoked"), "grant_expiring": _l("Grant expires soon")}
+GRANT_KINDS = ("grant_revoked", "grant_expiring")  # lead to the grant's page (web.grants)
 
 
 def init_app(app) -> None:
@@ -34,7 +36,7 @@ def index():
     with govflow().uow() as uow:
         items = notifications.recent(uow.session, current_user.login, PER_PAGE, (number - 1) * PER_PAGE)
         total = notifications.total_count(uow.session, current_user.login)
-    return render_template("notifications/index.html", items=items, kinds=KINDS, page=number,
+    return render_template("notifications/index.html", items=items, kinds=KINDS, grant_kinds=GRANT_KINDS, page=number,
                            pages=max(1, -(-total // PER_PAGE)))
 
 

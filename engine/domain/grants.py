@@ -16,6 +16,8 @@ GRANT_STATUSES = {"active": "有效", "expired": "已到期", "revoked": "已撤
 # art. 14 para. 2: every grant carries this limit, whatever else the provider adds.
 THIRD_PARTY_LIMIT = "不得以任何形式提供给第三方（第十四条第二款） (not to be passed to third parties in any form, art. 14 para. 2)"
 GRANT_EXPIRY_ACTOR = Actor.system("grant_expiry")
+GRANT_NOTICE_ACTOR = Actor.system("grant_expiry_notice")
+TEXT_MAX = 2000  # a revocation's reason and basis
 
 
 class Grant(Base):
@@ -93,16 +95,40 @@ def _summary(grant: Grant) -> dict:
             "valid_from": grant.valid_from.isoformat(), "valid_until": grant.valid_until.isoformat()}
 
 
-def revoke_grant(uow: UnitOfWork, grant_id: int, reason: str, actor: Actor, now: datetime) -> Grant:
-    """Withdraw an active grant before the end of its period, with the reason."""
+def revoke_grant(uow: UnitOfWork, grant_id: int, reason: str, actor: Actor, now: datetime,
+                 basis: str | None = None) -> Grant:
+    """Withdraw an active grant before the end of its period, with the reason and (art. 14: the
+    consumer broke the terms of use, or the legal basis) the basis. Who may revoke, and that a basis
+    is required, is ``engine.grant_service.revoke_grant``'s business; this records it."""
     grant = load(uow.session, Grant, grant_id, "授权", "grant")
     check = Checks(uow.session)
-    reason = check.text("reason", reason, "撤销理由", "reason for revoking")
+    reason = check.text("reason", reason, "撤销理由", "reason for revoking", max_length=TEXT_MAX)
+    basis = check.optional_text("basis", basis, "撤销依据", "basis for revoking", max_length=TEXT_MAX) or None
     check.done()
     require_status(grant, ["active"], "授权", "grant")
-    grant.status, grant.revoked_by, grant.revoked_at, grant.revocation_reason = "revoked", actor.username, now, reason
-    record_audit(uow, actor, now, "grant_revoked", grant.case_id, {"grant_id": grant.id, "reason": reason})
+    grant.status, grant.revoked_by, grant.revoked_at = "revoked", actor.username, now
+    grant.revocation_reason, grant.revocation_basis = reason, basis
+    summary = {"grant_id": grant.id, "consumer": grant.consumer.code, "provider": grant.provider.code,
+               "resource_code": grant.resource_code, "reason": reason}
+    if basis:
+        summary["basis"] = basis
+    record_audit(uow, actor, now, "grant_revoked", grant.case_id, summary)
     return grant
+
+
+def record_expiry_notice(uow: UnitOfWork, grant: Grant, notice_day: date, provisional: bool, actor: Actor,
+                         now: datetime) -> None:
+    """Note that the consumer was told the grant ends soon (once per grant), audited."""
+    grant.expiry_notice_at = now
+    record_audit(uow, actor, now, "grant_expiry_notified", grant.case_id, {
+        "grant_id": grant.id, "consumer": grant.consumer.code, "valid_until": grant.valid_until.isoformat(),
+        "notice_day": notice_day.isoformat(), "provisional": provisional})
+
+
+def effective_status(grant: Grant, today: date) -> str:
+    """The status as the consumer lives it: an active grant past its last day is expired even before
+    the daily sweep marks it so."""
+    return "expired" if grant.status == "active" and grant.valid_until < today else grant.status
 
 
 def expire_grants(uow: UnitOfWork, today: date, actor: Actor, now: datetime) -> list[Grant]:

@@ -485,7 +485,7 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint(client, app):
               for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/v1/") and rule.endpoint != "api-docs.openapi_json"
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    assert routed == documented and len(documented) == 15
+    assert routed == documented and len(documented) == 16
 
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -543,5 +543,5 @@ def test_every_operation_but_the_public_ones_needs_a_token(app, client):
             else:
                 refused(response, 401, "unauthorized")
                 checked += 1
-    assert checked == 13
+    assert checked == 14
     assert client.get("/api/v1/openapi.json").status_code == 200  # the document is public

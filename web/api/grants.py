@@ -1,23 +1,18 @@
 """``/api/v1/grants``: my department's grants (授权, arts. 14, 17): those it holds as the consumer,
-or those it gave as the provider; active, expired or revoked."""
+or those it gave as the provider; active, expired or revoked. The provider department's clerks and
+head and the data authority revoke a grant (``POST /api/v1/grants/{grant_id}/revoke``, art. 14)."""
 from __future__ import annotations
 
-from datetime import date
-
 import marshmallow as ma
-import sqlalchemy as sa
 from marshmallow import fields, validate
 
-from engine.calendar import BEIJING
-from engine.domain.grants import GRANT_STATUSES, Grant
-from engine.domain.org import Department
-from engine.errors import NotFound, PermissionDenied
-from engine.service import CASE_READERS
+from engine import grant_service
+from engine.domain.grants import GRANT_STATUSES, Grant, effective_status
 from engine.uow import Actor
 
 from ..context import govflow
 from .auth import actor
-from .blueprint import ApiBlueprint, links
+from .blueprint import ApiBlueprint, Text, links
 from .schemas import OPTIONAL, DepartmentSchema, PageQuerySchema, PageSchema
 
 blp = ApiBlueprint("api_grants", __name__, url_prefix="/api/v1/grants",
@@ -48,9 +43,25 @@ class GrantSchema(ma.Schema):
     in_force = fields.Boolean(required=True, metadata={"description": "usable today"})
     approved_at = fields.DateTime(required=True)
     expired_at = fields.DateTime(**OPTIONAL)
+    revoked_by = fields.String(**OPTIONAL, metadata={"description": "login of whoever revoked it"})
     revoked_at = fields.DateTime(**OPTIONAL)
     revocation_reason = fields.String(**OPTIONAL)
+    revocation_basis = fields.String(**OPTIONAL, metadata={
+        "description": "the term of use broken or the legal or policy basis (art. 14)"})
+    expiry_notice_at = fields.DateTime(**OPTIONAL, metadata={
+        "description": "when the consumer was told the grant ends soon (grant_expiry_notice_days working days before)"})
     case_id = fields.Integer(**OPTIONAL)
+    renewable = fields.Boolean(required=True, metadata={
+        "description": "the caller may apply to renew it (a share application pre-filled from it)"})
+    revocable = fields.Boolean(required=True, metadata={"description": "the caller may revoke it"})
+
+
+class RevokeSchema(ma.Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=grant_service.TEXT_MAX), metadata={
+        "description": "撤销理由: why the grant is withdrawn"})
+    basis = Text(required=True, validate=validate.Length(min=1, max=grant_service.TEXT_MAX), metadata={
+        "description": "撤销依据: the term of use the consumer broke (e.g. passed the data to a third party, "
+                       "art. 14 para. 2) or the legal or policy basis"})
 
 
 class GrantListSchema(PageSchema):
@@ -66,19 +77,13 @@ class GrantListSchema(PageSchema):
 @blp.refusals(401)
 def index(query):
     """List my department's grants, newest first."""
-    engine, who = govflow(), actor()
-    today = engine.clock.now().astimezone(BEIJING).date()
-    column = Grant.consumer_department_id if query["side"] == "consumer" else Grant.provider_department_id
-    with engine.uow() as uow:
-        s = uow.session
-        mine = s.scalars(sa.select(Department).where(Department.code == who.department)).one()
-        where = [column == mine.id, *_status(query.get("status"), today)]
-        total = s.scalar(sa.select(sa.func.count()).select_from(Grant).where(*where)) or 0
-        rows = s.scalars(sa.select(Grant).where(*where).order_by(Grant.id.desc())
-                         .limit(query["per_page"]).offset((query["page"] - 1) * query["per_page"]))
-        return {"side": query["side"], "department": {"code": mine.code, "name": mine.name},
-                "page": query["page"], "per_page": query["per_page"], "total": total,
-                "pages": max(1, -(-total // query["per_page"])), "items": [_grant(g, today) for g in rows]}
+    who = actor()
+    listing = grant_service.list_grants(govflow(), who, query["side"], query.get("status"), query["page"],
+                                        query["per_page"])
+    code, name = listing.department or (who.department or "", "")
+    return {"side": listing.side, "department": {"code": code, "name": name}, "page": listing.page,
+            "per_page": listing.per_page, "total": listing.total, "pages": listing.pages,
+            "items": [_grant(g, listing.today, who) for g in listing.items]}
 
 
 @blp.route(f"/{GRANT_ID}")
@@ -86,38 +91,38 @@ def index(query):
 @blp.refusals(401, 403, 404)
 def read(grant_id):
     """Read one grant my department holds or gave (the data authority reads any)."""
-    engine, who = govflow(), actor()
-    with engine.uow() as uow:
-        grant = uow.session.get(Grant, grant_id)
-        if grant is None:
-            raise NotFound("授权不存在 (no such grant)")
-        if not _may_read(grant, who):
-            raise PermissionDenied("此授权不属于本部门 (this grant is not your department's)")
-        return _grant(grant, engine.clock.now().astimezone(BEIJING).date())
+    who = actor()
+    detail = grant_service.read_grant(govflow(), grant_id, who)
+    return _grant(detail.grant, detail.today, who)
 
 
-def _may_read(grant: Grant, who: Actor) -> bool:
-    return bool(who.roles & CASE_READERS) or who.department in (grant.consumer.code, grant.provider.code)
+@blp.route(f"/{GRANT_ID}/revoke", methods=["POST"])
+@blp.doc(**links(200, read=("/api/v1/grants/{grant_id}", "get", {"grant_id": "$response.body#/id"})))
+@blp.arguments(RevokeSchema)
+@blp.response(200, GrantSchema)
+@blp.refusals(400, 401, 403, 404, 409, 413, 415, 422)
+def revoke(body, grant_id):
+    """Revoke an active grant (撤销授权, art. 14), with the reason and the basis.
+
+    For a clerk or the head of the grant's provider department, or the data authority (403 for
+    anyone else); 409 when the grant is already revoked (``already_done``) or expired
+    (``conflict``). The consumer department's clerks are notified; the revocation is audited."""
+    who = actor()
+    grant_service.revoke_grant(govflow(), grant_id, who, body["reason"], body["basis"])
+    detail = grant_service.read_grant(govflow(), grant_id, who)
+    return _grant(detail.grant, detail.today, who)
 
 
-def _status(status: str | None, today: date) -> list:
-    lapsed = sa.and_(Grant.status == "active", Grant.valid_until < today)
-    if status == "active":
-        return [Grant.status == "active", Grant.valid_until >= today]
-    if status == "expired":
-        return [sa.or_(Grant.status == "expired", lapsed)]
-    if status == "revoked":
-        return [Grant.status == "revoked"]
-    return []
-
-
-def _grant(grant: Grant, today: date) -> dict:
-    status = "expired" if grant.status == "active" and grant.valid_until < today else grant.status
+def _grant(grant: Grant, today, who: Actor) -> dict:
+    status = effective_status(grant, today)
     return {"id": grant.id, "resource_code": grant.resource_code,
             "consumer": {"code": grant.consumer.code, "name": grant.consumer.name},
             "provider": {"code": grant.provider.code, "name": grant.provider.name},
             "data_items": list(grant.data_items or []), "scenario": grant.scenario, "valid_from": grant.valid_from,
             "valid_until": grant.valid_until, "usage_limits": grant.usage_limits, "basis": grant.basis,
             "status": status, "in_force": grant.in_force(today), "approved_at": grant.approved_at,
-            "expired_at": grant.expired_at, "revoked_at": grant.revoked_at,
-            "revocation_reason": grant.revocation_reason, "case_id": grant.case_id}
+            "expired_at": grant.expired_at, "revoked_by": grant.revoked_by, "revoked_at": grant.revoked_at,
+            "revocation_reason": grant.revocation_reason, "revocation_basis": grant.revocation_basis,
+            "expiry_notice_at": grant.expiry_notice_at, "case_id": grant.case_id,
+            "renewable": status in ("active", "expired") and grant_service.may_renew(grant, who),
+            "revocable": status == "active" and grant_service.may_revoke(grant, who)}
