@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from engine import inbox, periods
+from engine.case_diagram import element_forms
 from engine.calendar import BEIJING
 from engine.domain.case_records import CaseRecords, records_of_case
 from engine.domain.comments import CaseComment
@@ -133,7 +134,9 @@ def load(engine: Engine, case_id: int, actor: Actor) -> CaseFile:
                                       now=now, calendar=calendar, windows=windows)
                       for t in tasks if t.state == "ready"]
         task_names = {t.id: t.name for t in tasks}
-        forms_of = engine.element_forms(case.definition_id)
+        # the forms through this unit of work's session: engine.element_forms opens a second one,
+        # which on SQLite waits for this one's lock when the definition cache is cold (a fresh process)
+        forms_of = element_forms(engine.definitions.get(s, case.definition_id))
         fields = {t.id: {f.id: f for f in forms_of.get(t.element_id, ())} for t in tasks}
         history = [_entry(r, names, task_names, comments, fields.get(r.task_id, {})) for r in records]
         return CaseFile(case, process_name or case.process_id, actor_name(case.started_by, names),

@@ -138,6 +138,13 @@ class World:
         self.engine = register_hooks(make_engine(self.db_url, self.clock, procedures=load_procedures("workflows")))
         old.db_engine.dispose()
 
+    def notified(self, case_id: int, kind: str) -> list[str]:
+        """Who the bell told of this case, for one kind (reminder / overdue / new_task / answer), sorted."""
+        from engine.domain.notifications import Notification
+        with self.engine.uow() as uow:
+            return sorted(uow.session.scalars(sa.select(Notification.login).where(
+                Notification.case_id == case_id, Notification.kind == kind)))
+
     def fire_timers(self) -> int:
         from engine.timer_service import fire_due_timers
         return fire_due_timers(self.engine)

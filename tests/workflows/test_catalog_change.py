@@ -8,12 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.calendar import due_date
-from engine.definitions import latest
 from engine.domain import catalog
 from engine.domain.violations import SupervisionItem, Violation
 from engine.errors import InvalidForm, PermissionDenied
 from engine.models import AuditRecord, Case, Deadline
-from tools.bpmn_builder import Diagram
 from workflows.catalog_change import START_FORM
 
 GONGAN, SHICHANG, MINZHENG = "340822101", "340822102", "340822103"
@@ -105,21 +103,6 @@ def waiting_deadlines(world, case_id: int) -> list[str]:
         return sorted(uow.session.scalars(sa.select(Deadline.element_id).where(
             Deadline.case_id == case_id, Deadline.state == "waiting")))
 
-
-def ensure_rectification(world) -> None:
-    """The rectification procedure is written concurrently: if its diagram does not deploy yet, a
-    one-task stand-in lets the "open" branch run (its own walk tests the real one)."""
-    with world.engine.uow() as uow:
-        if latest(uow.session, "rectification") is not None:
-            return
-    d = Diagram("rectification", "违规整改（测试替身）")
-    d.lane("authority", "政务数据资源主管部门")
-    d.start("start", lane="authority", col=0)
-    d.user_task("notice", "整改通知", lane="authority", col=1, candidate_groups="authority")
-    d.end("end", lane="authority", col=2)
-    d.flow("f1", "start", "notice")
-    d.flow("f2", "notice", "end")
-    world.engine.deploy(d.to_bytes())
 
 
 # -- who may open a change, and for which department ------------------------------------------------
@@ -348,7 +331,7 @@ def test_an_unchanged_or_invalid_draft_cannot_be_submitted(world):
 def test_overdue_update_and_report_are_supervised(world, update_decision, report_decision):
     """Late update and late report: reminder, then a 督办 for the authority (art. 31 item 1), which
     opens a rectification or dismisses it with a reason; the task stays open meanwhile."""
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     world.at(2026, 9, 28, 10, 0)
     case_id = start(world)
     world.at(2026, 10, 21, 9, 0)  # one working day before the due date
@@ -432,12 +415,6 @@ def periods(world, case_id: int) -> list[tuple]:
                                              .order_by(StatutoryPeriod.id))]
 
 
-def notified(world, case_id: int, kind: str) -> list[str]:
-    from engine.domain.notifications import Notification
-    with world.engine.uow() as uow:
-        return sorted(uow.session.scalars(sa.select(Notification.login).where(
-            Notification.case_id == case_id, Notification.kind == kind)))
-
 
 def supervision_items(world, case_id: int) -> list[tuple]:
     with world.engine.uow() as uow:
@@ -454,7 +431,7 @@ def test_a_head_sitting_on_the_update_is_reminded_and_supervised_within_the_15_d
     """The 15 days of art. 9 are the department's: the clerk's update *and* the 数长's approval. A
     head who sits on a submitted update from 11-05 to 2027-01-15 is reminded the working day before
     11-23 and the department is supervised once, from 11-24 (the issue's finding)."""
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     world.at(2026, 11, 2, 10, 0)
     case_id = start(world, change_date="2026-11-02")
     world.at(2026, 11, 5, 10, 0)
@@ -466,12 +443,12 @@ def test_a_head_sitting_on_the_update_is_reminded_and_supervised_within_the_15_d
                                         False, False, False)]
     world.at(2026, 11, 20, 9, 0)  # 09:00 of the working day before the end
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["gongan.head"]
+    assert world.notified(case_id, "reminder") == ["gongan.head"]
     world.at(2027, 1, 15, 10, 0)
     world.fire_timers()
     assert world.task(case_id, "internal_approval").overdue is True
     assert supervision_items(world, case_id) == [(GONGAN, 1, "open", True)]
-    assert notified(world, case_id, "overdue") == ["gongan.head"]
+    assert world.notified(case_id, "overdue") == ["gongan.head"]
     assert "internal_approval_supervise" in world.open_elements(case_id)
     assert periods(world, case_id)[0][5:] == ("running", True, True, True)
     actions = case_actions(world, case_id)
@@ -483,7 +460,7 @@ def test_a_late_update_is_supervised_once_per_period_and_a_return_opens_the_rewo
     """Late update: one 督办 for the department's period; the 数长's approval entered after the end
     raises no second one; the authority dismisses it ("部门按时提交" is its reason); a return by the
     authority after day 15 opens the rework period from the return: not overdue on entry, no 督办."""
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     world.at(2026, 11, 2, 10, 0)
     case_id = start(world, change_date="2026-11-02")
     world.at(2026, 11, 24, 10, 0)  # the 15 days ended at 24:00 of 11-23
@@ -529,7 +506,7 @@ def test_the_authority_late_on_its_review_is_reminded_and_marked_late_without_a_
     assert (review.due_date, review.department) == (date(2026, 11, 9), None)
     world.at(2026, 11, 6, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor"]
     world.at(2026, 11, 10, 9, 0)
     world.fire_timers()
     assert world.task(case_id, "authority_review").overdue is True
@@ -549,10 +526,10 @@ def test_a_period_is_reminded_once_whichever_task_holds_it(world):
     case_id = start(world, change_date="2026-11-02")
     world.at(2026, 11, 20, 9, 30)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    assert world.notified(case_id, "reminder") == ["gongan.clerk"]
     edit_draft(world, case_id)
     submit(world, case_id)
-    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    assert world.notified(case_id, "reminder") == ["gongan.clerk"]
     with world.engine.uow() as uow:
         fired = [json.loads(s) for s in uow.session.scalars(sa.select(AuditRecord.summary).where(
             AuditRecord.case_id == case_id, AuditRecord.action == "timer_fired"))]

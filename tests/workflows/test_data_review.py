@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from engine import definitions, timer_service
+from engine import timer_service
 from engine.bootstrap import register_hooks
 from engine.errors import AlreadyDone, GovflowError, InvalidForm, PermissionDenied
 from engine.domain import records
@@ -147,21 +147,6 @@ def deadline_row(world, case_id, element_id) -> Deadline:
         return uow.session.scalars(sa.select(Deadline).where(
             Deadline.case_id == case_id, Deadline.element_id == element_id)).one()
 
-
-def ensure_rectification(world) -> None:
-    """The overdue offer starts a ``rectification`` case. Until bpmn/rectification.bpmn deploys, a
-    stand-in with the same process id takes its place, so that this procedure's branch can be walked."""
-    with world.engine.uow() as uow:
-        if definitions.latest(uow.session, "rectification") is not None:
-            return
-    d = Diagram("rectification", "违规整改（测试替身）")
-    d.lane("authority", "主管部门")
-    d.start("start", "登记违规", lane="authority", col=0)
-    d.user_task("notice", "整改通知", lane="authority", col=1, candidate_groups="authority")
-    d.end("end", "结束", lane="authority", col=2)
-    d.flow("f1", "start", "notice")
-    d.flow("f2", "notice", "end")
-    world.engine.deploy(d.to_bytes())
 
 
 # -- start --------------------------------------------------------------------------------------
@@ -636,7 +621,7 @@ def _later_task_variant(same_step: bool) -> Diagram:
 # -- overdue: 督办, the authority's decision (its own period), rectification -------------------------
 
 def test_overdue_opens_a_supervision_item_and_the_authority_opens_a_rectification(world):
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     case_id = start(world)
     world.at(2026, 10, 14, 9, 0)
     assert world.fire_timers() == 1  # the reminder

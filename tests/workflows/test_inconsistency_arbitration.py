@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from engine import periods as statutory
 from engine.calendar import BEIJING, due_date
 from engine.domain import inconsistencies, records
-from engine.domain.notifications import Notification
 from engine.domain.violations import SupervisionItem, Violation
 from engine.errors import InvalidForm, PermissionDenied
 from engine.models import AuditRecord, Deadline, HumanTask, StatutoryPeriod
@@ -128,11 +127,6 @@ def period(world, case_id: int, name: str) -> StatutoryPeriod:
         (found,) = [p for p in statutory.of_case(uow.session, case_id) if p.name == name]
         return found
 
-
-def notified(world, case_id: int, kind: str) -> list[str]:
-    with world.engine.uow() as uow:
-        return sorted(uow.session.scalars(sa.select(Notification.login).where(
-            Notification.case_id == case_id, Notification.kind == kind)))
 
 
 def supervision_items(world, case_id: int) -> list[tuple]:
@@ -258,7 +252,7 @@ def test_agreement_on_a_resolution_then_the_wrong_department_corrects(world):
     assert party(report, GA).corrected_at is None
     assert [p[0::6] for p in periods(world, case_id)] == [("negotiation", "met"), ("correction", "met"),
                                                           ("confirm", "met")]
-    assert supervision_items(world, case_id) == [] and notified(world, case_id, "reminder") == []
+    assert supervision_items(world, case_id) == [] and world.notified(case_id, "reminder") == []
     actions = audit_actions(world, case_id)
     assert [a for a in actions if a.startswith("inconsistency_")] == [
         "inconsistency_reported", "inconsistency_position", "inconsistency_position", "inconsistency_proposed",
@@ -402,7 +396,7 @@ def agree_on_corrections_by_sj_and_mz(world) -> int:
 def test_a_late_correction_is_supervised_against_the_late_department_only(world):
     """Both corrections share the period opened by the agreement (arts. 13, 19); SJ corrects in
     time, MZ does not: MZ alone is reminded, escalated (art. 31 item 3) and marked late."""
-    ensure_rectification_stand_in(world)
+    assert "rectification" not in world.deploy_errors
     case_id = agree_on_corrections_by_sj_and_mz(world)
     correction = period(world, case_id, "correction")
     assert (correction.start_date, correction.due_date, correction.days, correction.rule) == \
@@ -412,14 +406,14 @@ def test_a_late_correction_is_supervised_against_the_late_department_only(world)
 
     world.at(2026, 3, 9, 9, 0)  # 09:00 of the working day before the end
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk"]  # not SJ, done; not GA
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk"]  # not SJ, done; not GA
     world.at(2026, 3, 10, 23, 59)
     world.fire_timers()
     assert supervision_items(world, case_id) == []
     world.at(2026, 3, 11, 0, 0)  # 24:00 of Tue 03-10 has passed
     world.fire_timers()
     assert supervision_items(world, case_id) == [(MZ, 3, "correction", "open", MZ)]
-    assert notified(world, case_id, "overdue") == ["minzheng.clerk"]
+    assert world.notified(case_id, "overdue") == ["minzheng.clerk"]
     assert instance(world, case_id, "correct", MZ).overdue is True
     correction = period(world, case_id, "correction")
     assert (correction.department, correction.state, correction.supervision_id is not None) == (MZ, "running", True)
@@ -450,7 +444,7 @@ def test_a_late_correction_is_supervised_against_the_late_department_only(world)
     assert (closed["correction"]["department"], closed["correction"]["state"]) == (MZ, "late")
     assert [f for f in fired(world, case_id) if f[1] == "correction"] == [
         ("correct_reminder", "correction", False), ("correct_overdue", "correction", False)]
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk"]
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk"]
     assert audit_actions(world, case_id).count("supervision_opened") == 1
 
 
@@ -460,11 +454,11 @@ def test_departments_late_together_are_each_supervised_once(world):
     case_id = agree_on_corrections_by_sj_and_mz(world)
     world.at(2026, 3, 9, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk", "shichang.clerk"]
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk", "shichang.clerk"]
     world.at(2026, 3, 11, 0, 0)
     world.fire_timers()
     assert supervision_items(world, case_id) == [(SJ, 3, "correction", "open", SJ), (MZ, 3, "correction", "open", MZ)]
-    assert notified(world, case_id, "overdue") == ["minzheng.clerk", "shichang.clerk"]
+    assert world.notified(case_id, "overdue") == ["minzheng.clerk", "shichang.clerk"]
     assert period(world, case_id, "correction").department == SJ  # the first late one
     assert open_tasks(world, case_id) == [("correct", SJ), ("correct", MZ), ("correct_supervise", None)]
     world.at(2026, 3, 20, 10, 0)  # nothing more for the same period
@@ -473,7 +467,7 @@ def test_departments_late_together_are_each_supervised_once(world):
     work(world, case_id, "correct", MZ, {"correction_note": "逾期更正"})
     assert len(supervision_items(world, case_id)) == 2
     # the departments once each; the authority for its own 督办 decision (due 03-18)
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk", "shichang.clerk", "supervisor"]
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk", "shichang.clerk", "supervisor"]
     assert period(world, case_id, "correction").state == "late"
     assert violations(world) == 0
 
@@ -499,7 +493,7 @@ def test_the_negotiation_period_runs_from_the_start_of_arbitration(world):
     world.at(2026, 3, 3, 9, 30)
     world.fire_timers()
     assert [d.state for d in deadlines(world, case_id, "negotiate_reminder")] == ["fired"]
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk"]
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk"]
     assert open_tasks(world, case_id) == [("negotiate", MZ)]  # a reminder changes nothing
     world.at(2026, 3, 4, 23, 59)
     world.fire_timers()
@@ -517,12 +511,12 @@ def test_a_reminder_of_the_negotiation_period_goes_out_once(world):
     state_positions(world, case_id, [GA])
     world.at(2026, 3, 3, 9, 30)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk"]  # the department still silent
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk"]  # the department still silent
     state_positions(world, case_id, [MZ])
     assert open_tasks(world, case_id) == [("propose_resolution", GA)]
     assert fired(world, case_id) == [("state_position_reminder", "negotiation", False),
                                      ("propose_resolution_reminder", "negotiation", True)]
-    assert notified(world, case_id, "reminder") == ["minzheng.clerk"]  # GA is not told again
+    assert world.notified(case_id, "reminder") == ["minzheng.clerk"]  # GA is not told again
     assert period(world, case_id, "negotiation").reminded_at == datetime(2026, 3, 3, 9, 30, tzinfo=BEIJING)
 
 
@@ -538,8 +532,8 @@ def test_negotiation_period_ends_the_negotiation(world):
     assert open_tasks(world, case_id) == [("authority_decide", None)]  # the period changed the path
     assert [d.state for d in deadlines(world, case_id, "negotiate_overdue")] == ["fired"]
     assert supervision_items(world, case_id) == [] and violations(world) == 0
-    assert notified(world, case_id, "overdue") == []
-    assert notified(world, case_id, "new_task")[-1:] == ["supervisor"]
+    assert world.notified(case_id, "overdue") == []
+    assert world.notified(case_id, "new_task")[-1:] == ["supervisor"]
     assert world.engine.case_data(case_id)["negotiation_lapsed_by"] == [MZ]
     (lapsed,) = audit_summaries(world, case_id, "negotiation_lapsed")
     assert (lapsed["late"], lapsed["due_date"]) == ([MZ], "2026-03-04")
@@ -595,12 +589,12 @@ def test_the_authority_late_is_reminded_and_marked_late_without_supervision(worl
     world.fire_timers()  # the negotiation period ends: to the authority, due 03-12
     world.at(2026, 3, 11, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor"]
     world.at(2026, 3, 13, 0, 0)
     world.fire_timers()
     decide = world.task(case_id, "authority_decide")
     assert (decide.due_date, decide.overdue) == (DECIDE_DUE, True)
-    assert notified(world, case_id, "overdue") == ["supervisor"]
+    assert world.notified(case_id, "overdue") == ["supervisor"]
     assert supervision_items(world, case_id) == [] and violations(world) == 0
     assert open_tasks(world, case_id) == [("authority_decide", None)]  # marked, nothing else
     overdue = audit_summaries(world, case_id, "period_overdue")
@@ -623,29 +617,12 @@ def test_the_authority_late_is_reminded_and_marked_late_without_supervision(worl
         ("negotiation", "department", "late"), ("decide", "authority", "late"),
         ("correction", "department", "met"), ("confirm", "authority", "late")]
     assert supervision_items(world, case_id) == [] and violations(world) == 0
-    assert notified(world, case_id, "reminder") == ["supervisor", "supervisor"]  # one per period
-    assert notified(world, case_id, "overdue") == ["supervisor", "supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor", "supervisor"]  # one per period
+    assert world.notified(case_id, "overdue") == ["supervisor", "supervisor"]
     assert [f[:2] for f in fired(world, case_id) if f[1] in ("decide", "confirm")] == [
         ("authority_decide_reminder", "decide"), ("authority_decide_overdue", "decide"),
         ("authority_confirm_reminder", "confirm"), ("authority_confirm_overdue", "confirm")]
 
-
-def ensure_rectification_stand_in(world) -> None:
-    """The rectification procedure is written concurrently: if its diagram does not deploy yet, a
-    one-task stand-in (the 督办's "open" branch is not taken here; dismissal is)."""
-    from engine.definitions import latest
-    from tools.bpmn_builder import Diagram
-    with world.engine.uow() as uow:
-        if latest(uow.session, "rectification") is not None:
-            return
-    d = Diagram("rectification", "违规整改（测试替身）")
-    d.lane("authority", "政务数据资源主管部门")
-    d.start("start", lane="authority", col=0)
-    d.user_task("notice", "整改通知", lane="authority", col=1, candidate_groups="authority")
-    d.end("end", lane="authority", col=2)
-    d.flow("f1", "start", "notice")
-    d.flow("f2", "notice", "end")
-    world.engine.deploy(d.to_bytes())
 
 
 def test_a_report_received_in_an_unpublished_year_is_recomputed_on_publication(world):

@@ -14,7 +14,7 @@ from engine.bootstrap import register_hooks
 from engine.calendar import BEIJING
 from engine.domain import records
 from engine.domain.notifications import Notification
-from engine.errors import InvalidForm, PermissionDenied, ScriptError
+from engine.errors import InvalidForm, PermissionDenied
 from engine.models import AuditRecord, Deadline, StatutoryPeriod
 from workflows import common
 
@@ -83,12 +83,6 @@ def period(world, case_id, name, seq=1) -> StatutoryPeriod:
         return found
 
 
-def notified(world, case_id, kind) -> list[str]:
-    """Who the bell told, for this case and kind (reminder / overdue / new_task)."""
-    with world.engine.uow() as uow:
-        return sorted(uow.session.scalars(sa.select(Notification.login).where(
-            Notification.case_id == case_id, Notification.kind == kind)))
-
 
 def audit_summaries(world, case_id, action) -> list[dict]:
     with world.engine.uow() as uow:
@@ -152,7 +146,7 @@ def test_accepted_the_first_time(world):
         ("rectify", 1, "department", GONGAN, date(2026, 3, 2), date(2026, 3, 16), "met", False, False, False),
         ("verify", 1, "authority", None, date(2026, 3, 10), date(2026, 3, 17), "met", False, False, False)]
     assert actions.count("period_opened") == 3 and actions.count("period_closed") == 3
-    assert notified(world, case_id, "reminder") == notified(world, case_id, "overdue") == []
+    assert world.notified(case_id, "reminder") == world.notified(case_id, "overdue") == []
 
 
 def test_notice_days_default_to_the_rule_set(world):
@@ -216,14 +210,14 @@ def test_a_report_on_time_rejected_after_the_deadline_opens_the_rework_period_no
 
     world.at(2026, 3, 16, 9, 0)  # 09:00 the working day before the authority's end
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor"]
     world.at(2026, 3, 17, 0, 1)  # the notice's deadline has passed: nothing of the department's is watched
     assert world.fire_timers() == 0
     world.at(2026, 3, 18, 0, 1)  # the authority's own period has passed
     world.fire_timers()
     assert world.open_elements(case_id) == ["verify"]  # marked late, not taken away
     assert world.task(case_id, "verify").overdue is True
-    assert notified(world, case_id, "overdue") == ["supervisor"]
+    assert world.notified(case_id, "overdue") == ["supervisor"]
 
     reload(world)
     world.at(2026, 3, 18, 10, 0)
@@ -248,7 +242,7 @@ def test_a_report_on_time_rejected_after_the_deadline_opens_the_rework_period_no
     assert [(t["kind"], t.get("period")) for t in audit_summaries(world, case_id, "timer_fired")] == [
         ("reminder", "verify"), ("overdue", "verify")]
     # nobody answers for the authority's delay, and the authority raises nothing against itself
-    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor"]
     assert supervision_items(world) == [] and violations_count(world) == 1
 
     world.at(2026, 3, 23, 10, 0)
@@ -272,12 +266,12 @@ def test_a_missed_rework_period_goes_to_the_order_and_is_reminded_once(world):
 
     world.at(2026, 3, 18, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    assert world.notified(case_id, "reminder") == ["gongan.clerk"]
     world.at(2026, 3, 18, 10, 0)
     world.complete(case_id, "rectify", "gongan.clerk", {"report": "补充材料"})  # the head never signs
     sign = world.task(case_id, "sign")
     assert sign.due_date == date(2026, 3, 19)  # the same period
-    assert notified(world, case_id, "reminder") == ["gongan.clerk"]  # its reminder was sent: not again
+    assert world.notified(case_id, "reminder") == ["gongan.clerk"]  # its reminder was sent: not again
     fired = [t for t in audit_summaries(world, case_id, "timer_fired") if t.get("period") == "rectify"]
     assert [(t["kind"], t["element"], t.get("repeat", False)) for t in fired] == [
         ("reminder", "rectify_reminder", False), ("reminder", "sign_reminder", True)]
@@ -290,8 +284,8 @@ def test_a_missed_rework_period_goes_to_the_order_and_is_reminded_once(world):
     assert world.open_elements(case_id) == ["order"]
     order = world.task(case_id, "order")
     assert (order.due_date, order.department) == (date(2026, 3, 27), None)  # authority_decide_days 5 (design)
-    assert notified(world, case_id, "new_task").count("county") == 1
-    assert notified(world, case_id, "overdue") == []  # the path changed: nobody is told of a task that is gone
+    assert world.notified(case_id, "new_task").count("county") == 1
+    assert world.notified(case_id, "overdue") == []  # the path changed: nobody is told of a task that is gone
     assert [(p[0], p[1], p[2], p[5], p[6], p[8]) for p in periods_of(world, case_id)][-2:] == [
         ("rectify", 2, "department", date(2026, 3, 19), "late", True),
         ("order", 1, "county_gov", date(2026, 3, 27), "running", False)]
@@ -307,11 +301,11 @@ def test_the_authority_late_with_its_notice_is_reminded_and_marked_late(world):
     assert world.task(case_id, "notice").due_date == date(2026, 3, 9)
     world.at(2026, 3, 6, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["supervisor"]
+    assert world.notified(case_id, "reminder") == ["supervisor"]
     world.at(2026, 3, 10, 0, 1)
     world.fire_timers()
     assert world.open_elements(case_id) == ["notice"] and world.task(case_id, "notice").overdue is True
-    assert notified(world, case_id, "overdue") == ["supervisor"]
+    assert world.notified(case_id, "overdue") == ["supervisor"]
     world.at(2026, 3, 11, 10, 0)
     world.complete(case_id, "notice", "supervisor", NOTICE)
     # the department's period runs from the notice, whenever it came
@@ -453,11 +447,11 @@ def test_the_county_governments_order_is_timed_and_marked_late_without_a_violati
     assert world.task(case_id, "order").due_date == date(2026, 3, 24)
     world.at(2026, 3, 23, 9, 0)
     world.fire_timers()
-    assert notified(world, case_id, "reminder") == ["county", "gongan.clerk"]  # the notice's, then the order's
+    assert world.notified(case_id, "reminder") == ["county", "gongan.clerk"]  # the notice's, then the order's
     world.at(2026, 3, 25, 0, 1)
     world.fire_timers()
     assert world.open_elements(case_id) == ["order"] and world.task(case_id, "order").overdue is True
-    assert notified(world, case_id, "overdue") == ["county"]
+    assert world.notified(case_id, "overdue") == ["county"]
     world.at(2026, 3, 25, 10, 0)
     world.complete(case_id, "order", "county", ORDER)
     assert world.task(case_id, "rectify2").due_date == date(2026, 4, 1)  # the order's 5 days from 03-25
@@ -603,7 +597,7 @@ def test_a_provisional_notice_period_held_then_recomputed_with_the_violations_de
     assert (held.due_date, held.provisional, held.state) == (date(2027, 1, 11), True, "running")
     world.at(2027, 1, 8, 9, 0)
     world.fire_timers()  # the reminder fires at its provisional instant, marked 暂定
-    assert notified(world, case_id, "reminder") == ["gongan.clerk"]
+    assert world.notified(case_id, "reminder") == ["gongan.clerk"]
     with world.engine.uow() as uow:
         text = uow.session.scalars(sa.select(Notification.text).where(
             Notification.case_id == case_id, Notification.kind == "reminder")).one()

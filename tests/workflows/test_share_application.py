@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from engine import definitions, rules
+from engine import rules
 from engine import periods as statutory
 from engine.bootstrap import register_hooks
 from engine.calendar import BEIJING
@@ -27,7 +27,6 @@ from engine.domain.violations import Violation
 from engine.errors import InvalidForm, PermissionDenied
 from engine.returns import NotReturnable
 from engine.models import AuditRecord, Case, Deadline, StatutoryPeriod
-from tools.bpmn_builder import Diagram
 
 CONSUMER, PROVIDER = "340822103", "340822101"  # 县民政局 applies for 县公安局's data
 RECEIVED = (2026, 2, 12, 10, 0)                 # Thursday
@@ -179,20 +178,6 @@ def use_supplement_days(world, days: int) -> None:
                           current.effective_from, "admin", world.clock.now(), title="补正期限调整")
         uow.commit()
 
-
-def ensure_rectification(world) -> None:
-    """The rectification procedure is written concurrently: a stand-in until bpmn/rectification.bpmn deploys."""
-    with world.engine.uow() as uow:
-        if definitions.latest(uow.session, "rectification") is not None:
-            return
-    d = Diagram("rectification", "违规整改（测试替身）")
-    d.lane("authority", "政务数据资源主管部门")
-    d.start("start", "立案", lane="authority", col=0)
-    d.user_task("notice", "整改通知", lane="authority", col=1, candidate_groups="authority")
-    d.end("end", "结束", lane="authority", col=2)
-    d.flow("f1", "start", "notice")
-    d.flow("f2", "notice", "end")
-    world.engine.deploy(d.to_bytes())
 
 
 def rectification_cases(world) -> list[Case]:
@@ -471,7 +456,7 @@ def overdue(world, case_id: int, element_id: str = "provider_review") -> records
 
 
 def test_overdue_review_opens_a_rectification(world):
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     case_id = apply(world)
     item = overdue(world, case_id)
     assert world.open_elements(case_id) == ["provider_review", "provider_review_supervise"]
@@ -552,7 +537,7 @@ def test_a_late_review_is_supervised_once_per_period(world):
 
 @pytest.mark.parametrize("decision", ["open", "dismiss"])
 def test_overdue_explanation_is_supervised(world, decision):
-    ensure_rectification(world)
+    assert "rectification" not in world.deploy_errors
     case_id = apply(world, resource="HN-GA-003", materials="")
     item = overdue(world, case_id, "provider_explanation")
     assert world.open_elements(case_id) == ["provider_explanation", "provider_explanation_supervise"]
