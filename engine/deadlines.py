@@ -230,7 +230,7 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
 
     ``open_rows``: the case's open human-task rows by id (from the task projection, new ones not yet
     written); ``new_case``: the case has no rows yet (nothing to read). The case's deadline rows may
-    have been read ahead into the memo (key ``("deadlines", case id)``, by id; used once). Nothing is flushed here: the
+    have been read ahead into the case's step (``Step.deadlines``, by id; used once). Nothing is flushed here: the
     unit of work writes everything once, before its commit.
 
     Return True if a waiting deadline was added or moved (what a sleeping worker must hear of);
@@ -241,7 +241,8 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
     with session.no_autoflush:
         tasks = tasks if tasks is not None else list(all_tasks(workflow))
         waiting = {str(t.id): t for t in tasks if t.state == TaskState.WAITING and is_timer(t)}
-        known = uow.memo.pop(("deadlines", case.id), None)  # read ahead for a batch of timer firings
+        step = uow.step(case.id)
+        known, step.deadlines = step.deadlines, None  # read ahead for a batch of timer firings
         if known is None:
             known = {} if new_case else {r.id: r for r in session.scalars(
                 sa.select(Deadline).where(Deadline.case_id == case.id))}

@@ -100,7 +100,7 @@ def _instance(ctx, name: str, start, days) -> tuple[StatutoryPeriod, dict, bool]
     ctx.session.add(row)
     rows.append(row)
     row_meta = {"period": name, "seq": seq, **extra}
-    ctx.uow.memo.setdefault(("period_meta", ctx.case.id), {})[(name, seq)] = row_meta
+    ctx.uow.step(ctx.case.id).period_meta[(name, seq)] = row_meta
     ctx.uow.record(audit.Entry(ctx.now, ctx.actor.username, "period_opened", ctx.case.id, summary={
         "period": name, "seq": seq, "party": spec.party, "article": spec.article, "rule": rule, "days": n,
         "start": day0.isoformat(), "due_date": due.due_date.isoformat(), "provisional": row.provisional}))
@@ -110,7 +110,7 @@ def _instance(ctx, name: str, start, days) -> tuple[StatutoryPeriod, dict, bool]
 def _running_meta(ctx, row: StatutoryPeriod) -> dict:
     """The meta a new timer of a running period keeps: that of its other timers (day 0's receipt
     instant included, so all of them are recomputed alike)."""
-    known = ctx.uow.memo.get(("period_meta", ctx.case.id), {}).get((row.name, row.seq))
+    known = ctx.uow.step(ctx.case.id).period_meta.get((row.name, row.seq))
     if known is not None:
         return known
     for timer in ctx.workflow.get_tasks(state=TaskState.WAITING) if ctx.workflow is not None else ():
@@ -136,15 +136,15 @@ def _length(ctx, rule: str, days) -> int:
 
 def case_periods(uow, case_id: int) -> dict[str, list[StatutoryPeriod]]:
     """The case's periods by name, oldest first; read once per unit of work."""
-    key = ("periods", case_id)
-    found = uow.memo.get(key)
+    step = uow.step(case_id)
+    found = step.periods
     if found is None:
         found = {}
-        if not uow.memo.get(("new_case", case_id)):
+        if not step.new_case:
             for row in uow.session.scalars(sa.select(StatutoryPeriod).where(StatutoryPeriod.case_id == case_id)
                                            .order_by(StatutoryPeriod.name, StatutoryPeriod.seq)):
                 found.setdefault(row.name, []).append(row)
-        uow.memo[key] = found
+        step.periods = found
     return found
 
 
@@ -234,7 +234,7 @@ def _sync(uow, case, row: StatutoryPeriod, meta: dict, actor, now: datetime) -> 
     uow.record(audit.Entry(now, actor.username, "period_moved", case.id, summary={
         "period": row.name, "seq": row.seq, "old": old,
         "new": {"due_date": row.due_date.isoformat(), "provisional": row.provisional}}))
-    uow.memo.setdefault(("periods_moved", case.id), []).append(row)
+    uow.step(case.id).periods_moved.append(row)
 
 
 def extend(ctx, name: str, seq: int, days: int) -> None:

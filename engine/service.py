@@ -172,7 +172,7 @@ class Engine:
         # The number needs the id: set it as if loaded and let _advance's final UPDATE write it with
         # the state (one UPDATE instead of two).
         set_committed_value(case, "number", f"{now:%Y}{case.id:07d}")
-        uow.memo[("new_case", case.id)] = True
+        uow.step(case.id).new_case = True
         workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
         workflow.data.update({"initiator": actor.username, "initiator_department": actor.department,
                               "case_number": case.number, "case_id": case.id, **data})
@@ -253,7 +253,7 @@ class Engine:
             with script_errors(row.name):
                 task.run()
             # written with the row's state change by project_tasks (one UPDATE)
-            uow.memo.setdefault(("completing", case.id), {})[row.id] = (actor.username, now)
+            uow.step(case.id).completing[row.id] = (actor.username, now)
             uow.record(audit.Entry(now, actor.username, "task_completed", case.id, row.id,
                                    summary={"task": row.element_id, "data": _short(cleaned)}))
             self._advance(uow, case, workflow, bundle, actor)
@@ -485,7 +485,7 @@ class Engine:
             row = open_rows.get(str(task_id))
             if row is None:
                 raise AlreadyDone("该任务已办结 (this task has already been completed)")
-            uow.memo[("open_tasks", case.id)] = open_rows
+            uow.step(case.id).open_tasks = open_rows
         else:
             row = self._open_task(uow, task_id, lock=False)
         if case.status != "running":
@@ -557,7 +557,8 @@ class Engine:
         tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
         if not workflow.is_completed():
             check_not_stalled(workflow, tasks)
-        new_case = uow.memo.pop(("new_case", case.id), False)  # nothing in the database to read yet
+        step = uow.step(case.id)
+        new_case, step.new_case = step.new_case, False  # nothing in the database to read yet
         open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case, tasks)
         if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
             uow.notify_deadlines = True  # sent with the audit chain's lock at commit
@@ -579,7 +580,8 @@ class Engine:
     def _periods_moved(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor, now) -> None:
         """Tell the procedure which of its periods a published year or an extension moved (e.g. the
         rectification's violation keeps the deadline of its notice in step)."""
-        moved = uow.memo.pop(("periods_moved", case.id), None)
+        step = uow.step(case.id)
+        moved, step.periods_moved = step.periods_moved, []
         proc = self.procedures.get(case.process_id)
         if not moved or proc is None or proc.period_moved is None:
             return
@@ -753,15 +755,16 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
     """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
 
     Return the case's open rows by id (new ones are written with everything else at commit); they
-    are also remembered for the rest of the unit of work (memo key ``("open_tasks", case id)``).
+    are also kept for the rest of the unit of work (the case's ``Step.open_tasks``).
     """
     ready = {str(t.id): t for t in (tasks if tasks is not None else all_tasks(workflow))
              if t.state == TaskState.READY and t.task_spec.manual}
-    open_rows = uow.memo.get(("open_tasks", case.id))
+    step = uow.step(case.id)
+    open_rows = step.open_tasks
     if open_rows is None:
         open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
             sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
-    completing = uow.memo.get(("completing", case.id), {})
+    completing = step.completing
     for task_id, row in list(open_rows.items()):
         if task_id in ready:
             continue
@@ -779,7 +782,7 @@ def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: S
             uow.session.add(row)
             uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
                                    summary={"task": task.task_spec.bpmn_id}))
-    uow.memo[("open_tasks", case.id)] = open_rows
+    step.open_tasks = open_rows
     return open_rows
 
 

@@ -173,8 +173,8 @@ def _lock_due_cases(uow, now: datetime, limit: int, tried: set[int], only: list[
 
 def _prefetch_open_tasks(uow, cases: list[Case]) -> None:
     """The batch's open human-task rows and deadline rows, one query each, handed to
-    ``project_tasks`` and ``deadlines.project`` through the memo (``("open_tasks", case id)``,
-    ``("deadlines", case id)``) instead of two queries per case. Read after the cases are locked."""
+    ``project_tasks`` and ``deadlines.project`` through each case's step (``open_tasks``,
+    ``deadlines``) instead of two queries per case. Read after the cases are locked."""
     if len(cases) < 2:
         return
     ids = [case.id for case in cases]
@@ -186,8 +186,11 @@ def _prefetch_open_tasks(uow, cases: list[Case]) -> None:
     for row in uow.session.scalars(sa.select(Deadline).where(Deadline.case_id.in_(ids))):
         known[row.case_id][row.id] = row
     for case_id in ids:
-        uow.memo.setdefault(("open_tasks", case_id), open_rows[case_id])
-        uow.memo.setdefault(("deadlines", case_id), known[case_id])
+        step = uow.step(case_id)
+        if step.open_tasks is None:
+            step.open_tasks = open_rows[case_id]
+        if step.deadlines is None:
+            step.deadlines = known[case_id]
 
 
 def _fire(engine, uow, case: Case) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, memo
 from .errors import ConcurrentModification
+from .step import Step
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.audit: list[audit.Entry] = []
         self.session: Session | None = None
         self.memo: dict[Any, Any] = {}  # per-transaction lookups (engine.memo), bound to the session
+        self.steps: dict[int, Step] = {}  # what each case's pass hands between its stages (engine.step)
         self.notify_deadlines = False  # wake the timer workers at commit (a deadline was added or moved)
         self._committed = False
 
@@ -53,6 +55,13 @@ class UnitOfWork:
 
     def record(self, entry: audit.Entry) -> None:
         self.audit.append(entry)
+
+    def step(self, case_id: int) -> Step:
+        """The case's step in this unit of work (created on first use)."""
+        found = self.steps.get(case_id)
+        if found is None:
+            found = self.steps[case_id] = Step(case_id)
+        return found
 
     def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per unit of work (what cannot change under this transaction's feet
@@ -78,6 +87,7 @@ class UnitOfWork:
                 pass  # already rolled back with the error
             del self.audit[mark:]
             self.memo.clear()
+            self.steps.clear()
             self.notify_deadlines = notify
             raise
 
@@ -100,4 +110,5 @@ class UnitOfWork:
         self._committed = True
         self.audit = []
         self.memo.clear()
+        self.steps.clear()
         self.notify_deadlines = False

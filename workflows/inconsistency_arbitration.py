@@ -424,7 +424,7 @@ def _notify_instances(ctx, element_id: str, timer_id: str, kind: str, provisiona
     ids = [str(t.id) for t in ready if t is not told]
     if not ids:
         return 0
-    rows = ctx.uow.memo.get(("open_tasks", ctx.case.id)) or {}
+    rows = ctx.uow.step(ctx.case.id).open_tasks or {}
     found = [rows[i] for i in ids if i in rows]
     missing = [i for i in ids if i not in rows]
     if missing:

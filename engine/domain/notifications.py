@@ -106,7 +106,8 @@ def _task_rows(uow, case_id: int, task_ids: list[str]) -> list[HumanTask]:
     """The open rows of these tasks: as the unit of work projected them, else from the database."""
     if not task_ids:
         return []
-    projected = uow.memo.get(("open_tasks", case_id))
+    step = uow.steps.get(case_id)
+    projected = step.open_tasks if step is not None else None
     if projected is not None:
         return [projected[i] for i in task_ids if i in projected]
     return list(uow.session.scalars(sa.select(HumanTask).where(HumanTask.id.in_(task_ids),
