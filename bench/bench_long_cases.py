@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 import benchlib as lib
 
-from engine import service
+from engine import runner
 from engine.models import Case
 from engine.service import Engine
 from engine.uow import Actor
@@ -77,7 +77,7 @@ def load_times(engine: Engine, case_id: int, repeat: int) -> tuple[list[float], 
         times = []
         for _ in range(repeat):
             began = time.perf_counter()
-            workflow = engine._load(case, bundle)
+            workflow = engine.runner.load(case, bundle)
             times.append(time.perf_counter() - began)
         return times, {"state_bytes": len(case.state), "tasks_in_tree": len(workflow.tasks)}
 
@@ -137,12 +137,12 @@ def grow(engine: Engine, kind: str, way: str, fresh: dict, label: str | None = N
 @contextmanager
 def compaction_off():
     """The engine without compaction: SpiffWorkflow keeps the whole history in the tree."""
-    saved = service.compact
-    service.compact = lambda workflow: 0
+    saved = runner.compact
+    runner.compact = lambda workflow: 0
     try:
         yield
     finally:
-        service.compact = saved
+        runner.compact = saved
 
 
 def main() -> int:

@@ -16,7 +16,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import audit
 from .calendar import BEIJING, WorkingDayCalendar, period_end
-from .calendar_store import after_hours_policy
 from .errors import GovflowError
 from .models import Deadline, HumanTask
 from .spiff.tasks import all_tasks
@@ -88,14 +87,14 @@ def workdays(ctx, n, start=None) -> WorkdayDeadline:
     """``timeDate`` = ``workdays(rules.share_reply_days)``: due 24:00 of the Nth working day after
     receipt (or after ``start``, a date in the case data); the day of receipt is not counted."""
     day0, extra, provisional = start_of(ctx, start)
-    return compute(ctx.engine.calendar(ctx.session), day0, _count(n), 0, extra, provisional)
+    return compute(ctx.services.calendar(ctx.session), day0, _count(n), 0, extra, provisional)
 
 
 def remind_before(ctx, n, start=None, before=None) -> WorkdayDeadline:
     """Reminder timer: 09:00 of the working day ``before`` (default: the rule set's) ahead of the due date."""
     before = reminder_days(ctx, before)
     day0, extra, provisional = start_of(ctx, start)
-    return compute(ctx.engine.calendar(ctx.session), day0, _count(n), before, extra, provisional)
+    return compute(ctx.services.calendar(ctx.session), day0, _count(n), before, extra, provisional)
 
 
 def reminder_days(ctx, before=None) -> int:
@@ -121,7 +120,7 @@ def extend_deadline(ctx, element_id, days) -> str:
         meta = timer._get_internal_data("deadline")
         if not meta.get("before") and ctx.now >= period_end(date.fromisoformat(meta["due_date"])):
             raise GovflowError("原期限已届满，不能再延长 (the original period has already ended)")
-        new = compute(ctx.engine.calendar(ctx.session), date.fromisoformat(meta["start"]),
+        new = compute(ctx.services.calendar(ctx.session), date.fromisoformat(meta["start"]),
                       int(meta["n"]) + days, int(meta.get("before", 0)), extra_of(meta))
         move_timer(ctx, timer, new, reason=f"extension +{days}")
         moved = moved or new.due_date.isoformat()
@@ -154,8 +153,8 @@ def start_of(ctx, start) -> tuple[date, dict, bool]:
     now under the after-hours policy. Returns (day 0, meta to keep, whether day 0 is provisional): a
     receipt keeps its instant, so day 0 is found again once an unpublished year is published."""
     if start is None:
-        policy = after_hours_policy(ctx.session, ctx.engine.config.after_hours_policy)
-        receipt = ctx.engine.calendar(ctx.session).receipt(ctx.now, policy)
+        policy = ctx.services.after_hours_policy(ctx.session)
+        receipt = ctx.services.calendar(ctx.session).receipt(ctx.now, policy)
         kept = {"received_at": ctx.now.isoformat(), "policy": policy} if receipt.provisional else {}
         return receipt.date, kept, receipt.provisional
     if isinstance(start, datetime):

@@ -35,6 +35,7 @@ from .domain.record_checks import Checks, record_audit
 from .domain.share_applications import ShareApplication
 from .errors import AlreadyDone, GovflowError, InvalidForm, NotFound, PermissionDenied
 from .uow import Actor
+from .views.modeler import StartForm, start_form
 
 READERS = frozenset({"authority"})             # the data authority reads every grant (art. 4)
 AUTHORITY = frozenset({"authority"})           # and may revoke any (art. 14 para. 3: it coordinates sharing)
@@ -317,6 +318,19 @@ def renewal_form(engine, grant_id: int, actor: Actor) -> dict[str, str]:
                 "period_until": last.isoformat(), "materials": "\n".join(materials)}
 
 
+@dataclass(frozen=True)
+class RenewalForm:
+    form: StartForm  # the share application's start form
+    values: dict[str, str]  # pre-filled from the grant (``renewal_form``)
+
+
+def renewal_start_form(engine, grant_id: int, actor: Actor) -> RenewalForm:
+    """The share application's start form pre-filled from grant ``grant_id``, for a clerk of its
+    consumer department (``NotDeployed`` while the procedure is not deployed, ``PermissionDenied``)."""
+    form = start_form(engine, SHARE_APPLICATION, actor)
+    return RenewalForm(form, renewal_form(engine, grant_id, actor))
+
+
 def _registered_materials(session, resource_code: str) -> list[str]:
     try:
         return list(catalog.get_resource(session, resource_code).materials)
@@ -333,7 +347,7 @@ def start_renewal(engine, grant_id: int, actor: Actor, data: dict) -> int:
         raise NotFound(f"没有已部署的流程 {SHARE_APPLICATION} (no deployed process)")
     with engine.uow() as uow:
         grant = _renewable(uow.session, grant_id, actor)
-        cleaned = engine._check_start(uow, proc, actor, dict(data))
+        cleaned = engine.validate_start(uow, proc, actor, dict(data))
         if cleaned.get("resource_code") != grant.resource_code:
             raise InvalidForm({"resource": f"续期申请的数据资源应为原授权的 {grant.resource_code} "
                                            f"(a renewal is for the grant's resource {grant.resource_code})"})

@@ -269,13 +269,13 @@ def migration_report(engine, target_id: int) -> list[MigrationCheck]:
         checks = []
         for case in cases:
             old = engine.definitions.get(uow.session, case.definition_id)
-            reasons = _blockers(engine, engine._load(case, old), bundle)
+            reasons = _blockers(engine, engine.runner.load(case, old), bundle)
             checks.append(MigrationCheck(case.id, case.number, case.definition.version, not reasons, tuple(reasons)))
         return checks
 
 
 def _blockers(engine, workflow, bundle) -> list[str]:
-    registry = engine.serializer._registry
+    registry = engine.serializer.registry
     top, subs = diff_workflow(registry, workflow, bundle.spec, bundle.subprocess_specs)
     reasons = []
     for task in top.removed:
@@ -294,18 +294,18 @@ def _blockers(engine, workflow, bundle) -> list[str]:
 def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
     """Move one running case to a newer version: explicit, audited, one transaction."""
     with engine.uow() as uow:
-        case = engine._lock_case(uow, case_id)
+        case = engine.runner.lock(uow, case_id)
         target = uow.session.get(DefinitionVersion, target_id)
         if target is None or target.process_id != case.process_id:
             raise NotFound("目标版本不属于此流程 (the target version is not of this process)")
         if target.id == case.definition_id:
             raise AlreadyDone("案件已在该版本上 (the case already runs on that version)")
         bundle = engine.definitions.get(uow.session, target.id)
-        workflow = engine._load(case, engine.definitions.get(uow.session, case.definition_id))
+        workflow = engine.runner.load(case, engine.definitions.get(uow.session, case.definition_id))
         reasons = _blockers(engine, workflow, bundle)
         if reasons:
             raise GovflowError("无法迁移 (cannot migrate): " + "; ".join(reasons))
-        top, _subs = diff_workflow(engine.serializer._registry, workflow, bundle.spec, bundle.subprocess_specs)
+        top, _subs = diff_workflow(engine.serializer.registry, workflow, bundle.spec, bundle.subprocess_specs)
         migrate_workflow(top, workflow, bundle.spec)
         workflow.subprocess_specs = dict(bundle.subprocess_specs)
         old_version = case.definition.version
@@ -314,5 +314,5 @@ def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
         _repoint_open_tasks(uow, case, bundle)
         uow.record(audit.Entry(engine.clock.now(), actor.username, "case_migrated", case.id, summary={
             "from_version": old_version, "to_version": target.version}))
-        engine._advance(uow, case, workflow, bundle, actor)
+        engine.runner.advance(uow, case, workflow, bundle, actor)
         uow.commit()

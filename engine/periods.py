@@ -57,13 +57,13 @@ class PeriodSpec:
 def period_due(ctx, name, start=None, days=None) -> WorkdayDeadline:
     """``timeDate`` of an overdue timer: 24:00 of the period's last working day."""
     row, extra, start_provisional = _instance(ctx, name, start, days)
-    return compute(ctx.engine.calendar(ctx.session), row.start_date, row.days, 0, extra, start_provisional)
+    return compute(ctx.services.calendar(ctx.session), row.start_date, row.days, 0, extra, start_provisional)
 
 
 def period_reminder(ctx, name, start=None, days=None, before=None) -> WorkdayDeadline:
     """``timeDate`` of a reminder timer: 09:00 of the working day(s) before the period ends."""
     row, extra, start_provisional = _instance(ctx, name, start, days)
-    return compute(ctx.engine.calendar(ctx.session), row.start_date, row.days, reminder_days(ctx, before),
+    return compute(ctx.services.calendar(ctx.session), row.start_date, row.days, reminder_days(ctx, before),
                    extra, start_provisional)
 
 
@@ -71,8 +71,7 @@ DIAGRAM_FUNCTIONS = {"period_due": period_due, "period_reminder": period_reminde
 
 
 def spec_of(ctx, name: str) -> PeriodSpec:
-    proc = ctx.engine.procedures.get(ctx.case.process_id) if ctx.case is not None else None
-    spec = (proc.periods if proc is not None else {}).get(name)
+    spec = ctx.services.periods_of(ctx.case.process_id).get(name) if ctx.case is not None else None
     if spec is None:
         raise GovflowError(f"流程没有定义法定期限 {name!r} (the procedure declares no period {name!r})")
     return spec
@@ -92,7 +91,7 @@ def _instance(ctx, name: str, start, days) -> tuple[StatutoryPeriod, dict, bool]
     rule = (spec.restart_rule or spec.rule) if restart else spec.rule
     n = _length(ctx, rule, None if restart and spec.restart_rule else days)
     day0, extra, start_provisional = start_of(ctx, None if restart else start)
-    due = compute(ctx.engine.calendar(ctx.session), day0, n)
+    due = compute(ctx.services.calendar(ctx.session), day0, n)
     row = StatutoryPeriod(case_id=ctx.case.id, name=name, seq=seq, party=spec.party, department=None,
                           article=spec.article, rule=rule, days=n, start_date=day0, due_date=due.due_date,
                           due_at=period_end(due.due_date), provisional=due.provisional or start_provisional,
@@ -244,7 +243,7 @@ def extend(ctx, name: str, seq: int, days: int) -> None:
     if row is None:
         return
     old = {"due_date": row.due_date.isoformat(), "provisional": row.provisional}
-    due = compute(ctx.engine.calendar(ctx.session), row.start_date, row.days + days)
+    due = compute(ctx.services.calendar(ctx.session), row.start_date, row.days + days)
     row.days, row.due_date, row.due_at = row.days + days, due.due_date, period_end(due.due_date)
     row.provisional = row.provisional or due.provisional
     ctx.uow.record(audit.Entry(ctx.now, ctx.actor.username, "period_moved", ctx.case.id, summary={

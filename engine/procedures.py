@@ -7,11 +7,46 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 
 
+class ProcedureServices:
+    """The narrow door procedure code (and the engine's own diagram functions) gets to the engine:
+    the working-day calendar, receipts under the after-hours policy, the procedures' periods, and
+    starting a case inside the running unit of work (a rectification opened by an escalation)."""
+
+    def __init__(self, engine: Any):
+        self._engine = engine
+
+    @property
+    def clock(self):
+        return self._engine.clock
+
+    def calendar(self, session):
+        return self._engine.calendar(session)
+
+    def receipt(self, session, instant):
+        """Day 0 of something received at ``instant`` and whether it is provisional (never raises)."""
+        return self._engine.receipt(session, instant)
+
+    def receipt_date(self, session, instant):
+        return self._engine.receipt_date(session, instant)
+
+    def after_hours_policy(self, session) -> str:
+        from .calendar_store import after_hours_policy
+        return after_hours_policy(session, self._engine.config.after_hours_policy)
+
+    def periods_of(self, process_id: str) -> Mapping[str, Any]:
+        """The statutory periods a procedure declares (engine.periods.PeriodSpec by name)."""
+        proc = self._engine.procedures.get(process_id)
+        return proc.periods if proc is not None else {}
+
+    def start_case_in(self, uow, process_id: str, actor, data=None, title: str = "", trusted: bool = False) -> int:
+        return self._engine.start_case_in(uow, process_id, actor, data, title, trusted)
+
+
 @dataclass
 class ScriptContext:
     """What a diagram function receives as its first argument during one unit of work."""
 
-    engine: Any
+    engine: Any  # the narrow ProcedureServices (an Engine given here is narrowed to them)
     session: Any
     case: Any
     actor: Any
@@ -20,6 +55,16 @@ class ScriptContext:
     workflow: Any = None
     rules: Any = None
     uow: Any = None
+
+    def __post_init__(self) -> None:
+        services = getattr(self.engine, "services", None)
+        if isinstance(services, ProcedureServices):
+            self.engine = services
+
+    @property
+    def services(self) -> ProcedureServices:
+        """What procedure code may use of the engine (calendar, receipts, periods, starting a case)."""
+        return self.engine
 
 
 @dataclass

@@ -1,19 +1,13 @@
 """The engine's service layer: verbs over plain arguments, each one unit of work."""
 from __future__ import annotations
 
-import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
-from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm.attributes import flag_modified, set_committed_value
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, deadlines, definitions, forms, periods, returns, rules, supervision
@@ -25,19 +19,15 @@ from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
 from .domain import comments, notifications, org, urges, violations
-from .errors import (AlreadyDone, CaseStalled, DefinitionError, GovflowError, NotFound,
-                     PermissionDenied, ScriptError)
+from .errors import AlreadyDone, DefinitionError, GovflowError, NotFound, PermissionDenied
 from .models import Case, DefinitionVersion, HumanTask
-from .procedures import Procedure, ScriptContext, bind
-from .spiff.compaction import compact
-from .spiff.tasks import all_tasks
-from .spiff.script import GovScriptEngine
+from .procedures import Procedure, ProcedureServices, ScriptContext
+from .runner import CaseRunner, script_errors, task_or_none
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
 
 START_FORM = "__start__"  # the element id form_options() receives for a procedure's start form
 CASE_READERS = frozenset({"authority"})  # the data authority supervises every case (art. 4)
-EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,7 @@ class Engine:
                  procedures: Mapping[str, Procedure], engine_functions: Mapping[str, Callable] | None = None):
         self.config = config
         self.session_factory = session_factory
-        self.clock = clock
+        self._clock = clock
         self.procedures = dict(procedures)
         self.engine_functions = dict({**deadlines.DIAGRAM_FUNCTIONS, **periods.DIAGRAM_FUNCTIONS}
                                      if engine_functions is None else engine_functions)
@@ -80,6 +70,21 @@ class Engine:
         self.calendars = CalendarCache()
         self._rule_sets: dict[str, rules.RuleSet] = {}
         self.hooks: list[Callable] = []  # extra steps after each run, before commit
+        self.services = ProcedureServices(self)  # what procedure code may use of the engine
+        self.runner = CaseRunner(serializer=self.serializer, definitions=self.definitions,
+                                 procedures=self.procedures, functions=self.engine_functions, clock=clock,
+                                 hooks=self.hooks, rule_set=self.rule_set, services=self.services)
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """A new clock (a test's, a benchmark's) reaches the case runner too."""
+        self._clock = clock
+        if hasattr(self, "runner"):
+            self.runner.clock = clock
 
     def calendar(self, session) -> WorkingDayCalendar:
         """The working-day calendar: package data merged with administrators' overrides."""
@@ -157,7 +162,7 @@ class Engine:
         proc = self.procedures.get(process_id)
         data = dict(data or {})
         if proc is not None and not trusted:
-            data = self._check_start(uow, proc, actor, data)
+            data = self.validate_start(uow, proc, actor, data)
         bundle = self.definitions.get(uow.session, definition.id)
         now = self.clock.now()
         in_force = rules.in_force(uow.session, now.astimezone(BEIJING).date())
@@ -179,7 +184,7 @@ class Engine:
         workflow.get_tasks(state=TaskState.READY)[0].data.update(workflow.data)
         uow.record(audit.Entry(now, actor.username, "case_started", case.id,
                                summary={"process_id": process_id, "version": definition.version}))
-        self._advance(uow, case, workflow, bundle, actor)
+        self.runner.advance(uow, case, workflow, bundle, actor)
         return case.id
 
     def may_start(self, process_id: str, actor: Actor) -> bool:
@@ -195,16 +200,18 @@ class Engine:
         if proc is None:
             return [], {}
         with self.uow() as uow:
-            ctx = ScriptContext(self, uow.session, None, actor, self.clock.now(), {})
+            ctx = ScriptContext(self.services, uow.session, None, actor, self.clock.now(), {})
             options = proc.form_options(ctx, START_FORM, {}) if proc.form_options else {}
         return list(proc.start_form), options or {}
 
-    def _check_start(self, uow: UnitOfWork, proc: Procedure, actor: Actor, data: dict) -> dict:
+    def validate_start(self, uow: UnitOfWork, proc: Procedure, actor: Actor, data: dict) -> dict:
+        """Who may start, the start form and the procedure's own checks, inside the caller's unit of work;
+        return the cleaned data (a renewal adds fields the form does not have after this)."""
         if not self.may_start(proc.process_id, actor):
             raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
         if not proc.start_form:
             return data
-        ctx = ScriptContext(self, uow.session, None, actor, self.clock.now(), data)
+        ctx = ScriptContext(self.services, uow.session, None, actor, self.clock.now(), data)
         options = proc.form_options(ctx, START_FORM, data) if proc.form_options else {}
         dynamic = {k: [o[0] if isinstance(o, tuple) else o for o in v] for k, v in (options or {}).items()}
         cleaned = forms.validate(proc.start_form, data, dynamic, self.config.max_form_field_length)
@@ -244,19 +251,19 @@ class Engine:
                                      self.config.max_form_field_length)
             proc = self.procedures.get(case.process_id)
             if proc is not None and proc.check_task is not None:
-                ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), dict(task.data),
+                ctx = ScriptContext(self.services, uow.session, case, actor, self.clock.now(), dict(task.data),
                                     workflow, self.rule_set(uow.session, case.rule_set), uow)
                 cleaned = proc.check_task(ctx, task.task_spec.bpmn_id, cleaned)
             now = self.clock.now()
             task.set_data(**cleaned)
-            workflow.script_engine = self._script_engine(uow, case, actor, workflow, task.data)
+            workflow.script_engine = self.runner.script_engine(uow, case, actor, workflow, task.data)
             with script_errors(row.name):
                 task.run()
             # written with the row's state change by project_tasks (one UPDATE)
             uow.step(case.id).completing[row.id] = (actor.username, now)
             uow.record(audit.Entry(now, actor.username, "task_completed", case.id, row.id,
                                    summary={"task": row.element_id, "data": _short(cleaned)}))
-            self._advance(uow, case, workflow, bundle, actor)
+            self.runner.advance(uow, case, workflow, bundle, actor)
             uow.commit()
             return case.id
 
@@ -327,7 +334,7 @@ class Engine:
             raise GovflowError("违规整改流程未安装 (the rectification procedure is not installed)")
         with self.uow() as uow:
             supervision.require_open_item(uow.session, supervision_id, unconfirmed=True)
-            case_id = confirm(ScriptContext(self, uow.session, None, actor, self.clock.now(), {}, uow=uow),
+            case_id = confirm(ScriptContext(self.services, uow.session, None, actor, self.clock.now(), {}, uow=uow),
                               supervision_id, evidence)
             uow.commit()
             return case_id
@@ -361,7 +368,7 @@ class Engine:
                 raise NotFound("案件不存在 (no such case)")
             if not may_see_case(uow.session, case, actor):
                 raise PermissionDenied("您无权查看此案件 (you may not see this case)")
-            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
+            workflow = self.runner.load(case, self.definitions.get(uow.session, case.definition_id))
             return diagram_of(uow.session, case, workflow, self.clock.now())
 
     def element_names(self, definition_id: int) -> dict[str, str]:
@@ -390,10 +397,10 @@ class Engine:
             proc = self.procedures.get(case.process_id)
             if proc is None or proc.form_options is None:
                 return {}
-            task = _task_or_none(self._load(case, self.definitions.get(uow.session, case.definition_id)), task_id)
+            task = task_or_none(self.runner.load(case, self.definitions.get(uow.session, case.definition_id)), task_id)
             if task is None:
                 return {}
-            ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), task.data)
+            ctx = ScriptContext(self.services, uow.session, case, actor, self.clock.now(), task.data)
             return option_pairs(proc.form_options(ctx, row.element_id, task.data))
 
     def transfer_candidates(self, task_id: str, actor: Actor) -> list[tuple[str, str]]:
@@ -411,8 +418,8 @@ class Engine:
             row = self._open_task(uow, task_id, lock=False)
             self._require_eligible(row, actor)
             case = uow.session.get(Case, row.case_id)
-            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
-            return returns.target_of(uow.session, _task_or_none(workflow, task_id))
+            workflow = self.runner.load(case, self.definitions.get(uow.session, case.definition_id))
+            return returns.target_of(uow.session, task_or_none(workflow, task_id))
 
     def return_task(self, task_id: str, actor: Actor, reason: str) -> str:
         """Send the case back to the previous step (退回, see ``engine.returns``); return its task id."""
@@ -422,7 +429,7 @@ class Engine:
             now = self.clock.now()
             with script_errors(row.name):
                 back = returns.reset_to_previous(uow, case, workflow, task, row, actor, reason, now)
-            self._advance(uow, case, workflow, bundle, actor)
+            self.runner.advance(uow, case, workflow, bundle, actor)
             returns.notify_returned(uow, case, back, actor, now)
             uow.commit()
             return back
@@ -439,7 +446,7 @@ class Engine:
             spec = _find_spec(bundle, row.element_id)
             data = {}
             if row.state == "ready":
-                task = _task_or_none(self._load(case, bundle), task_id)
+                task = task_or_none(self.runner.load(case, bundle), task_id)
                 data = dict(task.data) if task is not None else {}
             return TaskView(row.id, case.id, case.number, case.process_id, row.element_id, row.name,
                             row.state, row.assignee, row.role, row.department,
@@ -451,7 +458,7 @@ class Engine:
             case = uow.session.get(Case, case_id)
             if case is None:
                 raise NotFound("案件不存在 (no such case)")
-            workflow = self._load(case, self.definitions.get(uow.session, case.definition_id))
+            workflow = self.runner.load(case, self.definitions.get(uow.session, case.definition_id))
             last = workflow.last_task.data if workflow.last_task is not None else {}
             return {**workflow.data, **last}
 
@@ -492,18 +499,12 @@ class Engine:
             raise AlreadyDone("案件已结束 (the case has ended)")
         self._require_eligible(row, actor)
         bundle = self.definitions.get(uow.session, case.definition_id)
-        workflow = self._load(case, bundle)
-        self._catch_up_timers(uow, case, workflow, actor)
-        task = _task_or_none(workflow, task_id)
+        workflow = self.runner.load(case, bundle)
+        self.runner.catch_up_timers(uow, case, workflow, actor)
+        task = task_or_none(workflow, task_id)
         if task is None or task.state != TaskState.READY:
             raise AlreadyDone("该任务已办结 (this task has already been completed)")
         return row, case, bundle, workflow, task
-
-    def _catch_up_timers(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor) -> None:
-        """Timers that fell due before this action fire first, as they would have on time."""
-        workflow.script_engine = self._script_engine(uow, case, actor, workflow)
-        with script_errors():
-            run_until_quiet(workflow)
 
     def _open_task(self, uow: UnitOfWork, task_id: str, lock: bool) -> HumanTask:
         query = sa.select(HumanTask).where(HumanTask.id == str(task_id))
@@ -516,89 +517,17 @@ class Engine:
             raise AlreadyDone("该任务已办结 (this task has already been completed)")
         return row
 
-    def _lock_case(self, uow: UnitOfWork, case_id: int) -> Case:
-        case = uow.session.scalars(sa.select(Case).where(Case.id == case_id).with_for_update()).first()
-        if case is None:
-            raise NotFound("案件不存在 (no such case)")
-        if case.status != "running":
-            raise AlreadyDone("案件已结束 (the case has ended)")
-        return case
-
     def _require_eligible(self, row: HumanTask, actor: Actor) -> None:
         if not may_work(row, actor):
             raise PermissionDenied("您无权办理此任务 (you may not work on this task)")
-
-    def _load(self, case: Case, bundle: SpecBundle) -> BpmnWorkflow:
-        return self.serializer.loads_state(case.state, bundle)
-
-    def _script_engine(self, uow: UnitOfWork, case: Case, actor: Actor, workflow: BpmnWorkflow,
-                       data: dict | None = None):
-        rule_set = self.rule_set(uow.session, case.rule_set)
-        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), data, workflow, rule_set, uow)
-        proc = self.procedures.get(case.process_id)
-        functions = {**self.engine_functions, **(proc.functions if proc else {})}
-        return GovScriptEngine(self.clock, {**bind(functions, ctx), "rules": rule_set})
 
     def _dynamic_options(self, uow, case, actor, task) -> dict:
         proc = self.procedures.get(case.process_id)
         if proc is None or proc.form_options is None:
             return {}
-        ctx = ScriptContext(self, uow.session, case, actor, self.clock.now(), task.data)
+        ctx = ScriptContext(self.services, uow.session, case, actor, self.clock.now(), task.data)
         return {k: [o[0] if isinstance(o, tuple) else o for o in v]
                 for k, v in (proc.form_options(ctx, task.task_spec.bpmn_id, task.data) or {}).items()}
-
-    def _advance(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
-                 actor: Actor) -> None:
-        """Run engine steps, check for stalls, project tasks, save: all inside the caller's transaction."""
-        workflow.script_engine = self._script_engine(uow, case, actor, workflow)
-        with script_errors():
-            run_until_quiet(workflow)
-        now = self.clock.now()
-        tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
-        if not workflow.is_completed():
-            check_not_stalled(workflow, tasks)
-        step = uow.step(case.id)
-        new_case, step.new_case = step.new_case, False  # nothing in the database to read yet
-        open_rows = project_tasks(uow, case, workflow, bundle, now, self, new_case, tasks)
-        if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
-            uow.notify_deadlines = True  # sent with the audit chain's lock at commit
-        self._periods_moved(uow, case, workflow, actor, now)
-        for hook in self.hooks:
-            hook(uow, case, workflow, actor, now)
-        if workflow.is_completed() and case.status == "running":
-            case.status, case.ended_at = "completed", now
-            case.outcome = _outcome(workflow)
-            uow.record(audit.Entry(now, actor.username, "case_ended", case.id,
-                                   summary={"outcome": case.outcome}))
-        compact(workflow)  # long cases: finished history above the open work leaves the tree
-        case.state = self.serializer.dumps_state(workflow)
-        case.serializer_version = SERIALIZER_VERSION
-        case.updated_at = now
-        if new_case:
-            flag_modified(case, "number")
-
-    def _periods_moved(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor, now) -> None:
-        """Tell the procedure which of its periods a published year or an extension moved (e.g. the
-        rectification's violation keeps the deadline of its notice in step)."""
-        step = uow.step(case.id)
-        moved, step.periods_moved = step.periods_moved, []
-        proc = self.procedures.get(case.process_id)
-        if not moved or proc is None or proc.period_moved is None:
-            return
-        ctx = ScriptContext(self, uow.session, case, actor, now, None, workflow,
-                            self.rule_set(uow.session, case.rule_set), uow)
-        for row in moved:
-            proc.period_moved(ctx, row)
-
-    def resolve_department(self, case: Case, role: str | None, spec, data: dict) -> str | None:
-        expr = (spec.extensions or {}).get("properties", {}).get("department")
-        if expr:
-            value = data.get(expr) if expr.isidentifier() else None
-            return str(value) if value is not None else None
-        proc = self.procedures.get(case.process_id)
-        if proc and proc.resolve_department and role:
-            return proc.resolve_department(role, data)
-        return None
 
 
 def _peek_process_id(raw: bytes) -> str:
@@ -609,44 +538,8 @@ def _peek_process_id(raw: bytes) -> str:
         return ""
 
 
-@contextmanager
-def script_errors(where: str | None = None):
-    """Turn any failure inside diagram code into ScriptError; the caller's transaction rolls back.
-
-    SpiffWorkflow wraps most errors, but not all (building its own message can raise TypeError).
-    Database errors and our own refusals pass through unchanged.
-    """
-    try:
-        yield
-    except (GovflowError, SQLAlchemyError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
-        message = _script_message(exc)
-        raise ScriptError(f"{where}: {message}" if where else message) from None
-
-
-def _script_message(exc: Exception) -> str:
-    task = getattr(exc, "task", None)
-    where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
-    return f"流程脚本出错 (script error) {where}{exc}"
-
-
 def _short(data: Mapping[str, Any]) -> dict:
     return {k: (v[:200] if isinstance(v, str) else v) for k, v in data.items()}
-
-
-def _outcome(workflow: BpmnWorkflow) -> str | None:
-    """The case's outcome: the ``outcome`` variable, else the ``outcome`` property of the end event
-    reached last that has one (a reminder branch's plain end event does not count)."""
-    outcome = workflow.data.get("outcome")
-    if outcome is None:
-        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                if t.task_spec.__class__.__name__ == "EndEvent"
-                and (t.task_spec.extensions or {}).get("properties", {}).get("outcome")]
-        if ends:
-            last = max(ends, key=lambda t: t.last_state_change)
-            outcome = last.task_spec.extensions["properties"]["outcome"]
-    return str(outcome)[:100] if outcome is not None else None
 
 
 def _find_spec(bundle: SpecBundle, element_id: str):
@@ -715,95 +608,3 @@ def may_work(row: HumanTask, actor: Actor) -> bool:
     return bool(actor.roles.intersection(groups)) and (row.department is None or row.department == actor.department)
 
 
-MAX_ENGINE_ROUNDS = 10_000
-
-
-def run_until_quiet(workflow: BpmnWorkflow) -> None:
-    """Fire due timers and run engine tasks until only user tasks and future timers remain."""
-    workflow.refresh_timers()
-    for _ in range(MAX_ENGINE_ROUNDS):
-        workflow.do_engine_steps()  # ends with refresh_timers(): a timer may have just become ready
-        if workflow.get_next_task(state=TaskState.READY, manual=False) is None:
-            return
-    raise CaseStalled("案件在引擎步骤中循环 (the case loops in engine steps without waiting)")
-
-
-def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None:
-    """A running case must have a ready user task, a waiting event, or a started task."""
-    live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    for task in (t for t in (tasks if tasks is not None else all_tasks(workflow)) if t.state & live):
-        if task.state == TaskState.READY and task.task_spec.manual:
-            return
-        if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
-            return
-    raise CaseStalled("案件无法继续：没有待办任务也没有等待的事件 (the case cannot continue: nothing is ready or waiting)")
-
-
-def _expand(value: str | None, data: dict) -> str | None:
-    if value is None:
-        return None
-    match = EXPRESSION.match(value)
-    if match:
-        found = data.get(match.group(1))
-        return str(found) if found is not None else None
-    return value
-
-
-def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
-                  now: datetime, engine: Engine, new_case: bool = False,
-                  tasks: list | None = None) -> dict[str, HumanTask]:
-    """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
-
-    Return the case's open rows by id (new ones are written with everything else at commit); they
-    are also kept for the rest of the unit of work (the case's ``Step.open_tasks``).
-    """
-    ready = {str(t.id): t for t in (tasks if tasks is not None else all_tasks(workflow))
-             if t.state == TaskState.READY and t.task_spec.manual}
-    step = uow.step(case.id)
-    open_rows = step.open_tasks
-    if open_rows is None:
-        open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
-            sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
-    completing = step.completing
-    for task_id, row in list(open_rows.items()):
-        if task_id in ready:
-            continue
-        task = _task_or_none(workflow, task_id)
-        row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
-        row.completed_at = row.completed_at or now
-        if task_id in completing:
-            row.completed_by, row.completed_at = completing.pop(task_id)
-        if row.state == "cancelled":
-            uow.record(audit.Entry(now, "system:engine", "task_cancelled", case.id, task_id))
-        del open_rows[task_id]
-    for task_id, task in ready.items():
-        if task_id not in open_rows:
-            row = open_rows[task_id] = _new_row(case, task, now, engine)
-            uow.session.add(row)
-            uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
-                                   summary={"task": task.task_spec.bpmn_id}))
-    step.open_tasks = open_rows
-    return open_rows
-
-
-def _task_or_none(workflow: BpmnWorkflow, task_id: str):
-    """The task, or None when it left the tree (e.g. instances an interrupting timer dropped)."""
-    try:
-        return workflow.get_task_from_id(UUID(task_id))
-    except TaskNotFoundException:
-        return None
-
-
-def _new_row(case: Case, task, now: datetime, engine: Engine) -> HumanTask:
-    spec = task.task_spec
-    ext = spec.extensions or {}
-    groups = ext.get("candidate_groups") or ([spec.lane] if spec.lane else [])
-    users = [u for u in (_expand(u, task.data) for u in ext.get("candidate_users", [])) if u]
-    role = groups[0] if groups else None
-    row = HumanTask(id=str(task.id), case_id=case.id, process_id=case.process_id,
-                    definition_id=case.definition_id, element_id=spec.bpmn_id,
-                    name=(spec.bpmn_name or spec.bpmn_id)[:500], role=role,
-                    department=engine.resolve_department(case, role, spec, task.data),
-                    assignee=_expand(ext.get("assignee"), task.data), state="ready", created_at=now)
-    row.offer(groups, users)
-    return row

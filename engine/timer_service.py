@@ -197,8 +197,8 @@ def _fire(engine, uow, case: Case) -> int:
     """Let SpiffWorkflow see the case's due timers and run on; return the number of timers fired."""
     mark = len(uow.audit)
     bundle = engine.definitions.get(uow.session, case.definition_id)
-    workflow = engine._load(case, bundle)
-    engine._advance(uow, case, workflow, bundle, TIMER_ACTOR)
+    workflow = engine.runner.load(case, bundle)
+    engine.runner.advance(uow, case, workflow, bundle, TIMER_ACTOR)
     return sum(1 for entry in uow.audit[mark:] if entry.action == "timer_fired")
 
 
@@ -283,7 +283,7 @@ def _recompute_case(engine, case_id: int, actor: Actor) -> int:
         if case is None:
             return 0
         bundle = engine.definitions.get(uow.session, case.definition_id)
-        workflow = engine._load(case, bundle)
+        workflow = engine.runner.load(case, bundle)
         calendar = engine.calendar(uow.session)
         policy = calendar_store.after_hours_policy(uow.session, engine.config.after_hours_policy)
         ctx = ScriptContext(engine, uow.session, case, actor, engine.clock.now(), None, workflow,
@@ -298,7 +298,7 @@ def _recompute_case(engine, case_id: int, actor: Actor) -> int:
                 deadlines.move_timer(ctx, timer, new, reason="calendar changed")
                 moved += 1
         if moved:
-            engine._advance(uow, case, workflow, bundle, actor)
+            engine.runner.advance(uow, case, workflow, bundle, actor)
             uow.commit()
         return moved
 

@@ -38,7 +38,7 @@ def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int
     period = period_of_task(ctx, task)
     if periods.escalated(period):
         return 0
-    name = (ctx.engine.procedures[ctx.case.process_id].periods[period.name].title
+    name = (ctx.services.periods_of(ctx.case.process_id)[period.name].title
             if period is not None else task.task_spec.bpmn_name or element_id)
     if period is not None and period.id is None:  # opened in this unit of work: the item refers to it
         ctx.session.flush()
@@ -76,7 +76,7 @@ def open_rectification(ctx, supervision_id: int, evidence: str = "") -> int:
     if decided is not None and decided.status != "open":
         raise GovflowError("该督办事项已在督办页办结，不能再立案 "
                            "(the supervision item was closed on the supervision page)")
-    return confirm_escalation(ctx.engine, ctx.uow, supervision_id, ctx.actor, evidence)
+    return confirm_escalation(ctx.services, ctx.uow, supervision_id, ctx.actor, evidence)
 
 
 def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
@@ -90,12 +90,12 @@ def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
     return True
 
 
-def confirm_escalation(engine, uow, supervision_id: int, actor: Actor, evidence: str = "") -> int:
+def confirm_escalation(services, uow, supervision_id: int, actor: Actor, evidence: str = "") -> int:
     """Shared by the in-case offer task and the supervision dashboard: violation + rectification case."""
-    now = engine.clock.now()
+    now = services.clock.now()
     violation = violations.confirm_supervision_item(uow, supervision_id, actor, now, evidence=evidence)
     dept = violation.department
-    case_id = engine.start_case_in(uow, "rectification", actor, {
+    case_id = services.start_case_in(uow, "rectification", actor, {
         "violation_id": violation.id, "department": dept.code, "department_name": dept.name,
         "item": violation.item, "evidence": violation.evidence,
     }, title=f"违规整改：{dept.name}（第三十一条第{violation.item}项）", trusted=True)

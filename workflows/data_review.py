@@ -90,7 +90,7 @@ def check_start(ctx, cleaned: dict) -> dict:
         raise InvalidForm({"resource": str(exc)}) from None
     cleaned.update(resource_code=entry.code, resource_name=entry.name,
                    provider_department=entry.department.code, provider_department_name=entry.department.name,
-                   received_on=ctx.engine.receipt_date(ctx.session, ctx.now).isoformat())
+                   received_on=ctx.services.receipt_date(ctx.session, ctx.now).isoformat())
     if cleaned["objector_kind"] == "department":
         cleaned["objector_department"] = ctx.actor.department
     return cleaned

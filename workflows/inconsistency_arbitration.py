@@ -92,7 +92,7 @@ def check_start(ctx, cleaned: dict) -> dict:
     if len(departments) < 2:
         raise InvalidForm({"resources": "资源须属于至少两个不同部门（第十九条） (the resources must "
                                         "belong to two different departments or more, art. 19)"})
-    started = ctx.engine.receipt_date(ctx.session, ctx.now).isoformat()
+    started = ctx.services.receipt_date(ctx.session, ctx.now).isoformat()
     lead = departments[0]  # design: the provider of the first resource named leads the negotiation
     return {**cleaned, "records": cleaned.get("records", ""), "parties": parties, "departments": departments,
             "lead_department": lead,
@@ -378,8 +378,8 @@ def _resolution(ctx, outcome: str, prevailing: str, codes: list[str], text: str)
     """What was settled, kept in the case data: whose record is right, who corrects, by when (the
     correction period counts from the receipt of this agreement or decision, arts. 13, 19)."""
     n = int(ctx.rules.periods["correction_days"])
-    receipt = ctx.engine.receipt(ctx.session, ctx.now)
-    due = compute(ctx.engine.calendar(ctx.session), receipt.date, n)
+    receipt = ctx.services.receipt(ctx.session, ctx.now)
+    due = compute(ctx.services.calendar(ctx.session), receipt.date, n)
     return {"outcome": outcome, "prevailing": prevailing, "must_correct": list(codes), "text": text,
             "settled_on": receipt.date.isoformat(), "correction_days": n, "correction_due": due.due_date.isoformat(),
             "provisional": due.provisional or receipt.provisional}

@@ -109,7 +109,7 @@ def _with_deadline_start(ctx, element_id: str, cleaned: dict) -> dict:
     """The period runs from the day the notice or order is issued; its length defaults to the rule set's."""
     prefix, period = DEADLINES[element_id]
     days = cleaned.get(f"{prefix}_days") or ctx.rules.periods[period]
-    issued_on = ctx.engine.receipt_date(ctx.session, ctx.now)
+    issued_on = ctx.services.receipt_date(ctx.session, ctx.now)
     return {**cleaned, f"{prefix}_days": days, f"{prefix}_on": issued_on.isoformat()}
 
 

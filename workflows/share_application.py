@@ -122,7 +122,7 @@ def check_start(ctx, cleaned: dict) -> dict:
         raise InvalidForm({"resource": f"目录中没有资源 {cleaned['resource']} "
                                        "(no published resource with this code)"})
     items, materials = _lines(cleaned["data_items"]), _lines(cleaned.get("materials"))
-    received = ctx.engine.receipt_date(ctx.session, ctx.now)
+    received = ctx.services.receipt_date(ctx.session, ctx.now)
     errors = {**_item_errors(entry, items), **_material_errors(entry, materials),
               **_period_errors(cleaned["period_from"], cleaned["period_until"], received)}
     if errors:

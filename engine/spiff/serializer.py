@@ -82,6 +82,11 @@ class CaseSerializer:
         self._inner = BpmnWorkflowSerializer(registry=registry)
         self._registry = self._inner.registry
 
+    @property
+    def registry(self):
+        """SpiffWorkflow's converter registry (a migration diffs specs with it)."""
+        return self._registry
+
     def dumps_spec(self, bundle: SpecBundle) -> str:
         """Serialize a definition version's specs (stored once per version)."""
         return json.dumps({

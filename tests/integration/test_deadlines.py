@@ -299,8 +299,8 @@ def test_a_case_started_and_advanced_again_in_one_unit_of_work_writes_each_row_o
         case_id = engine.start_case_in(uow, "deadline_review", CLERK)
         case = uow.session.get(Case, case_id)
         bundle = engine.definitions.get(uow.session, case.definition_id)
-        workflow = engine._load(case, bundle)
-        engine._advance(uow, case, workflow, bundle, CLERK)  # the same case, projected again
+        workflow = engine.runner.load(case, bundle)
+        engine.runner.advance(uow, case, workflow, bundle, CLERK)  # the same case, projected again
         uow.commit()
     d = deadlines(engine, case_id)
     assert sorted(d) == ["overdue", "reminder"] and d["overdue"].due_date == date(2026, 10, 15)

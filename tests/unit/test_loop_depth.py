@@ -2,7 +2,7 @@
 
 Every pass through a loop adds levels to the task tree; SpiffWorkflow's iterators stop descending at
 depth 1000, after which the READY task is invisible and the case stalls. engine/spiff/__init__.py
-lifts that cap; engine.service.check_not_stalled refuses to save a case that stalled anyway.
+lifts that cap; engine.runner.check_not_stalled refuses to save a case that stalled anyway.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 import engine.spiff  # noqa: F401 - applies the depth patch, as every engine import does
 from engine.clock import FrozenClock
 from engine.errors import CaseStalled
-from engine.service import check_not_stalled
+from engine.runner import check_not_stalled
 from engine.spiff.parser import GovParser
 from engine.spiff.script import GovScriptEngine
 from engine.spiff.serializer import CaseSerializer, SpecBundle

@@ -32,13 +32,13 @@ STRESS_DROPPED: list[int] = []  # tasks dropped per save in the stress run
 @pytest.fixture(autouse=True)
 def compaction_stress(monkeypatch):
     if COMPACTION_STRESS:
-        from engine import service
+        from engine import runner
         from engine.spiff.compaction import compact
 
         def aggressive(workflow):
             STRESS_DROPPED.append(compact(workflow, above=10, keep=8))
             return STRESS_DROPPED[-1]
-        monkeypatch.setattr(service, "compact", aggressive)
+        monkeypatch.setattr(runner, "compact", aggressive)
     yield
 
 

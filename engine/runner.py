@@ -1,0 +1,285 @@
+"""The case runner: load → run → project → save, for one case inside the caller's unit of work.
+
+Every verb that moves a case (``Engine.start_case``, ``complete_task``, ``return_task``, firing a
+timer in ``engine.timer_service``, a migration in ``engine.modeling``) locks the case, loads it with
+``load``, acts on the workflow, then calls ``advance``: SpiffWorkflow runs on (due timers fire,
+scripts run) until only user tasks and future timers remain, the human-task table, the deadline
+table and the statutory periods are projected, the hooks run (notifications), and the state is
+saved — all inside the caller's transaction, committed once by the caller. What the stages hand
+each other is the case's ``engine.step.Step``.
+
+Its dependencies are explicit (built by ``engine.bootstrap`` through ``Engine``): the serializer and
+the definition cache, the procedures and the functions diagrams may call, the clock, the hooks, the
+rule sets and the narrow services procedure code gets (``engine.procedures.ProcedureServices``).
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Callable, Mapping
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import flag_modified
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, deadlines
+from .clock import Clock
+from .definitions import DefinitionCache
+from .errors import AlreadyDone, CaseStalled, GovflowError, NotFound, ScriptError
+from .models import Case, HumanTask
+from .procedures import Procedure, ProcedureServices, ScriptContext, bind
+from .spiff.compaction import compact
+from .spiff.script import GovScriptEngine
+from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
+from .spiff.tasks import all_tasks
+from .uow import Actor, UnitOfWork
+
+MAX_ENGINE_ROUNDS = 10_000
+EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")  # ${variable} in an assignee
+
+
+class CaseRunner:
+    """Runs one case at a time inside a unit of work; see the module docstring."""
+
+    def __init__(self, *, serializer: CaseSerializer, definitions: DefinitionCache,
+                 procedures: Mapping[str, Procedure], functions: Mapping[str, Callable], clock: Clock,
+                 hooks: list[Callable], rule_set: Callable, services: ProcedureServices):
+        self.serializer = serializer
+        self.definitions = definitions
+        self.procedures = procedures
+        self.functions = functions
+        self.clock = clock
+        self.hooks = hooks  # shared with Engine.hooks: bootstrap registers them there
+        self.rule_set = rule_set  # (session, key) -> RuleSet
+        self.services = services
+
+    # -- load ---------------------------------------------------------------------------------
+    def lock(self, uow: UnitOfWork, case_id: int) -> Case:
+        """The running case, locked for this unit of work (NotFound / AlreadyDone otherwise)."""
+        case = uow.session.scalars(sa.select(Case).where(Case.id == case_id).with_for_update()).first()
+        if case is None:
+            raise NotFound("案件不存在 (no such case)")
+        if case.status != "running":
+            raise AlreadyDone("案件已结束 (the case has ended)")
+        return case
+
+    def bundle(self, session, case: Case) -> SpecBundle:
+        """The parsed diagram the case runs on (parsed once per version, cached)."""
+        return self.definitions.get(session, case.definition_id)
+
+    def load(self, case: Case, bundle: SpecBundle) -> BpmnWorkflow:
+        """The case's workflow, restored from its saved state."""
+        return self.serializer.loads_state(case.state, bundle)
+
+    def context(self, uow: UnitOfWork, case: Case | None, actor: Actor, workflow: BpmnWorkflow | None = None,
+                data: dict | None = None, now: datetime | None = None) -> ScriptContext:
+        """What procedure code receives during this unit of work."""
+        rules = self.rule_set(uow.session, case.rule_set) if case is not None else None
+        return ScriptContext(self.services, uow.session, case, actor, now or self.clock.now(), data, workflow,
+                             rules, uow)
+
+    def script_engine(self, uow: UnitOfWork, case: Case, actor: Actor, workflow: BpmnWorkflow,
+                      data: dict | None = None) -> GovScriptEngine:
+        """The restricted script engine, with the functions this case's diagram may call."""
+        ctx = self.context(uow, case, actor, workflow, data)
+        proc = self.procedures.get(case.process_id)
+        functions = {**self.functions, **(proc.functions if proc else {})}
+        return GovScriptEngine(self.clock, {**bind(functions, ctx), "rules": ctx.rules})
+
+    # -- run ------------------------------------------------------------------------------------
+    def catch_up_timers(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor) -> None:
+        """Timers that fell due before this action fire first, as they would have on time."""
+        workflow.script_engine = self.script_engine(uow, case, actor, workflow)
+        with script_errors():
+            run_until_quiet(workflow)
+
+    def advance(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
+                actor: Actor) -> None:
+        """Run engine steps, check for stalls, project tasks, deadlines and periods, run the hooks,
+        save: all inside the caller's transaction."""
+        workflow.script_engine = self.script_engine(uow, case, actor, workflow)
+        with script_errors():
+            run_until_quiet(workflow)
+        now = self.clock.now()
+        tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
+        if not workflow.is_completed():
+            check_not_stalled(workflow, tasks)
+        step = uow.step(case.id)
+        new_case, step.new_case = step.new_case, False  # nothing in the database to read yet
+        open_rows = project_tasks(uow, case, workflow, now, self, new_case, tasks)
+        if deadlines.project(uow, case, workflow, actor, now, open_rows, new_case, tasks):
+            uow.notify_deadlines = True  # sent with the audit chain's lock at commit
+        self._periods_moved(uow, case, workflow, actor, now)
+        for hook in self.hooks:
+            hook(uow, case, workflow, actor, now)
+        if workflow.is_completed() and case.status == "running":
+            case.status, case.ended_at = "completed", now
+            case.outcome = outcome_of(workflow)
+            uow.record(audit.Entry(now, actor.username, "case_ended", case.id,
+                                   summary={"outcome": case.outcome}))
+        compact(workflow)  # long cases: finished history above the open work leaves the tree
+        self.save(case, workflow, now, new_case)
+
+    def save(self, case: Case, workflow: BpmnWorkflow, now: datetime, new_case: bool = False) -> None:
+        case.state = self.serializer.dumps_state(workflow)
+        case.serializer_version = SERIALIZER_VERSION
+        case.updated_at = now
+        if new_case:
+            flag_modified(case, "number")
+
+    def _periods_moved(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, actor: Actor, now) -> None:
+        """Tell the procedure which of its periods a published year or an extension moved (e.g. the
+        rectification's violation keeps the deadline of its notice in step)."""
+        step = uow.step(case.id)
+        moved, step.periods_moved = step.periods_moved, []
+        proc = self.procedures.get(case.process_id)
+        if not moved or proc is None or proc.period_moved is None:
+            return
+        ctx = self.context(uow, case, actor, workflow, now=now)
+        for row in moved:
+            proc.period_moved(ctx, row)
+
+    def resolve_department(self, case: Case, role: str | None, spec, data: dict) -> str | None:
+        """The department a user task belongs to: its ``department`` property (a case-data variable),
+        else the procedure's ``resolve_department``."""
+        expr = (spec.extensions or {}).get("properties", {}).get("department")
+        if expr:
+            value = data.get(expr) if expr.isidentifier() else None
+            return str(value) if value is not None else None
+        proc = self.procedures.get(case.process_id)
+        if proc and proc.resolve_department and role:
+            return proc.resolve_department(role, data)
+        return None
+
+
+@contextmanager
+def script_errors(where: str | None = None):
+    """Turn any failure inside diagram code into ScriptError; the caller's transaction rolls back.
+
+    SpiffWorkflow wraps most errors, but not all (building its own message can raise TypeError).
+    Database errors and our own refusals pass through unchanged.
+    """
+    try:
+        yield
+    except (GovflowError, SQLAlchemyError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
+        message = _script_message(exc)
+        raise ScriptError(f"{where}: {message}" if where else message) from None
+
+
+def _script_message(exc: Exception) -> str:
+    task = getattr(exc, "task", None)
+    where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
+    return f"流程脚本出错 (script error) {where}{exc}"
+
+
+def outcome_of(workflow: BpmnWorkflow) -> str | None:
+    """The case's outcome: the ``outcome`` variable, else the ``outcome`` property of the end event
+    reached last that has one (a reminder branch's plain end event does not count)."""
+    outcome = workflow.data.get("outcome")
+    if outcome is None:
+        ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                if t.task_spec.__class__.__name__ == "EndEvent"
+                and (t.task_spec.extensions or {}).get("properties", {}).get("outcome")]
+        if ends:
+            last = max(ends, key=lambda t: t.last_state_change)
+            outcome = last.task_spec.extensions["properties"]["outcome"]
+    return str(outcome)[:100] if outcome is not None else None
+
+
+def run_until_quiet(workflow: BpmnWorkflow) -> None:
+    """Fire due timers and run engine tasks until only user tasks and future timers remain."""
+    workflow.refresh_timers()
+    for _ in range(MAX_ENGINE_ROUNDS):
+        workflow.do_engine_steps()  # ends with refresh_timers(): a timer may have just become ready
+        if workflow.get_next_task(state=TaskState.READY, manual=False) is None:
+            return
+    raise CaseStalled("案件在引擎步骤中循环 (the case loops in engine steps without waiting)")
+
+
+def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None:
+    """A running case must have a ready user task, a waiting event, or a started task."""
+    live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    for task in (t for t in (tasks if tasks is not None else all_tasks(workflow)) if t.state & live):
+        if task.state == TaskState.READY and task.task_spec.manual:
+            return
+        if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
+            return
+    raise CaseStalled("案件无法继续：没有待办任务也没有等待的事件 (the case cannot continue: nothing is ready or waiting)")
+
+
+def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, now: datetime, runner: CaseRunner,
+                  new_case: bool = False, tasks: list | None = None) -> dict[str, HumanTask]:
+    """Keep the human-task table equal to the workflow's ready user tasks (same transaction).
+
+    Return the case's open rows by id (new ones are written with everything else at commit); they
+    are also kept for the rest of the unit of work (the case's ``Step.open_tasks``).
+    """
+    ready = {str(t.id): t for t in (tasks if tasks is not None else all_tasks(workflow))
+             if t.state == TaskState.READY and t.task_spec.manual}
+    step = uow.step(case.id)
+    open_rows = step.open_tasks
+    if open_rows is None:
+        open_rows = {} if new_case else {r.id: r for r in uow.session.scalars(
+            sa.select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready"))}
+    completing = step.completing
+    for task_id, row in list(open_rows.items()):
+        if task_id in ready:
+            continue
+        task = task_or_none(workflow, task_id)
+        row.state = "completed" if task is not None and task.state == TaskState.COMPLETED else "cancelled"
+        row.completed_at = row.completed_at or now
+        if task_id in completing:
+            row.completed_by, row.completed_at = completing.pop(task_id)
+        if row.state == "cancelled":
+            uow.record(audit.Entry(now, "system:engine", "task_cancelled", case.id, task_id))
+        del open_rows[task_id]
+    for task_id, task in ready.items():
+        if task_id not in open_rows:
+            row = open_rows[task_id] = _new_row(case, task, now, runner)
+            uow.session.add(row)
+            uow.record(audit.Entry(now, "system:engine", "task_created", case.id, task_id,
+                                   summary={"task": task.task_spec.bpmn_id}))
+    step.open_tasks = open_rows
+    return open_rows
+
+
+def task_or_none(workflow: BpmnWorkflow, task_id: str):
+    """The task, or None when it left the tree (e.g. instances an interrupting timer dropped)."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None
+
+
+def _expand(value: str | None, data: dict) -> str | None:
+    """``${variable}`` in a Camunda assignee or candidate user: the case data's value."""
+    if value is None:
+        return None
+    match = EXPRESSION.match(value)
+    if match:
+        found = data.get(match.group(1))
+        return str(found) if found is not None else None
+    return value
+
+
+def _new_row(case: Case, task, now: datetime, runner: CaseRunner) -> HumanTask:
+    spec = task.task_spec
+    ext = spec.extensions or {}
+    groups = ext.get("candidate_groups") or ([spec.lane] if spec.lane else [])
+    users = [u for u in (_expand(u, task.data) for u in ext.get("candidate_users", [])) if u]
+    role = groups[0] if groups else None
+    row = HumanTask(id=str(task.id), case_id=case.id, process_id=case.process_id,
+                    definition_id=case.definition_id, element_id=spec.bpmn_id,
+                    name=(spec.bpmn_name or spec.bpmn_id)[:500], role=role,
+                    department=runner.resolve_department(case, role, spec, task.data),
+                    assignee=_expand(ext.get("assignee"), task.data), state="ready", created_at=now)
+    row.offer(groups, users)
+    return row
