@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, noload
 
 from .calendar import BEIJING, WorkingDayCalendar
-from .models import Case, DefinitionVersion, HumanTask, RuleSetRow, TaskCandidate
+from .eligibility import unclaimed_offered_to
+from .models import Case, DefinitionVersion, HumanTask, RuleSetRow
 from .uow import Actor
 
 TABS = ("mine", "unclaimed", "started", "done")
@@ -33,19 +34,8 @@ def _mine(actor: Actor):
 
 
 def _unclaimed(actor: Actor):
-    """Open, unclaimed tasks offered to one of my roles in my department, or to me by name.
-
-    Correlated EXISTS probes (task_candidate's primary key starts with task_id) keep the cost
-    proportional to the open tasks: an ``IN (SELECT task_id ...)`` over every candidate row ever
-    written grew with history (bench_inbox: 1M rows of history made the page take seconds).
-    """
-    def offered(kind: str, values):
-        return sa.exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == kind,
-                                 TaskCandidate.value.in_(values))
-    in_scope = sa.or_(HumanTask.department.is_(None), HumanTask.department == actor.department)
-    return sa.and_(HumanTask.state == "ready", HumanTask.assignee.is_(None),
-                   sa.or_(sa.and_(offered("group", sorted(actor.roles) or [""]), in_scope),
-                          offered("user", [actor.username])))
+    """Open, unclaimed tasks offered to one of my roles in scope, or to me by name (engine.eligibility)."""
+    return unclaimed_offered_to(actor)
 
 
 def _done(actor: Actor):

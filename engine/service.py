@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, deadlines, definitions, forms, periods, returns, rules, supervision
+from . import audit, deadlines, definitions, eligibility, forms, periods, returns, rules, supervision
 from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
@@ -561,13 +561,7 @@ def may_see_case(session, case: Case, actor: Actor) -> bool:
     if actor.username == case.started_by or actor.roles & CASE_READERS:
         return True
     rows = session.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id))
-    return any(_involved(row, actor) for row in rows)
-
-
-def _involved(row: HumanTask, actor: Actor) -> bool:
-    if actor.username in (row.assignee, row.completed_by) or actor.username in row.users():
-        return True
-    return bool(actor.roles.intersection(row.groups())) and row.department in (None, actor.department)
+    return any(eligibility.involved(row, actor) for row in rows)
 
 
 class _AsOffered:
@@ -597,14 +591,7 @@ def option_pairs(options: Mapping[str, Iterable] | None) -> dict[str, list[tuple
 
 
 def may_work(row: HumanTask, actor: Actor) -> bool:
-    """The role resolution rule: assignee, candidate user, or role within the task's department."""
-    if row.assignee is not None:
-        return row.assignee == actor.username
-    if actor.username in row.users():
-        return True
-    groups = row.groups()
-    if not groups:
-        return not row.users()
-    return bool(actor.roles.intersection(groups)) and (row.department is None or row.department == actor.department)
+    """Who may work a task: the one rule of engine.eligibility (kept here for the views' imports)."""
+    return eligibility.may_work(row, actor)
 
 

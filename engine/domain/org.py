@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import audit, memo
-from ..errors import GovflowError, InvalidForm, NotFound
+from ..errors import GovflowError, InvalidForm, NotFound, PermissionDenied
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
 
@@ -90,6 +90,12 @@ class PersonView:
     department_code: str
     department_name: str
     roles: frozenset[str]
+
+
+def require_admin(actor: Actor) -> None:
+    """Only administrators manage people, departments and the calendar."""
+    if "admin" not in actor.roles:
+        raise PermissionDenied("仅系统管理员可访问 (administrators only)")
 
 
 def hash_password(password: str) -> str:
@@ -171,34 +177,15 @@ def people_for(session: Session, role: str, department_code: str | None) -> list
 
 
 def eligible_people(session: Session, task: HumanTask) -> list[Person]:
-    """Role resolution: the people who may work a task (assignee, candidate users, or the role
-    within the department the task belongs to)."""
-    if task.assignee:
-        person = person_by_login(session, task.assignee)
-        return [person] if person is not None and person.active else []
-    found = {p.login: p for p in (person_by_login(session, u) for u in task.users()) if p and p.active}
-    for role in task.groups():
-        for person in people_for(session, role, task.department):
-            found.setdefault(person.login, person)
-    return sorted(found.values(), key=lambda p: p.login)
+    """Role resolution: the people who may work a task (the rule: engine.eligibility)."""
+    from ..eligibility import eligible_people
+    return eligible_people(session, task)
 
 
 def eligible_logins(session: Session, task: HumanTask) -> list[str]:
     """The logins of ``eligible_people(task)``, in one query (who to notify of a new task)."""
-    if task.assignee:
-        offered = [Person.login == task.assignee]
-    else:
-        offered = [Person.login.in_(task.users())] if task.users() else []
-        for role in task.groups():
-            holds = sa.exists().where(PersonRole.person_id == Person.id, PersonRole.role == role)
-            if task.department is not None and role not in COUNTY_WIDE_ROLES:
-                holds = sa.and_(holds, Department.code == task.department)
-            offered.append(holds)
-    if not offered:
-        return []
-    query = (sa.select(Person.login).join(Department, Person.department_id == Department.id, isouter=True)
-             .where(Person.active.is_(True), sa.or_(*offered)).order_by(Person.login))
-    return list(session.scalars(query))
+    from ..eligibility import eligible_logins
+    return eligible_logins(session, task)
 
 
 # -- administration: every change validated and audited ---------------------------------------
