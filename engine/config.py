@@ -39,7 +39,3 @@ class Config:
         kwargs["sql_echo"] = env.get("GOVFLOW_SQL_ECHO", "") == "1"
         kwargs["secure_cookies"] = env.get("GOVFLOW_SECURE_COOKIES", "") == "1"
         return cls(**kwargs)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -137,9 +137,6 @@ class Engine:
         self.definitions.put(row.id, parsed.bundle)
         return DeployResult(row.id, row.process_id, row.version, True)
 
-    def deploy_paths(self, paths: Iterable, deployed_by: str = "system:deploy") -> list[DeployResult]:
-        return [self.deploy(p.read_bytes(), deployed_by) for p in definitions.iter_bpmn_files(paths)]
-
     # -- cases -----------------------------------------------------------------------------
     def start_case(self, process_id: str, actor: Actor, data: Mapping[str, Any] | None = None,
                    title: str = "") -> int:

@@ -244,11 +244,6 @@ def due_instants(engine, after: datetime | None) -> tuple[datetime | None, datet
     return row[0], row[1]
 
 
-def next_due(engine) -> datetime | None:
-    """The earliest instant at which a waiting timer falls due."""
-    return due_instants(engine, None)[1]
-
-
 # -- moving deadlines when the calendar changes -------------------------------------------------
 
 def recompute_deadlines(engine, changed: set[date] | None = None, actor: Actor = CALENDAR_ACTOR) -> int:
