@@ -140,6 +140,32 @@ def list_latest(session: Session) -> list[DefinitionVersion]:
                         DefinitionVersion.version == newest.c.v)).order_by(DefinitionVersion.process_id)))
 
 
+def peek_process_id(raw: bytes) -> str:
+    """The executable process's id ("" when there is none): what choosing the allowed script calls
+    needs before the diagram is parsed."""
+    try:
+        return _top_process(parse_xml_safely(raw))[0]
+    except (UnsafeXml, DefinitionError):
+        return ""
+
+
+def add_version(session: Session, parsed: ParsedDiagram, raw: bytes, serializer: CaseSerializer,
+                deployed_by: str, now) -> tuple[DefinitionVersion, bool]:
+    """Store a parsed diagram as its process's next version, or return the newest version unchanged
+    (and False) when its content is identical. The caller records the audit and commits."""
+    current = latest(session, parsed.process_id)
+    digest = content_hash(raw)
+    if current is not None and current.content_hash == digest:
+        return current, False
+    row = DefinitionVersion(
+        process_id=parsed.process_id, version=(current.version + 1) if current else 1, name=parsed.name,
+        content_hash=digest, xml=raw.decode("utf-8"), spec_json=serializer.dumps_spec(parsed.bundle),
+        deployed_by=deployed_by, deployed_at=now)
+    session.add(row)
+    session.flush()
+    return row, True
+
+
 def normalise(xml: bytes | str) -> bytes:
     return xml.encode("utf-8") if isinstance(xml, str) else xml
 

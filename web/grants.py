@@ -9,12 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from engine import grant_service
-from engine.definitions import latest
-from engine.domain.grants import GRANT_STATUSES
 from engine.errors import GovflowError, InvalidForm, PermissionDenied
-from engine.service import option_pairs
+from engine.views import modeler as views
 
-from . import casefile, forms
+from . import forms
 from .context import actor, govflow
 from .errors import flash_refusal
 from .i18n import localise
@@ -41,12 +39,12 @@ def index():
     if side not in sides:
         abort(404)
     status = request.args.get("status") or None
-    if status not in (None, *GRANT_STATUSES):
+    if status not in (None, *grant_service.GRANT_STATUSES):
         status = None
     page = max(1, request.args.get("page", 1, type=int) or 1)
     listing = grant_service.list_grants(engine, who, side, status, page, PER_PAGE)
     return render_template("grants/index.html", listing=listing, sides=sides, side_labels=SIDE_LABELS,
-                           status=status, statuses=list(GRANT_STATUSES))
+                           status=status, statuses=list(grant_service.GRANT_STATUSES))
 
 
 def _has_department_roles(who) -> bool:
@@ -107,33 +105,30 @@ def renew_start(renew: str):
     if not renew.isdigit() or len(renew) > 9:
         abort(404)
     grant_id = int(renew)
-    with engine.uow() as uow:
-        definition = latest(uow.session, RENEWABLE)
-    if definition is None:
-        abort(404)
-    if not engine.may_start(RENEWABLE, who):
-        raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
-    fields, options = engine.start_form(RENEWABLE, who)
-    if request.method == "GET":
-        values = grant_service.renewal_form(engine, grant_id, who)
-        return _render_renewal(definition, fields, options, values, {}, grant_id)
     try:
-        case_id = grant_service.start_renewal(engine, grant_id, who, forms.parse(fields, request.form))
+        if request.method == "GET":
+            renewal = grant_service.renewal_start_form(engine, grant_id, who)
+            return _render_renewal(renewal.form, renewal.values, {}, grant_id)
+        start = views.start_form(engine, RENEWABLE, who)
+    except views.NotDeployed:
+        abort(404)
+    try:
+        case_id = grant_service.start_renewal(engine, grant_id, who, forms.parse(start.fields, request.form))
     except InvalidForm as exc:
         flash(_("Please correct the marked fields."), "error")
-        return _render_renewal(definition, fields, options, forms.entered(fields, request.form), exc.errors,
-                               grant_id, 422)
+        return _render_renewal(start, forms.entered(start.fields, request.form), exc.errors, grant_id, 422)
     except PermissionDenied:
         raise
     except GovflowError as exc:
         flash_refusal(exc)
         return redirect(url_for("grants.show", grant_id=grant_id))
-    flash(_("Case %(number)s started.", number=casefile.case_number(engine, case_id)), "success")
-    task_id = casefile.first_task_for(engine, case_id, who)
-    return redirect(url_for("tasks.show", task_id=task_id) if task_id else url_for("tasks.case", case_id=case_id))
+    started = views.started(engine, case_id, who)
+    flash(_("Case %(number)s started.", number=started.number), "success")
+    return redirect(url_for("tasks.show", task_id=started.task_id) if started.task_id
+                    else url_for("tasks.case", case_id=case_id))
 
 
-def _render_renewal(definition, fields, options, values, errors, grant_id: int, status: int = 200):
-    widgets = forms.widgets(fields, values, option_pairs(options), errors)
-    return render_template("grants/renew.html", definition=definition, widgets=widgets, grant_id=grant_id,
-                           other_errors=forms.form_errors(fields, errors)), status
+def _render_renewal(start: views.StartForm, values, errors, grant_id: int, status: int = 200):
+    widgets = forms.widgets(start.fields, values, start.options, errors)
+    return render_template("grants/renew.html", definition=start.definition, widgets=widgets, grant_id=grant_id,
+                           other_errors=forms.form_errors(start.fields, errors)), status

@@ -4,9 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
-from engine.definitions import latest, list_latest
-from engine.errors import NotFound, PermissionDenied
-from engine.service import option_pairs
+from engine.errors import NotFound
+from engine.views import modeler as views
 
 from ..context import govflow
 from .auth import actor
@@ -37,10 +36,7 @@ class StartFormSchema(ProcessSchema):
 @blp.refusals(401)
 def index():
     """List the deployed procedures I may start."""
-    engine, who = govflow(), actor()
-    with engine.uow() as uow:
-        deployed = list_latest(uow.session)
-    return {"items": [_process(d) for d in deployed if engine.may_start(d.process_id, who)]}
+    return {"items": [_process(d) for d in views.startable(govflow(), actor())]}
 
 
 @blp.route(f"/{PROCESS_ID}")
@@ -48,17 +44,10 @@ def index():
 @blp.refusals(401, 403, 404)
 def start_form(process_id):
     """Read a procedure's start form: the fields ``POST /api/v1/cases`` expects in ``data``."""
-    engine, who = govflow(), actor()
-    definition = None
-    if not UNSTORABLE.search(process_id):
-        with engine.uow() as uow:
-            definition = latest(uow.session, process_id)
-    if definition is None:
+    if UNSTORABLE.search(process_id):  # no such process can be stored: do not ask the database
         raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
-    if not engine.may_start(process_id, who):
-        raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
-    fields_, options = engine.start_form(process_id, who)
-    return {**_process(definition), "fields_": form_fields(fields_, option_pairs(options))}
+    form = views.start_form(govflow(), process_id, actor())
+    return {**_process(form.definition), "fields_": form_fields(form.fields, form.options)}
 
 
 def _process(definition) -> dict:

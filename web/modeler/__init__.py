@@ -9,18 +9,14 @@ form under the default limits first).
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import definitions
-from engine.domain import drafts
-from engine.domain.org import Person
 from engine.errors import PermissionDenied
-from engine.models import Case
 from engine.spiff.parser import MAX_XML_BYTES
+from engine.views import modeler as views
 
 from .. import csrf
 from ..context import govflow
@@ -52,34 +48,10 @@ def too_large(_exc):
 @bp.get("/")
 def index(upload_error: str | None = None, status: int = 200):
     """The deployed processes (newest version, running cases per version) and the saved drafts."""
-    with govflow().uow() as uow:
-        latest = definitions.list_latest(uow.session)
-        running = running_counts(uow.session)
-        saved = drafts.list_drafts(uow.session)
-        names = display_names(uow.session, {d.saved_by for d in saved} | {v.deployed_by for v in latest})
-    return render_template("modeler/index.html", latest=latest, running=running, drafts=saved, names=names,
-                           upload_error=upload_error, max_mib=MAX_XML_BYTES // (1024 * 1024)), status
-
-
-def running_counts(session, process_id: str | None = None) -> dict[str, dict[int, int]]:
-    """Running cases per process and version: {process_id: {version: count}}."""
-    from engine.models import DefinitionVersion
-    query = (sa.select(Case.process_id, DefinitionVersion.version, sa.func.count())
-             .join(DefinitionVersion, Case.definition_id == DefinitionVersion.id)
-             .where(Case.status == "running").group_by(Case.process_id, DefinitionVersion.version))
-    if process_id is not None:
-        query = query.where(Case.process_id == process_id)
-    counts: dict[str, dict[int, int]] = {}
-    for process, version, count in session.execute(query):
-        counts.setdefault(process, {})[version] = count
-    return counts
-
-
-def display_names(session, logins: set[str]) -> dict[str, str]:
-    """People's names for the logins shown (a system login is shown as it is)."""
-    if not logins:
-        return {}
-    return dict(session.execute(sa.select(Person.login, Person.display_name).where(Person.login.in_(logins))).all())
+    found = views.overview(govflow())
+    return render_template("modeler/index.html", latest=found.latest, running=found.running, drafts=found.drafts,
+                           names=found.names, upload_error=upload_error,
+                           max_mib=MAX_XML_BYTES // (1024 * 1024)), status
 
 
 from . import editor, versions  # noqa: E402,F401  (routes on bp)

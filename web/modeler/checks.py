@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from engine import modeling
-from engine.domain import drafts
 from engine.spiff.parser import parse_xml_safely
+from engine.views import modeler as views
 
 from ..i18n import is_english, localise
 from . import lint
@@ -64,11 +63,10 @@ class Report:
 def check(engine, raw: bytes) -> Report:
     """Everything wrong with a diagram: a rejected file is one error without an element."""
     try:
-        drafts.read_diagram(raw)
-    except drafts.DiagramRejected as exc:
+        found = views.validate(engine, raw)
+    except views.DiagramRejected as exc:
         return Report([problem(localise(str(exc)), None, None, "error")])
-    report = Report([problem(localise(p.message), p.element_id, p.element_name, p.severity)
-                     for p in modeling.validate_diagram(engine, raw)])
+    report = Report([problem(localise(p.message), p.element_id, p.element_name, p.severity) for p in found])
     findings = lint.lint(raw)
     report.lint_ran = findings is not None
     names = _names(raw)

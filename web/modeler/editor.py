@@ -4,15 +4,13 @@ from __future__ import annotations
 import secrets
 from html import escape
 
-import sqlalchemy as sa
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import definitions
-from engine.domain import drafts
 from engine.errors import GovflowError, NotFound
-from engine.models import DefinitionVersion
 from engine.spiff.parser import MAX_XML_BYTES
+from engine.verbs import definitions as verbs
+from engine.views import modeler as views
 
 from ..context import actor, govflow
 from ..i18n import localise
@@ -48,18 +46,11 @@ modeler:executionPlatformVersion="7.21.0">
 @bp.get("/edit")
 def edit():
     """The modeler on a deployed version (?process=&version=), a draft (?draft=) or a new diagram."""
-    opened = {}
-    with govflow().uow() as uow:
-        if request.args.get("draft"):
-            draft = drafts.get_draft(uow.session, _int(request.args["draft"]))
-            opened = {"xml": draft.xml, "draft_id": draft.id, "name": draft.name, "process_id": draft.process_id}
-        elif request.args.get("process"):
-            row = _version(uow.session, request.args["process"], request.args.get("version"))
-            opened = {"xml": row.xml, "name": row.name, "process_id": row.process_id, "version": row.version}
-    if not opened:
-        opened = {"xml": BLANK.format(key=secrets.token_hex(4), name=escape(_("New procedure")),
-                                      start=escape(_("Start")))}
-    return _editor(**opened)
+    if request.args.get("draft") or request.args.get("process"):
+        found = _diagram(request.args.get("process", ""))
+        return _editor(found.xml, draft_id=found.draft_id, name=found.name, process_id=found.process_id,
+                       version=found.version)
+    return _editor(BLANK.format(key=secrets.token_hex(4), name=escape(_("New procedure")), start=escape(_("Start"))))
 
 
 @bp.post("/validate")
@@ -72,24 +63,17 @@ def validate():
 def save_draft():
     """Save the diagram as a new draft or over the draft it was opened from."""
     raw, draft_id, name = _posted_xml(), _draft_id(), request.form.get("name", "")
-    engine = govflow()
     try:
-        with engine.uow() as uow:
-            draft = drafts.save_draft(uow, draft_id, raw, name, actor().username, engine.clock.now())
-            saved_id, saved_name = draft.id, draft.name
-            uow.commit()
-    except drafts.DiagramRejected as exc:
+        saved = verbs.save_draft(govflow(), actor(), draft_id, raw, name)
+    except verbs.DiagramRejected as exc:
         return _refused(raw, draft_id, name, [checks.problem(localise(str(exc)), None, None, "error")], "")
-    flash(_("Draft saved: %(name)s", name=saved_name), "success")
-    return redirect(url_for("modeler.edit", draft=saved_id))
+    flash(_("Draft saved: %(name)s", name=saved.name), "success")
+    return redirect(url_for("modeler.edit", draft=saved.id))
 
 
 @bp.post("/drafts/<int:draft_id>/delete")
 def delete_draft(draft_id: int):
-    engine = govflow()
-    with engine.uow() as uow:
-        name = drafts.delete_draft(uow, draft_id, actor().username, engine.clock.now())
-        uow.commit()
+    name = verbs.delete_draft(govflow(), actor(), draft_id)
     flash(_("Draft deleted: %(name)s", name=name), "success")
     return redirect(url_for("modeler.index"))
 
@@ -101,13 +85,9 @@ def upload():
     if file is None or not file.filename:
         return index(upload_error=_("Choose a .bpmn file to upload."), status=422)
     raw = file.stream.read(MAX_XML_BYTES + 1)
-    engine = govflow()
     try:
-        with engine.uow() as uow:
-            draft = drafts.save_draft(uow, None, raw, "", actor().username, engine.clock.now())
-            draft_id = draft.id
-            uow.commit()
-    except drafts.DiagramRejected as exc:
+        draft_id = verbs.save_draft(govflow(), actor(), None, raw).id
+    except verbs.DiagramRejected as exc:
         message = localise(str(exc))
         if exc.kind == "too_large":
             message = _("The file is larger than the limit of %(limit)s MiB.", limit=MAX_XML_BYTES // (1024 * 1024))
@@ -122,21 +102,18 @@ def deploy():
     """Deploy the posted diagram (or a stored draft as it is) when validation finds no error."""
     draft_id, name = _draft_id(), request.form.get("name", "")
     raw = _posted_xml()
-    if not raw.strip():
-        raw = _stored(draft_id)
-    engine = govflow()
-    report = checks.check(engine, raw)
+    if not raw.strip() and draft_id is not None:
+        raw = views.diagram(govflow(), draft_id=draft_id).xml.encode("utf-8")
+    report = checks.check(govflow(), raw)
     if report.errors:
         return _refused(raw, draft_id, name, report.problems,
                         _("Not deployed: %(summary)s", summary=checks.summary(report)))
     try:
-        result = engine.deploy(raw, deployed_by=actor().username)
+        result = verbs.deploy(govflow(), actor(), raw, draft_id)
     except GovflowError as exc:
         problem = checks.problem(localise(str(exc)), getattr(exc, "element_id", None),
                                  getattr(exc, "element_name", None), "error")
         return _refused(raw, draft_id, name, [problem], _("Not deployed."))
-    if draft_id is not None:
-        _discard(draft_id)
     if result.created:
         flash(_("Deployed %(process)s as version %(version)s. New cases start on it; running cases stay on "
                 "their version.", process=result.process_id, version=result.version), "success")
@@ -144,13 +121,6 @@ def deploy():
         flash(_("Nothing deployed: the diagram is identical to version %(version)s.", version=result.version),
               "info")
     return redirect(url_for("modeler.versions", process_id=result.process_id))
-
-
-def _stored(draft_id: int | None) -> bytes:
-    if draft_id is None:
-        return b""
-    with govflow().uow() as uow:
-        return drafts.get_draft(uow.session, draft_id).xml.encode("utf-8")
 
 
 def _refused(raw: bytes, draft_id: int | None, name: str, problems: list[dict], refused: str):
@@ -162,14 +132,12 @@ def _refused(raw: bytes, draft_id: int | None, name: str, problems: list[dict], 
 @bp.get("/download")
 def download():
     """A deployed version (?process=&version=) or a draft (?draft=) as a .bpmn file."""
-    with govflow().uow() as uow:
-        if request.args.get("draft"):
-            draft = drafts.get_draft(uow.session, _int(request.args["draft"]))
-            xml, filename = draft.xml, f"{draft.process_id or 'diagram'}-draft-{draft.id}.bpmn"
-        else:
-            row = _version(uow.session, request.args.get("process", ""), request.args.get("version"))
-            xml, filename = row.xml, f"{row.process_id}-v{row.version}.bpmn"
-    response = Response(xml, mimetype="application/xml")
+    found = _diagram(request.args.get("process", ""))
+    if found.draft_id is not None:
+        filename = f"{found.process_id or 'diagram'}-draft-{found.draft_id}.bpmn"
+    else:
+        filename = f"{found.process_id}-v{found.version}.bpmn"
+    response = Response(found.xml, mimetype="application/xml")
     response.headers.set("Content-Disposition", "attachment", filename=filename)
     return response
 
@@ -182,16 +150,12 @@ def _editor(xml: str, draft_id: int | None = None, name: str = "", process_id: s
     return page, status, {"Content-Security-Policy": EDITOR_CSP}
 
 
-def _version(session, process_id: str, version: str | None) -> DefinitionVersion:
-    if version:
-        row = session.scalars(sa.select(DefinitionVersion).where(
-            DefinitionVersion.process_id == process_id, DefinitionVersion.version == _int(version))).first()
-    else:
-        row = definitions.latest(session, process_id)
-    if row is None:
-        raise NotFound("流程版本不存在 (no such definition version)")
-    row.xml  # noqa: B018  (deferred: load it inside the unit of work)
-    return row
+def _diagram(process_id: str) -> views.Diagram:
+    """The draft (?draft=) or else the deployed version (?process=&version=, the newest without one)."""
+    if request.args.get("draft"):
+        return views.diagram(govflow(), draft_id=_int(request.args["draft"]))
+    version = request.args.get("version")
+    return views.diagram(govflow(), process_id=process_id, version=_int(version) if version else None)
 
 
 def _posted_xml() -> bytes:
@@ -212,13 +176,3 @@ def _int(value: str) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise NotFound("没有这个草稿或版本 (no such draft or version)") from None
-
-
-def _discard(draft_id: int) -> None:
-    engine = govflow()
-    try:
-        with engine.uow() as uow:
-            drafts.delete_draft(uow, draft_id, actor().username, engine.clock.now())
-            uow.commit()
-    except NotFound:
-        pass  # deleted by someone else meanwhile
