@@ -2,34 +2,27 @@
 art. 18) and follows it with the receipt code it gets once.
 
 No log-in, but CSRF on every form; a small request body; a rate limit per client address on
-submissions and on lookups (``engine.domain.throttle``). A lookup shows the objection's status and
+submissions and on lookups (``engine.verbs.objections``). A lookup shows the objection's status and
 answer, never anyone's contact details.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import rule_admin
-from engine.definitions import latest
-from engine.domain import catalog, objections, throttle
 from engine.errors import GovflowError, InvalidForm, NotFound
-from engine.models import HumanTask
-from engine.service import option_pairs
-from engine.uow import Actor
+from engine.verbs import objections
+from engine.views import public as views
 
 from . import csrf, forms
 from .context import client_ip, govflow
 from .i18n import localise
 
 bp = Blueprint("public", __name__, url_prefix="/public")
-PROCESS = "data_review"  # art. 18: the objection review procedure
 MAX_BODY = 128 * 1024  # the longest fields are 5,000 characters, URL-encoded
-KINDS = ("natural_person", "legal_person", "other_organisation")  # a department objects after logging in
+KINDS = views.PUBLIC_KINDS  # a department objects after logging in
 RECEIPT_KEY = "objection_receipt"
-ANSWER_TASK = "verify_answer"  # the task of data_review whose due date the objector is told
 LABELS = {
     "objector_kind": _l("You are"), "objector_name": _l("Name of the person or organisation"),
     "contact_phone": _l("Phone"), "contact_email": _l("E-mail"), "resource": _l("Data resource"),
@@ -42,36 +35,25 @@ STATUSES = {"received": _l("Received: the provider department is verifying the r
 OUTCOMES = {"corrected": _l("The record was corrected"), "confirmed": _l("The record was verified as correct")}
 
 
-def public_actor(kind: str) -> Actor:
-    """Who the audit trail names for an objection from the public: the kind of objector, no person."""
-    return Actor(f"public:{kind if kind in KINDS else 'unknown'}")
-
-
 @bp.route("/objection", methods=("GET", "POST"))
 @csrf.exempt  # checked in the view, after the body limit is set
 def objection():
     """The objection form; a valid one starts the objection review and shows the receipt code once."""
-    _require_procedure()
+    form = _form()
     if request.method == "GET":
-        return _render_form({}, {})
+        return _render_form(form, {}, {})
     _protect()
-    fields = _fields()
-    values, kind = forms.entered(fields, request.form), request.form.get("objector_kind", "")
-    engine = govflow()
+    values, kind = forms.entered(form.fields, request.form), request.form.get("objector_kind", "")
     try:
-        _limit("objection_form", count=True)
-        _limit("objection")
-        case_id = engine.start_case(PROCESS, public_actor(kind), forms.parse(fields, request.form))
-    except throttle.TooManyRequests as exc:
-        return _render_form(values, {}, 429, localise(str(exc)), exc.retry_after)
+        received = objections.submit_objection(govflow(), views.public_actor(kind), client_ip(),
+                                               forms.parse(form.fields, request.form))
+    except objections.TooManyRequests as exc:
+        return _render_form(form, values, {}, 429, localise(str(exc)), exc.retry_after)
     except InvalidForm as exc:
-        return _render_form(values, exc.errors, 422, _("Please correct the marked fields."))
+        return _render_form(form, values, exc.errors, 422, _("Please correct the marked fields."))
     except GovflowError as exc:
-        return _render_form(values, {}, 409, localise(str(exc)))
-    _limit("objection", count=True, check=False)
-    with engine.uow() as uow:
-        session[RECEIPT_KEY] = uow.session.scalar(sa.select(objections.Objection.receipt_code).where(
-            objections.Objection.case_id == case_id))
+        return _render_form(form, values, {}, 409, localise(str(exc)))
+    session[RECEIPT_KEY] = received.receipt_code
     return redirect(url_for("public.receipt"))
 
 
@@ -92,15 +74,12 @@ def status():
     _protect()
     code = request.form.get("code", "").strip()[:40]
     try:
-        _limit("lookup", count=True)
-    except throttle.TooManyRequests as exc:
+        found = objections.look_up_objection(govflow(), client_ip(), code)
+    except objections.TooManyRequests as exc:
         return _status_page(None, code, localise(str(exc)), 429, exc.retry_after)
-    with govflow().uow() as uow:
-        try:
-            found = objections.objection_by_receipt(uow.session, code)
-        except NotFound as exc:
-            return _status_page(None, code, localise(str(exc)), 404)
-        return _status_page(_summary(uow.session, found), "", None)
+    except NotFound as exc:
+        return _status_page(None, code, localise(str(exc)), 404)
+    return _status_page(found, "", None)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -115,46 +94,25 @@ def _protect() -> None:
     csrf.protect()
 
 
-def _limit(kind: str, count: bool = False, check: bool = True) -> None:
-    """Refuse once this address's window for ``kind`` is full; optionally count this request."""
-    engine = govflow()
-    with engine.uow() as uow:
-        if check:
-            throttle.check(uow.session, kind, client_ip(), engine.clock.now())
-        if count:
-            throttle.record(uow.session, kind, client_ip(), engine.clock.now())
-            uow.commit()
+def _form() -> views.ObjectionForm:
+    """The objection form (404 while the procedure is not deployed)."""
+    try:
+        return views.objection_form(govflow())
+    except views.NotDeployed:
+        abort(404)
 
 
-def _require_procedure() -> None:
-    with govflow().uow() as uow:
-        if latest(uow.session, PROCESS) is None or PROCESS not in govflow().procedures:
-            abort(404)
-
-
-def _fields():
-    fields, _options = govflow().start_form(PROCESS, public_actor(""))
-    return fields
-
-
-def _render_form(values: dict, errors: dict, status: int = 200, message: str | None = None, retry=None):
-    fields, options = govflow().start_form(PROCESS, public_actor(""))
-    widgets = {w.field.id: w for w in forms.widgets(fields, values, option_pairs(options), errors)}
+def _render_form(form: views.ObjectionForm, values: dict, errors: dict, status: int = 200,
+                 message: str | None = None, retry=None):
+    """The form; ``form.reply_days`` is the art. 18 period the objector is promised (None: the page
+    names the article only)."""
+    widgets = {w.field.id: w for w in forms.widgets(form.fields, values, form.options, errors)}
     response = make_response(render_template(
         "public/objection.html", widgets=widgets, labels=LABELS,
-        kinds=[(k, KIND_LABELS[k]) for k in KINDS], message=message, reply_days=_reply_days()), status)
+        kinds=[(k, KIND_LABELS[k]) for k in KINDS], message=message, reply_days=form.reply_days), status)
     if retry is not None:
         response.headers["Retry-After"] = str(int(retry.total_seconds()))
     return response
-
-
-def _reply_days() -> int | None:
-    """The art. 18 period the objector is promised: ``review_reply_days`` of the rule set in force
-    today (None when none is: the page then names the article only)."""
-    try:
-        return rule_admin.period_in_force(govflow(), "review_reply_days")
-    except NotFound:
-        return None
 
 
 def _status_page(summary, code: str, message: str | None, status: int = 200, retry=None):
@@ -165,19 +123,3 @@ def _status_page(summary, code: str, message: str | None, status: int = 200, ret
         response.headers["Retry-After"] = str(int(retry.total_seconds()))
     return response
 
-
-def _summary(db, found: objections.Objection) -> dict:
-    """What the objector may read: no names, no contact details, no staff logins."""
-    try:
-        resource = catalog.get_resource(db, found.resource_code, include_retired=True).name
-    except NotFound:
-        resource = ""
-    task = db.scalars(sa.select(HumanTask).where(HumanTask.case_id == found.case_id,
-                                                 HumanTask.element_id == ANSWER_TASK,
-                                                 HumanTask.state == "ready")).first() if found.case_id else None
-    return {"receipt_code": found.receipt_code, "received_at": found.received_at, "status": found.status,
-            "resource_code": found.resource_code, "resource_name": resource, "provider": found.provider.name,
-            "record_ref": found.record_ref, "due_date": task.due_date if task else None,
-            "provisional": bool(task and task.provisional), "extension_days": found.extension_days,
-            "extension_approved": found.extension_approved, "outcome": found.outcome, "answer": found.answer,
-            "correction": found.correction, "answered_at": found.answered_at}

@@ -132,6 +132,16 @@ def objection_by_receipt(session: Session, code: str) -> Objection:
     return found
 
 
+def find_by_receipt(session: Session, code: str) -> Objection | None:
+    """The objection with exactly this (normalised) receipt code, if any."""
+    return session.scalars(sa.select(Objection).where(Objection.receipt_code == code)).first()
+
+
+def objection_of_case(session: Session, case_id: int) -> Objection:
+    """The objection an objection review case was started for."""
+    return session.scalars(sa.select(Objection).where(Objection.case_id == case_id)).one()
+
+
 def answer_objection(uow: UnitOfWork, objection_id: int, outcome: str, answer: str, actor: Actor,
                      now: datetime, correction: str = "") -> Objection:
     """Verify and answer (art. 18): corrected (saying what changed) or confirmed (saying why)."""
