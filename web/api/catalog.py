@@ -2,10 +2,12 @@
 one. Only what the catalog publishes: no drafts, no retired resources, no one's login."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine.domain import catalog
+from engine.views import catalog
 
 from ..context import govflow
 from .blueprint import ApiBlueprint, Text
@@ -67,13 +69,8 @@ class CatalogSchema(ma.Schema):
 def index(query):
     """Read the published catalog, optionally of one department (404 for an unknown department)."""
     code = query.get("department")
-    with govflow().uow() as uow:
-        entries = catalog.published_catalog(uow.session, code)
-        return {"department": code, "items": [_resource(e) for e in entries]}
+    return {"department": code, "items": [_resource(e) for e in catalog.published_catalog(govflow(), code)]}
 
 
-def _resource(entry: catalog.CatalogEntry) -> dict:
-    version = entry.version
-    fields_ = {name: getattr(entry, name) for name in catalog.FIELDS if name != "status"}
-    return {**fields_, "department": {"code": version.department.code, "name": version.department.name},
-            "catalog_version": version.number, "published_at": version.published_at}
+def _resource(entry: catalog.PublishedResource) -> dict:
+    return {**asdict(entry), "department": {"code": entry.department_code, "name": entry.department_name}}
