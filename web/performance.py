@@ -1,7 +1,7 @@
 """The ``performance`` blueprint (绩效评价, art. 26): figures per department and period for the data
 authority (every department) and department heads (their own only), as a table, charts, and Excel
 or CSV files. With every department, the authority also sees its own steps (its statutory periods
-and tasks, engine.domain.performance) in a table of their own, on a second sheet of the workbook
+and tasks, engine.views.performance) in a table of their own, on a second sheet of the workbook
 and as the CSV's last line; they are not part of the county's total."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from engine.calendar import BEIJING
-from engine.domain import performance
 from engine.errors import InvalidForm
+from engine.views import performance
 
 from .context import actor, govflow
 from .errors import error_page
@@ -25,7 +25,7 @@ from .i18n import localise
 
 bp = Blueprint("performance", __name__, url_prefix="/performance")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-COLUMNS = (  # attribute of engine.domain.performance.Figures, heading, number format in Excel
+COLUMNS = (  # attribute of engine.views.performance.Figures, heading, number format in Excel
     ("name", _l("Department"), None),
     ("cases_handled", _l("Cases handled"), "0"),
     ("tasks_completed", _l("Tasks completed"), "0"),
@@ -49,10 +49,10 @@ def evaluators_only():
 def index():
     """The form (period, department) and, when it is valid, the figures as a table and charts."""
     values, period, department, errors = _query()
-    found = _report(period, department) if not errors else None
+    evaluation = performance.evaluation(govflow(), actor(), period if not errors else None, department)
+    found = evaluation.report
     return render_template("performance/index.html", values=values, report=found, errors=errors,
-                           departments=_departments() if "authority" in actor().roles else [],
-                           columns=COLUMNS, chart=_chart(found) if found else None,
+                           departments=evaluation.departments, columns=COLUMNS, chart=_chart(found) if found else None,
                            authority=_authority_line(found) if found else None), 400 if errors else 200
 
 
@@ -113,14 +113,7 @@ def _query():
 
 
 def _report(period: performance.Period, department: str | None) -> performance.Report:
-    engine = govflow()
-    with engine.uow() as uow:
-        return performance.report(uow.session, period, engine.clock.now(), engine.calendar(uow.session), department)
-
-
-def _departments() -> list[tuple[str, str]]:
-    with govflow().uow() as uow:
-        return [(d.code, d.name) for d in performance.evaluated_departments(uow.session)]
+    return performance.report(govflow(), actor(), period, department)
 
 
 def _lines(found: performance.Report) -> list[performance.Figures]:
