@@ -11,9 +11,9 @@ from flask import Blueprint, current_app, flash, redirect, request, send_file, u
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import files
-from engine.domain.attachments import ALLOWED_EXTENSIONS, MAX_SIZE
 from engine.errors import GovflowError, InvalidForm, PermissionDenied
+from engine.verbs import attachments
+from engine.verbs.attachments import ALLOWED_EXTENSIONS, MAX_SIZE
 
 from . import csrf
 from .context import actor, govflow
@@ -32,7 +32,7 @@ def directory() -> Path:
 @bp.app_template_global()
 def case_attachments(case_id: int) -> list:
     """The files of a case, for the case file partial (the case page checked who may see it)."""
-    return files.case_attachments(govflow(), case_id, actor())
+    return attachments.case_attachments(govflow(), actor(), case_id)
 
 
 @bp.app_template_global()
@@ -57,7 +57,8 @@ def upload(task_id: str):
         flash(_("Choose a file to upload."), "error")
         return redirect(back)
     try:
-        files.attach_to_task(govflow(), task_id, actor(), upload.filename, upload.read(MAX_SIZE + 1), directory())
+        attachments.attach_to_task(govflow(), actor(), task_id, upload.filename, upload.read(MAX_SIZE + 1),
+                                   directory())
     except InvalidForm as exc:
         flash(localise(exc.errors.get("file", str(exc))), "error")
         return redirect(back)
@@ -73,7 +74,7 @@ def upload(task_id: str):
 @bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int):
     """The file, as a download only, for someone who may see its case."""
-    found, path = files.open_attachment(govflow(), attachment_id, actor(), directory())
+    found, path = attachments.open_attachment(govflow(), actor(), attachment_id, directory())
     response = send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.original_name,
                          conditional=False, etag=False, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
