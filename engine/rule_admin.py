@@ -96,19 +96,57 @@ def versions(engine, name: str | None = None) -> list[Version]:
     with engine.uow() as uow:
         rows = _rows(uow.session)
         current = _in_force_row(rows, today(engine))
-    found = [_version(r, r is current) for r in rows if name is None or r.name == name]
-    if name is not None and not found:
-        raise NotFound(f"规则集 {name} 不存在 (no such rule set)")
-    return found
+    found = [_version(r, r is current) for r in rows]
+    return found if name is None else _named(found, name)
 
 
 def get(engine, key: str) -> Version:
     """``name@version``, or a bare ``name`` for its newest version."""
-    name, number = rules.parse_key(key)
-    matching = [v for v in versions(engine, name) if number is None or v.version == number]
-    if not matching:
-        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
-    return matching[-1]
+    rules.parse_key(key)  # a malformed key is refused before any reading
+    return _pick(versions(engine), key)
+
+
+@dataclass(frozen=True)
+class VersionForm:
+    """What the form for a new version shows."""
+
+    base: Version | None  # the version whose periods it copies
+    versions: list[Version]  # every version (the names it offers)
+
+
+def version_form(engine, source: str | None, default_in_force: bool = False) -> VersionForm:
+    """The form copying ``source`` (``name@version`` or a name; ``NotFound`` when there is none) or,
+    without one, the version in force today (``default_in_force``; ``NotFound`` when none is) or nothing."""
+    found = versions(engine)
+    if source:
+        base = _pick(found, source)
+    elif default_in_force:
+        base = next((v for v in found if v.in_force), None)
+        if base is None:
+            raise NotFound(f"没有在 {today(engine)} 生效的规则集 (no rule set in force on {today(engine)})")
+    else:
+        base = None
+    return VersionForm(base, found)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What the page before an activation or deactivation shows."""
+
+    change: Change
+    version: Version  # the version it concerns
+
+
+def confirmation(engine, key: str, action: str) -> Confirmation:
+    """``plan`` and the version concerned, read together."""
+    if action not in ("activate", "deactivate"):
+        raise GovflowError(f"未知操作 {action!r} (unknown action)")
+    key, day = _exact_key(key), today(engine)
+    with engine.uow() as uow:
+        rows = _rows(uow.session)
+        change = _plan(rows, action, key, day)
+        current = _in_force_row(rows, day)
+        return Confirmation(change, next(_version(r, r is current) for r in rows if _key(r) == change.key))
 
 
 def in_force(engine, on: date | None = None) -> Version:
@@ -288,6 +326,22 @@ def _exact_key(key: str) -> str:
     if version is None:
         raise NotFound(f"请写出版本号：{name}@版本 (name the version: {name}@VERSION)")
     return f"{name}@{version}"
+
+
+def _named(found: list[Version], name: str) -> list[Version]:
+    named = [v for v in found if v.name == name]
+    if not named:
+        raise NotFound(f"规则集 {name} 不存在 (no such rule set)")
+    return named
+
+
+def _pick(found: list[Version], key: str) -> Version:
+    """``name@version`` or the newest version of ``name`` among ``found``."""
+    name, number = rules.parse_key(key)
+    matching = [v for v in _named(found, name) if number is None or v.version == number]
+    if not matching:
+        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+    return matching[-1]
 
 
 def _key(row: RuleSetRow | None) -> str | None:

@@ -3,14 +3,12 @@ calendar and the rule sets. Every route checks the role on the server; every cha
 audited engine function."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, render_template
 from flask_login import current_user
 
 from engine.calendar import BEIJING
-from engine.domain.org import Department, Person
 from engine.errors import PermissionDenied
-from engine.timer_service import calendar_status
+from engine.views import admin as views
 
 from ..context import govflow
 
@@ -27,10 +25,10 @@ def require_admin():
 
 @bp.app_context_processor
 def calendar_banner() -> dict:
-    """The next-year calendar warning, on every page an administrator sees (calendar.md)."""
+    """The next-year calendar warning, on every page an administrator sees (docs/deadlines.md)."""
     if not current_user.is_authenticated or not current_user.has_role(*ADMINS):
         return {}
-    return {"calendar_missing_year": calendar_status(govflow(), today())["missing_year"]}
+    return {"calendar_missing_year": views.calendar_status(govflow(), today()).missing_year}
 
 
 def today():
@@ -40,11 +38,9 @@ def today():
 @bp.get("/")
 def index():
     """Overview: how many people and departments, and the calendar's state."""
-    with govflow().uow() as uow:
-        people = uow.session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.active.is_(True)))
-        departments = uow.session.scalar(sa.select(sa.func.count()).select_from(Department))
-    return render_template("admin/index.html", people=people, departments=departments,
-                           status=calendar_status(govflow(), today()))
+    found = views.overview(govflow(), today())
+    return render_template("admin/index.html", people=found.people, departments=found.departments,
+                           status=found.status)
 
 
 from . import departments, people, rule_sets, working_days  # noqa: E402,F401  (routes on bp)

@@ -72,15 +72,15 @@ def new_rule_set():
     """Add a version: name, effective date, title, the document, every period (from a copy)."""
     engine = govflow()
     if request.method == "GET":
-        source = request.args.get("from", "").strip()[:120]
         try:
-            base = rule_admin.get(engine, source) if source else rule_admin.in_force(engine)
+            found = rule_admin.version_form(engine, request.args.get("from", "").strip()[:120], default_in_force=True)
         except NotFound as exc:
             flash_refusal(exc)
             return redirect(url_for("admin.rule_sets"))
+        base = found.base
         values = {"name": base.name, "effective_from": "", "title": "", "document": "", "from": base.key,
                   "activate": "", **{PERIOD_PREFIX + k: str(v) for k, v in base.periods.items()}}
-        return _form(values, {}, base)
+        return _render(values, {}, found)
     form = request.form
     values = {k: form.get(k, "")[:TEXT_LENGTH + 100] for k in ("name", "effective_from", "title", "document",
                                                                  "from", "activate")}
@@ -95,10 +95,10 @@ def new_rule_set():
                                periods=periods, source=values["from"] or None, activate=values["activate"] == "yes")
     except InvalidForm as exc:
         errors = {_field(k, values): localise(v) for k, v in exc.errors.items()}
-        return _form(values, errors, _base(values["from"]), 422)
+        return _form(values, errors, 422)
     except GovflowError as exc:  # activating it was refused: nothing was added
         flash_refusal(exc)
-        return _form(values, {}, _base(values["from"]), 409)
+        return _form(values, {}, 409)
     if added.active:
         flash(_("%(key)s added and activated.", key=added.key), "success")
     else:
@@ -121,10 +121,10 @@ def _confirm_and_change(action: str):
     with it: the change, audited."""
     engine, key = govflow(), request.form.get("key", "").strip()[:120]
     try:
-        change = rule_admin.plan(engine, key, action)
+        found = rule_admin.confirmation(engine, key, action)
+        change = found.change
         if request.form.get("confirmed") != "yes" or change.refusal:
-            version = rule_admin.get(engine, change.key)
-            return render_template("admin/rule_set_confirm.html", change=change, version=version,
+            return render_template("admin/rule_set_confirm.html", change=change, version=found.version,
                                    refusal=localise(change.refusal) if change.refusal else None)
         change = (rule_admin.activate if action == "activate" else rule_admin.deactivate)(
             engine, key, current_user.login)
@@ -140,17 +140,26 @@ def _confirm_and_change(action: str):
     return redirect(url_for("admin.rule_sets"))
 
 
-def _form(values: dict, errors: dict, base, status: int = 200):
+def _form(values: dict, errors: dict, status: int):
+    """The form again after a refusal (copying the version it named, if that still exists)."""
+    try:
+        found = rule_admin.version_form(govflow(), values["from"])
+    except NotFound:
+        found = rule_admin.version_form(govflow(), None)
+    return _render(values, errors, found, status)
+
+
+def _render(values: dict, errors: dict, found: rule_admin.VersionForm, status: int = 200):
     if errors:
         flash(_("Please correct the marked fields."), "error")
+    base = found.base
     keys = [k for k, _days in base.ordered_periods()] if base is not None else [
         *rules.REQUIRED_PERIODS, *rules.OPTIONAL_PERIODS]
     keys += sorted(k[len(PERIOD_PREFIX):] for k in values if k.startswith(PERIOD_PREFIX)
                    and k[len(PERIOD_PREFIX):] not in keys)
-    versions = rule_admin.versions(govflow())
     return render_template("admin/rule_set_new.html", values=values, errors=errors, base=base,
-                           periods=[(k, PERIOD_PREFIX + k, period_label(k)) for k in keys], versions=versions,
-                           names=sorted({v.name for v in versions}), max_days=rules.MAX_DAYS,
+                           periods=[(k, PERIOD_PREFIX + k, period_label(k)) for k in keys], versions=found.versions,
+                           names=sorted({v.name for v in found.versions}), max_days=rules.MAX_DAYS,
                            length=TEXT_LENGTH), status
 
 
@@ -158,13 +167,6 @@ def _field(key: str, values: dict) -> str:
     """The form field an engine error key belongs to (``source`` is the copy's ``from``)."""
     key = {"source": "from"}.get(key, key)
     return key if key in values else PERIOD_PREFIX + key
-
-
-def _base(source: str):
-    try:
-        return rule_admin.get(govflow(), source) if source else None
-    except NotFound:
-        return None
 
 
 def _date(text: str) -> date | None:

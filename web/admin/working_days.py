@@ -2,21 +2,17 @@
 single-date corrections, the after-hours policy, and the deadlines a calendar change moved."""
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_login import current_user
 
-from engine import timer_service
 from engine.calendar import OFFICE_END, POLICIES
 from engine.errors import GovflowError
-from engine.models import AuditRecord, CalendarOverride, CalendarYear, Case, Deadline, HumanTask
-from engine.service import may_see_case
+from engine.verbs import calendar as verbs
+from engine.views import admin as views
 
 from ..casefile import due_text
 from ..context import actor, govflow
@@ -28,7 +24,6 @@ MAX_RANGE_DAYS = 31
 DOCUMENT_LENGTH = 200
 NOTE_LENGTH = 500
 PER_PAGE = 50
-CALENDAR_CHANGED = "calendar changed"  # engine.timer_service: the reason of a re-projected deadline
 RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$")
 POLICY_LABELS = {
     "calendar_date": _l("Calendar date: the day of receipt is the date a submission arrives, at any hour"),
@@ -108,20 +103,13 @@ def line_message(error: LineError, year: int | None) -> str:
 @bp.get("/calendar")
 def calendar(values: dict | None = None, errors: dict | None = None, status: int = 200):
     """Coverage by year, the forms to publish a year, correct a date and choose the policy."""
-    engine, now = govflow(), today()
-    info = timer_service.calendar_status(engine, now)
-    with engine.uow() as uow:
-        cal = engine.calendar(uow.session)
-        published = {r.year: r for r in uow.session.scalars(sa.select(CalendarYear))}
-        overrides = list(uow.session.scalars(sa.select(CalendarOverride).where(
-            CalendarOverride.day >= date(now.year - 1, 1, 1)).order_by(CalendarOverride.day.desc()).limit(400)))
-    years = sorted({*range(now.year - 1, now.year + 3), *published})
-    coverage = [(y, "package" if y in cal.package_years else "administrator" if y in published else "missing",
-                 published.get(y)) for y in years]
+    now = today()
+    page = views.calendar_page(govflow(), now)
     return render_template(
-        "admin/calendar.html", status=info, coverage=coverage, package=cal.package_years, overrides=overrides,
-        policies=[(p, POLICY_LABELS[p]) for p in POLICIES], office_end=OFFICE_END.strftime("%H:%M"),
-        values={"year": str(info["missing_year"] or now.year + 1), **(values or {})}, errors=errors or {}), status
+        "admin/calendar.html", status=page.status, coverage=page.coverage, package=page.package_years,
+        overrides=page.corrections, policies=[(p, POLICY_LABELS[p]) for p in POLICIES],
+        office_end=OFFICE_END.strftime("%H:%M"),
+        values={"year": str(page.status.missing_year or now.year + 1), **(values or {})}, errors=errors or {}), status
 
 
 @bp.post("/calendar/publish")
@@ -152,7 +140,7 @@ def publish():
         flash(_("Please correct the marked fields."), "error")
         return calendar(values, errors, 422)
     try:
-        moved = timer_service.publish_year(govflow(), year, document, holidays, workdays, current_user.login)
+        moved = verbs.publish_year(govflow(), actor(), year, document, holidays, workdays)
     except GovflowError as exc:
         flash_refusal(exc)
         return calendar(values, {}, 422)
@@ -181,7 +169,7 @@ def override():
         flash(_("Please correct the marked fields."), "error")
         return calendar(values, errors, 422)
     kind = values["kind"]
-    moved = timer_service.set_override(govflow(), day, kind == "working", note, current_user.login)
+    moved = verbs.set_override(govflow(), actor(), day, kind == "working", note)
     flash(_("%(day)s is now a %(kind)s; %(moved)s running deadline(s) recomputed.", day=day.isoformat(),
             kind=_("working day") if kind == "working" else _("rest day"), moved=moved), "success")
     return redirect(url_for("admin.calendar"))
@@ -189,10 +177,10 @@ def override():
 
 @bp.post("/calendar/policy")
 def policy():
-    """How submissions after office hours or on a non-working day count (calendar.md)."""
+    """How submissions after office hours or on a non-working day count (docs/deadlines.md)."""
     choice = request.form.get("policy", "")
     try:
-        timer_service.set_after_hours_policy(govflow(), choice, current_user.login)
+        verbs.set_after_hours_policy(govflow(), actor(), choice)
     except GovflowError as exc:
         flash_refusal(exc)
         return redirect(url_for("admin.calendar"))
@@ -204,36 +192,10 @@ def policy():
 def moved():
     """Running deadlines a calendar change re-projected, newest first."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    query = sa.select(AuditRecord).where(AuditRecord.action == "deadline_moved",
-                                         AuditRecord.summary.like(f'%"reason": "{CALENDAR_CHANGED}"%'))
-    with govflow().uow() as uow:
-        s = uow.session
-        total = s.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-        records = list(s.scalars(query.order_by(AuditRecord.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-        cases = {c.id: c for c in s.scalars(sa.select(Case).where(Case.id.in_({r.case_id for r in records})))}
-        tasks = dict(s.execute(sa.select(Deadline.id, HumanTask.name).join(
-            HumanTask, HumanTask.id == Deadline.human_task_id).where(Deadline.id.in_({r.task_id for r in records}))).all())
-        visible = {cid for cid, c in cases.items() if may_see_case(s, c, actor())}
-    rows = [_move(r, cases.get(r.case_id), tasks.get(r.task_id), r.case_id in visible) for r in records]
-    return render_template("admin/moved.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
-
-
-@dataclass(frozen=True)
-class Move:
-    at: datetime
-    who: str
-    case: Case | None
-    visible: bool
-    task: str | None
-    old: str
-    new: str
-    provisional: bool
-
-
-def _move(record: AuditRecord, case: Case | None, task: str | None, visible: bool) -> Move:
-    summary = json.loads(record.summary or "{}")
-    return Move(record.at, record.actor, case, visible, task, due_text(summary.get("old")),
-                due_text(summary.get("new")), bool(summary.get("provisional")))
+    found = views.moved_deadlines(govflow(), actor(), PER_PAGE, (page - 1) * PER_PAGE)
+    rows = [replace(m, old=due_text(m.old), new=due_text(m.new)) for m in found.rows]
+    return render_template("admin/moved.html", rows=rows, page=page, pages=max(1, -(-found.total // PER_PAGE)),
+                           total=found.total)
 
 
 def _day(text: str) -> date | None:
@@ -254,6 +216,4 @@ def _year(text: str) -> int | None:
 
 
 def _package_years() -> range:
-    engine = govflow()
-    with engine.uow() as uow:
-        return engine.calendar(uow.session).package_years
+    return views.package_years(govflow())
