@@ -5,9 +5,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine.domain import logins
-from engine.domain.org import Person
 from engine.uow import Actor
+from engine.verbs import accounts as verbs
+from engine.views.accounts import SessionPerson, person_for_session
 
 from .context import client_ip, govflow, safe_next
 
@@ -19,14 +19,14 @@ KEPT_ON_LOGIN = ("lang",)  # session keys that survive the session being renewed
 
 
 class User(UserMixin):
-    """The logged-in person: a snapshot of their ``Person`` row, loaded by id on each request."""
+    """The logged-in person: a snapshot of the person, loaded by id on each request."""
 
-    def __init__(self, person: Person):
+    def __init__(self, person: SessionPerson):
         self.id = person.id
         self.login = person.login
         self.display_name = person.display_name
-        self.department_code = person.department.code
-        self.department_name = person.department.name
+        self.department_code = person.department_code
+        self.department_name = person.department_name
         self.roles = person.roles
 
     @property
@@ -56,9 +56,8 @@ def load_user(user_id: str) -> User | None:
     """The active person with this id (a deactivated person is logged out at the next request)."""
     if not user_id.isdigit():
         return None
-    with govflow().uow() as uow:
-        person = uow.session.get(Person, int(user_id))
-        return User(person) if person is not None and person.active else None
+    person = person_for_session(govflow(), int(user_id))
+    return User(person) if person is not None else None
 
 
 def require_login():
@@ -81,20 +80,16 @@ def login():
             return redirect(url_for("main.index"))
         return render_template("auth/login.html")
     name = request.form.get("login", "").strip()[:64]
-    engine = govflow()
-    with engine.uow() as uow:
-        try:
-            person = logins.log_in(uow, name, request.form.get("password", ""), client_ip(), engine.clock.now())
-        except logins.TooManyFailures:
-            current_app.logger.warning("log-in rate limit reached for %r from %s", name, client_ip())
-            message = _("Too many failed log-ins. Please try again in 15 minutes.")
-            return render_template("auth/login.html", error=message, login=name), 429, {"Retry-After": "900"}
-        uow.commit()
-        user = User(person) if person is not None else None
-    if user is None:
+    try:
+        person = verbs.log_in(govflow(), name, request.form.get("password", ""), client_ip())
+    except verbs.TooManyFailures:
+        current_app.logger.warning("log-in rate limit reached for %r from %s", name, client_ip())
+        message = _("Too many failed log-ins. Please try again in 15 minutes.")
+        return render_template("auth/login.html", error=message, login=name), 429, {"Retry-After": "900"}
+    if person is None:
         return render_template("auth/login.html", error=_("Wrong login name or password."), login=name)
     _renew_session()
-    login_user(user)
+    login_user(User(person))
     session.permanent = True
     return redirect(safe_next(request.args.get("next"), url_for("main.index")))
 
@@ -102,10 +97,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """Log out (a POST with the CSRF token, so that no other site can log anyone out)."""
-    engine = govflow()
-    with engine.uow() as uow:
-        logins.log_out(uow, current_user.login, client_ip(), engine.clock.now())
-        uow.commit()
+    verbs.log_out(govflow(), current_user.actor, client_ip())
     logout_user()
     _renew_session()
     flash(_("You have logged out."), "info")

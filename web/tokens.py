@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from engine.domain import api_tokens
-from engine.domain.org import Person
 from engine.errors import GovflowError, InvalidForm, NotFound
+from engine.verbs import tokens as verbs
+from engine.views import accounts as views
 
-from .context import govflow
+from .context import actor, govflow
 from .errors import flash_refusal
 from .i18n import localise
 
@@ -27,11 +26,8 @@ def index():
 def create():
     """Create a token and show it this once; only its digest is kept."""
     name = request.form.get("name", "")
-    engine = govflow()
     try:
-        with engine.uow() as uow:
-            secret = api_tokens.create_token(uow, _me(uow), name, engine.clock.now())[1]
-            uow.commit()
+        secret = verbs.create_token(govflow(), actor(), name)
     except InvalidForm as exc:
         return _page(name=name, error=localise(next(iter(exc.errors.values()))), status=422)
     except GovflowError as exc:
@@ -44,12 +40,8 @@ def create():
 @bp.post("/<int:token_id>/revoke")
 def revoke(token_id: int):
     """Revoke one of my tokens: the systems using it are refused from their next request."""
-    engine = govflow()
     try:
-        with engine.uow() as uow:
-            row = api_tokens.revoke_token(uow, _me(uow), token_id, engine.clock.now())
-            name = row.name
-            uow.commit()
+        name = verbs.revoke_token(govflow(), actor(), token_id)
     except NotFound as exc:
         flash_refusal(exc)
         return redirect(url_for("tokens.index"))
@@ -57,12 +49,7 @@ def revoke(token_id: int):
     return redirect(url_for("tokens.index"))
 
 
-def _me(uow) -> Person:
-    return uow.session.get(Person, current_user.id)
-
-
 def _page(name: str = "", error: str | None = None, secret: str | None = None, status: int = 200):
-    with govflow().uow() as uow:
-        tokens = api_tokens.active_tokens(uow.session, current_user.id)
-    return render_template("tokens/index.html", tokens=tokens, name=name, error=error, secret=secret,
-                           max_name=api_tokens.MAX_NAME, api_url=url_for("api-docs.openapi_json")), status
+    return render_template("tokens/index.html", tokens=views.my_tokens(govflow(), actor()), name=name, error=error,
+                           secret=secret, max_name=views.TOKEN_NAME_LENGTH,
+                           api_url=url_for("api-docs.openapi_json")), status

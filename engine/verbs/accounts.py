@@ -1,0 +1,36 @@
+"""A person's own verbs: log in (rate-limited, audited either way), log out, mark notifications read."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..domain import logins, notifications
+from ..domain.logins import TooManyFailures
+from ..uow import Actor
+from ..views.accounts import SessionPerson, session_person
+
+__all__ = ["TooManyFailures", "log_in", "log_out", "mark_notifications_read"]
+
+
+def log_in(engine, login: str, password: str, ip: str) -> SessionPerson | None:
+    """The person for a right login and password, None for a wrong one (both audited); raises
+    ``TooManyFailures``, changing nothing, past the failure limit of this login and address."""
+    with engine.uow() as uow:
+        person = logins.log_in(uow, login, password, ip, engine.clock.now())
+        found = session_person(person) if person is not None else None
+        uow.commit()
+    return found
+
+
+def log_out(engine, actor: Actor, ip: str) -> None:
+    """Record the log-out (the front end forgets the session)."""
+    with engine.uow() as uow:
+        logins.log_out(uow, actor.username, ip, engine.clock.now())
+        uow.commit()
+
+
+def mark_notifications_read(engine, actor: Actor, ids: Iterable[int] | None = None) -> int:
+    """Mark the acting person's unread notifications read (all, or those in ``ids``); return how many."""
+    with engine.uow() as uow:
+        changed = notifications.mark_read(uow.session, actor.username, engine.clock.now(), ids)
+        uow.commit()
+    return changed
