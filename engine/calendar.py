@@ -1,7 +1,7 @@
 """Working-day (工作日) calendar for statutory deadlines.
 
 Pure module: no Flask, no web layer, no SQLAlchemy. The rule it implements is in
-``/work/shared/calendar.md``; in short:
+docs/deadlines.md; in short:
 
 * every instant is converted to Beijing time (Asia/Shanghai) before its date is taken;
 * the day of receipt D0 is not counted (民法典 art. 201); day 1 is the first working day
@@ -57,7 +57,7 @@ PROVISIONAL_MARGIN_YEARS = 3
 #: End of office hours (Beijing wall-clock) for the "next_working_day" receipt policy.
 OFFICE_END = time(17, 30)
 
-#: Receipt policies for submissions after office hours or on a non-working day (calendar.md).
+#: Receipt policies for submissions after office hours or on a non-working day (docs/deadlines.md).
 POLICIES = ("calendar_date", "next_working_day")
 
 _MIN_ORD = date.min.toordinal()
@@ -178,7 +178,7 @@ class WorkingDayCalendar:
     * Rule for a day, in order: an override; in a package year, the package semantics
       (``workdays`` → working, ``holidays``/``in_lieu_days`` → rest, else Monday–Friday);
       in any other year, Monday–Friday except 1 January (全国年节及纪念日放假办法 art. 2: 元旦
-      is always a holiday). That last rule is the *provisional* rule of calendar.md for
+      is always a holiday). That last rule is the *provisional* rule of docs/deadlines.md for
       unpublished years, and the baseline of an admin-published year (whose notice dates are
       entered as overrides). Overrides in an unpublished year are also honoured by the
       provisional count, which stays flagged provisional.
@@ -271,7 +271,7 @@ class WorkingDayCalendar:
     def missing_next_year_warning(self, today: date) -> int | None:
         """The year administrators must be warned about, or None.
 
-        From 1 December on, next year if it is not published (calendar.md). The current year is
+        From 1 December on, next year if it is not published (docs/deadlines.md). The current year is
         also returned if it is (still) unpublished, whatever the month.
         """
         today = _beijing_date(today, "today")
@@ -455,7 +455,7 @@ class WorkingDayCalendar:
     def receipt(self, instant: Received, policy: str = "calendar_date", office_end: time = OFFICE_END) -> Due:
         """Like :meth:`receipt_date`, but never raises: under ``"next_working_day"`` a day 0 that
         needs an unpublished year is the provisional next working day (``provisional=True``), to be
-        recomputed when the year is published (calendar.md: never crash, never guess silently)."""
+        recomputed when the year is published (docs/deadlines.md: never crash, never guess silently)."""
         try:
             return Due(self.receipt_date(instant, policy, office_end), False)
         except CalendarNotPublished:

@@ -274,7 +274,7 @@ def _fired_but_held(tasks: list) -> set[tuple]:
 
 
 def held(kind: str, provisional: bool) -> bool:
-    """A provisional deadline never acts against a party by itself (calendar.md): every timer but a
+    """A provisional deadline never acts against a party by itself (docs/deadlines.md): every timer but a
     reminder (an overdue escalation, a window that closes, a withdrawal for silence) waits for the
     year to be published; a reminder fires at its provisional instant, marked 暂定."""
     return provisional and kind != "reminder"

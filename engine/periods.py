@@ -11,7 +11,7 @@ docs/deadlines.md describes the model; in short:
   the department) gets the same due instant. Day 0 is ``start`` for the first period of that name
   (a date in the case data) and the receipt of now for a restart.
 * A period closes when no timer watches it any more: the party acted, or the case went to the other
-  party (the clock stops, procedures.md after 行政许可法 art. 32). Coming back opens a new one.
+  party (the clock stops, docs/procedures.md after 行政许可法 art. 32). Coming back opens a new one.
 * Its reminder and its overdue escalation happen once: a reminder fired again (a later task of the
   same period entered after the reminder instant) notifies nobody, and ``escalate_overdue`` opens at
   most one 督办 per period (a dismissed one stays dismissed).

@@ -330,7 +330,7 @@ def publish_year(engine, year: int, document: str, holidays: list[date], workday
 
 
 def set_after_hours_policy(engine, policy: str, by: str) -> None:
-    """Choose how after-hours and non-working-day submissions count (calendar.md); audited."""
+    """Choose how after-hours and non-working-day submissions count (docs/deadlines.md); audited."""
     from .calendar import POLICIES
     from .models import Setting
     if policy not in POLICIES:

@@ -1,6 +1,6 @@
 """Functions every procedure's diagram may call: overdue escalation and opening a rectification.
 
-procedures.md: when a statutory period passes, the task stays open, the authority gets a 督办
+docs/procedures.md: when a statutory period passes, the task stays open, the authority gets a 督办
 (supervision item), the case is marked overdue (the human-task projection does that), and a possible
 violation (art. 31 items 1 or 3) is offered to the authority, whose confirmation starts a real
 ``rectification`` case.

@@ -1,4 +1,4 @@
-"""Procedure ``data_review`` — objection review and extension (复核, art. 18; procedures.md section 3).
+"""Procedure ``data_review`` — objection review and extension (复核, art. 18; docs/procedures.md section 3).
 
 A department, a natural person, a legal person or another organisation objects to a record of a
 provider department; the platform registers the objection and gives the objector a receipt code
@@ -10,7 +10,7 @@ Two branches run in parallel. The provider's clerk verifies and answers; the ans
 case (terminate end, outcome ``corrected`` or ``confirmed``). Meanwhile the clerk may, once and only
 before the period ends (the request lapses when it ends), ask for up to
 ``rules.review_extension_max_days`` more working days; the department head approves (the running
-period moves to its original end + those working days, calendar.md) or refuses (it stays). An
+period moves to its original end + those working days, docs/deadlines.md) or refuses (it stays). An
 approval after the original period has ended is refused with a clear message; the head can still
 record a refusal.
 
@@ -140,7 +140,7 @@ def _check_answer(ctx, cleaned: dict) -> dict:
 def _check_request(ctx, cleaned: dict) -> dict:
     """art. 18: at most ``review_extension_max_days``, asked before the period ends (the request
     lapses then; this also holds if an analyst's diagram drops the window). Not while the end is
-    provisional: a guessed date acts against nobody (calendar.md)."""
+    provisional: a guessed date acts against nobody (docs/deadlines.md)."""
     maximum = ctx.rules.review_extension_max_days
     if not 1 <= cleaned["extension_days"] <= maximum:
         raise InvalidForm({"extension_days": f"延长期限应为 1–{maximum} 个工作日（第十八条） "

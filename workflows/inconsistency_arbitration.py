@@ -8,7 +8,7 @@ correct their data within ``correction_days`` of the agreement (outcome ``agreed
 disagrees, the lead department asks for coordination, or the negotiation period passes, the
 authority decides which value stands and who corrects (``decided``). Either way the authority
 confirms the corrections before the case ends. "Agreed" without a resolution (no prevailing record,
-nobody correcting) is refused (``InvalidForm``): procedures.md, "an agreement without a resolution is
+nobody correcting) is refused (``InvalidForm``): docs/procedures.md, "an agreement without a resolution is
 not an agreement".
 
 Stating positions, accepting and correcting are multi-instance user tasks, one instance per

@@ -1,4 +1,4 @@
-"""Procedure `rectification` — 违规整改 (procedures.md §5; arts. 31 and 32).
+"""Procedure `rectification` — 违规整改 (docs/procedures.md §5; arts. 31 and 32).
 
 The violation's ladder lives in ``engine.domain.violations``: recorded → notified → rectified or
 ordered → rectified or criticised → referred or closed. Every step of the diagram that climbs a rung
@@ -147,7 +147,7 @@ def _set_deadline(ctx, violation_id, step, what, period, requirements, days) -> 
 
 
 def reopen_period(ctx, violation_id: int, period: str) -> str:
-    """The authority did not accept the report (art. 31; procedures.md §5 step 3): the department's
+    """The authority did not accept the report (art. 31; docs/procedures.md §5 step 3): the department's
     rework period (``rework_days``) runs from the rejection, however late the authority answered, and
     is the deadline in force; the period of the notice or order closed when the report was signed."""
     due = periods.period_due(ctx, period)

@@ -1,4 +1,4 @@
-"""Procedure ``share_application`` — 共享申请 (arts. 14, 15, 16, 17; procedures.md section 2).
+"""Procedure ``share_application`` — 共享申请 (arts. 14, 15, 16, 17; docs/procedures.md section 2).
 
 A consumer clerk applies for one published resource of another department. 无条件共享 is granted at
 once (art. 17); 有条件共享 goes to the provider's review within ``share_reply_days``; 不予共享 gets
@@ -20,7 +20,7 @@ decisions. Deliberate choices:
   sets no period for it (design): a window of ``supplement_days`` from the refusal, after which the
   refusal stands and the case ends ``refused``, so no case waits forever in the applicant's inbox;
   asking for coordination is the applicant's right, not a duty, so nobody is escalated for it;
-* the optional 数长 sign-off of procedures.md is not part of this diagram (no dept_head step), so it
+* the optional 数长 sign-off of docs/procedures.md is not part of this diagram (no dept_head step), so it
   needs no period;
 * the grant's own period of use (``wait_grant_end``) is a term of the grant, not a party's obligation.
 """
@@ -49,7 +49,7 @@ SUPPLEMENT_LAPSED = Actor.system("supplement_lapsed")  # the applicant's silence
 # The statutory periods the diagram watches (engine/periods.py; docs/deadlines/share_application.md).
 PERIODS = {
     # art. 17: authorise a conditional share within 5 working days of receipt; after 补正, afresh from
-    # the receipt of the complete materials (procedures.md, after 行政许可法 art. 32). Late: 督办, art. 31
+    # the receipt of the complete materials (docs/procedures.md, after 行政许可法 art. 32). Late: 督办, art. 31
     # item 3 (拒绝政务数据共享).
     "review": PeriodSpec("share_reply_days", "department", "17", "审核共享申请并答复", item=3),
     # art. 17: explain a 不予共享 resource within 5 working days of receipt.
@@ -293,7 +293,7 @@ def withdraw_application(ctx, application_id: int) -> bool:
 
 def withdraw_for_silence(ctx, application_id: int) -> bool:
     """The applicant let ``supplement_days`` pass without the materials: the application is
-    withdrawn (arts. 14, 16; procedures.md: silence past the supplement period withdraws)."""
+    withdrawn (arts. 14, 16; docs/procedures.md: silence past the supplement period withdraws)."""
     records.withdraw_share_application(ctx.uow, application_id, SUPPLEMENT_LAPSED, ctx.now,
                                        reason="supplement_lapsed")
     return True

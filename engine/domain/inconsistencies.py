@@ -4,7 +4,7 @@ correct, and the authority confirms the corrections.
 
 A settlement is a *resolution*: whose record is right (the prevailing department), which departments
 correct their data, and by when (art. 13: a department corrects its wrong data). "Agreed" without
-one is no agreement (procedures.md section 4). The report has no columns for the prevailing
+one is no agreement (docs/procedures.md section 4). The report has no columns for the prevailing
 department and the correction due date yet: they are in the audit records (``inconsistency_proposed``,
 ``inconsistency_decided``) and the case data, and in the human-readable ``decision``."""
 from __future__ import annotations
@@ -219,7 +219,7 @@ def record_correction(uow: UnitOfWork, report_id: int, dept_code: str, note: str
 
 def confirm_corrections(uow: UnitOfWork, report_id: int, note: str, actor: Actor,
                         now: datetime) -> InconsistencyReport:
-    """The authority confirms that every required correction was made (procedures.md section 4)."""
+    """The authority confirms that every required correction was made (docs/procedures.md section 4)."""
     report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
     check = Checks(uow.session)
     note = check.text("confirm_note", note, "确认意见", "confirmation", 2000)

@@ -125,7 +125,7 @@ def _tasks_of_timers(session: Session, fired: dict[str, str]) -> list[tuple[Huma
 def _notify_task(uow, row: HumanTask, kind: str, case: Case, now: datetime, skip: str | None = None,
                  provisional: bool = False) -> None:
     logins = [login for login in eligible_logins(uow.session, row) if login != skip]
-    text = f"{_case_text(case)} · {row.name}" + (" · 期限暂定" if provisional else "")  # calendar.md: 暂定
+    text = f"{_case_text(case)} · {row.name}" + (" · 期限暂定" if provisional else "")  # docs/deadlines.md: 暂定
     notify(uow, logins, kind, case.id, row.id, text, now)
 
 

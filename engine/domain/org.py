@@ -1,4 +1,4 @@
-"""Departments, people and roles (procedures.md, table of actors), and role resolution."""
+"""Departments, people and roles (docs/procedures.md, table of actors), and role resolution."""
 from __future__ import annotations
 
 import re

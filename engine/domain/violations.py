@@ -189,7 +189,7 @@ def attach_violation_case(uow: UnitOfWork, violation_id: int, case_id: int, acto
 
 
 class SupervisionItem(Base):
-    """督办: what an overdue escalation opens for the authority (procedures.md, deadlines)."""
+    """督办: what an overdue escalation opens for the authority (docs/procedures.md, deadlines)."""
 
     __tablename__ = "supervision_item"
 

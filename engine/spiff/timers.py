@@ -67,7 +67,7 @@ class ClockCycleTimerEventDefinition(CycleTimerEventDefinition):
 
 
 def _held(my_task) -> bool:
-    """A provisional deadline never acts against a party by itself (calendar.md: unpublished years);
+    """A provisional deadline never acts against a party by itself (docs/deadlines.md: unpublished years);
     only a reminder fires at its provisional instant (engine.deadlines.held: the same rule)."""
     meta = my_task._get_internal_data("deadline") or {}
     kind = (my_task.task_spec.extensions or {}).get("properties", {}).get("deadline", "timer")

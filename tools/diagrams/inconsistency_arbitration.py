@@ -1,6 +1,6 @@
 """不一致协调 (arts. 13, 19): departments state positions, the lead department proposes a resolution
 every other department accepts, or the authority decides; the departments found wrong correct their
-data and the authority confirms the corrections. See procedures.md section 4.
+data and the authority confirms the corrections. See docs/procedures.md section 4.
 
 Periods (workflows/inconsistency_arbitration.py ``PERIODS``, docs/deadlines/inconsistency_arbitration.md):
 

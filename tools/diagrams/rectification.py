@@ -4,7 +4,7 @@ The department's periods change the path (art. 31 para. 2: 未在规定时限内
 改正；逾期未改正的，给予通报批评), so their overdue timers interrupt the department's steps instead of
 raising a 督办 beside them. The clerk's report and the 数长's signature are one period of the
 department (the notice's or the order's days); a report the authority does not accept opens the
-department's rework period from the rejection (procedures.md §5 step 3: a report sent on time is never
+department's rework period from the rejection (docs/procedures.md §5 step 3: a report sent on time is never
 late because the authority answered late). The authority's notice, verification and assessment and
 the county government's order and criticism are timed too, reminded and marked late (no 督办, no
 violation). Periods: workflows/rectification.py ``PERIODS`` and docs/deadlines/rectification.md.

@@ -1,4 +1,4 @@
-"""共享申请 (share application, arts. 14–17): the diagram of procedures.md section 2.
+"""共享申请 (share application, arts. 14–17): the diagram of docs/procedures.md section 2.
 
 Main path: register → 无条件共享 granted at once (art. 17) / 有条件共享 reviewed by the provider /
 不予共享 explained by the provider, both within 5 working days of receipt (art. 17) → after a refusal
