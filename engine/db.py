@@ -8,18 +8,25 @@ from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 
+SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite transaction waits for another's lock
+
+
 def create_db_engine(url: str, echo: bool = False) -> sa.Engine:
-    """Create the SQLAlchemy engine; SQLite gets WAL, a busy timeout and immediate write locks."""
+    """Create the SQLAlchemy engine; SQLite gets WAL, a busy timeout and immediate write locks (the
+    URL's ``?timeout=`` sets the busy timeout in seconds, e.g. ``sqlite:///govflow.sqlite3?timeout=0.5``
+    for a test that must fail rather than wait)."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _sqlite_engine(url: str, echo: bool) -> sa.Engine:
-    database = sa.engine.make_url(url).database
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
+    timeout = float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT))
+    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -28,7 +35,7 @@ def _sqlite_engine(url: str, echo: bool) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -41,7 +48,3 @@ def _sqlite_engine(url: str, echo: bool) -> sa.Engine:
 
 def create_session_factory(engine: sa.Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def is_postgres(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "postgresql"

@@ -1,30 +1,18 @@
-"""The case file the task and case pages show: summary, deadline state, history, comments; and what
-only the case page adds: every deadline with its moves, the domain records, the comments.
-
-Read-only queries over the engine's tables, a fixed number per page.
-"""
+"""The case file as the task and case pages show it: summary, history with labels and the forms'
+wording, and what only the case page adds (deadlines with their moves, domain records, comments),
+worded from the engine's read models (``engine.views.cases``) for the page's language."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from engine import inbox, periods
-from engine.case_diagram import element_forms
+from engine import inbox
 from engine.calendar import BEIJING
-from engine.domain.case_records import CaseRecords, records_of_case
-from engine.domain.comments import CaseComment
-from engine.domain.org import Department, Person
-from engine.errors import NotFound, PermissionDenied
+from engine.domain.case_records import RecordsOfCase
 from engine.forms import FormField
-from engine.models import AuditRecord, Case, Deadline, DefinitionVersion, HumanTask, RuleSetRow
-from engine.service import Engine, may_see_case, may_work
-from engine.uow import Actor
-
-from . import caserecords
+from engine.views import cases
 
 ACTIONS = {
     "case_started": _l("Case started"),
@@ -102,7 +90,7 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class CaseFile:
-    case: Case
+    case: cases.CaseRow
     process_name: str
     started_by: str
     rule_set: str
@@ -111,80 +99,20 @@ class CaseFile:
     names: dict[str, str] = field(default_factory=dict)  # login -> display name of those involved
 
 
-def load(engine: Engine, case_id: int, actor: Actor) -> CaseFile:
-    """The case file, if ``actor`` may see the case (PermissionDenied otherwise)."""
-    with engine.uow() as uow:
-        s = uow.session
-        case = s.get(Case, case_id)
-        if case is None:
-            raise NotFound("案件不存在 (no such case)")
-        if not may_see_case(s, case, actor):
-            raise PermissionDenied("您无权查看此案件 (you may not see this case)")
-        tasks = list(s.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id)
-                               .order_by(HumanTask.created_at)))
-        records = list(s.scalars(sa.select(AuditRecord).where(AuditRecord.case_id == case.id)
-                                 .order_by(AuditRecord.id)))
-        logins = {r.actor for r in records} | {case.started_by} | {t.assignee for t in tasks if t.assignee}
-        names = _names(s, logins | _transfer_logins(records))
-        comments = {c.id: c.text for c in s.scalars(sa.select(CaseComment).where(CaseComment.case_id == case.id))}
-        process_name = s.scalar(sa.select(DefinitionVersion.name).where(DefinitionVersion.id == case.definition_id))
-        windows = inbox.reminder_windows(s)
-        calendar, now = engine.calendar(s), engine.clock.now()
-        open_tasks = [inbox.task_item(t, case.number, case.title, case.rule_set, process_name,
-                                      now=now, calendar=calendar, windows=windows)
-                      for t in tasks if t.state == "ready"]
-        task_names = {t.id: t.name for t in tasks}
-        # the forms through this unit of work's session: engine.element_forms opens a second one,
-        # which on SQLite waits for this one's lock when the definition cache is cold (a fresh process)
-        forms_of = element_forms(engine.definitions.get(s, case.definition_id))
-        fields = {t.id: {f.id: f for f in forms_of.get(t.element_id, ())} for t in tasks}
-        history = [_entry(r, names, task_names, comments, fields.get(r.task_id, {})) for r in records]
-        return CaseFile(case, process_name or case.process_id, actor_name(case.started_by, names),
-                        _rule_set_title(s, case.rule_set), history, open_tasks, names)
+def file_of(found: cases.CaseFile) -> CaseFile:
+    """The case file worded for the page."""
+    names, comments = found.names, {c.id: c.text for c in found.comments}
+    history = [_entry(e, names, found.task_names, comments, found.forms.get(e.task_id, {})) for e in found.timeline]
+    return CaseFile(found.case, found.case.process_name, actor_name(found.case.started_by, names),
+                    found.rule_set_title, history, list(found.open_tasks), names)
 
 
-def first_task_for(engine: Engine, case_id: int, actor: Actor) -> str | None:
-    """The case's first open task ``actor`` may work on, if any (where a new case leads its starter)."""
-    with engine.uow() as uow:
-        rows = uow.session.scalars(sa.select(HumanTask).where(
-            HumanTask.case_id == case_id, HumanTask.state == "ready").order_by(HumanTask.created_at))
-        return next((row.id for row in rows if may_work(row, actor)), None)
-
-
-def case_number(engine: Engine, case_id: int) -> str:
-    with engine.uow() as uow:
-        return uow.session.scalar(sa.select(Case.number).where(Case.id == case_id)) or str(case_id)
-
-
-def _names(session, logins: set[str]) -> dict[str, str]:
-    people = session.execute(sa.select(Person.login, Person.display_name).where(Person.login.in_(logins)))
-    return {login: name for login, name in people}
-
-
-def _transfer_logins(records) -> set[str]:
-    found = set()
-    for r in records:
-        if r.action in ("task_transferred", "task_reassigned"):
-            summary = json.loads(r.summary or "{}")
-            found |= {v for v in (summary.get("from"), summary.get("to")) if v}
-    return found
-
-
-def _rule_set_title(session, key: str | None) -> str:
-    if not key:
-        return ""
-    name, _, version = key.partition("@")
-    title = session.scalar(sa.select(RuleSetRow.title).where(RuleSetRow.name == name,
-                                                             RuleSetRow.version == int(version or 1)))
-    return f"{key} {title}" if title else key
-
-
-def _entry(record: AuditRecord, names: dict[str, str], tasks: dict[str, str], comments: dict[int, str],
+def _entry(record: cases.AuditEntry, names: dict[str, str], tasks: dict[str, str], comments: dict[int, str],
            fields: dict[str, FormField]) -> HistoryEntry:
     who = actor_name(record.actor, names)
     what = str(ACTIONS.get(record.action, record.action))
     return HistoryEntry(record.at, who, what, tasks.get(record.task_id),
-                        _detail(record, json.loads(record.summary or "{}"), names, comments, fields, tasks))
+                        _detail(record, record.summary, names, comments, fields, tasks))
 
 
 def actor_name(login: str, names: dict[str, str]) -> str:
@@ -196,7 +124,7 @@ def actor_name(login: str, names: dict[str, str]) -> str:
     return names.get(login, login)
 
 
-def _detail(record: AuditRecord, summary: dict, names: dict[str, str], comments: dict[int, str],
+def _detail(record: cases.AuditEntry, summary: dict, names: dict[str, str], comments: dict[int, str],
             fields: dict[str, FormField], tasks: dict[str, str]) -> str:
     action = record.action
     if action == "comment_added":
@@ -269,7 +197,7 @@ class DeadlineMove:
 
 @dataclass(frozen=True)
 class DeadlineView:
-    row: Deadline
+    row: cases.DeadlineRow
     task: str  # the name of the task the timer watches, else the timer's own name
     due: str
     kind: str
@@ -281,49 +209,32 @@ class DeadlineView:
 class CasePage:
     file: CaseFile
     deadlines: list[DeadlineView]
-    records: CaseRecords
+    records: RecordsOfCase
     comments: list[tuple[datetime, str, str]]  # when, who, text
     names: dict[str, str]  # login -> display name of everyone the page names
     periods: list = field(default_factory=list)  # engine.periods.PeriodView: the statutory periods
     departments: dict[str, str] = field(default_factory=dict)  # code -> name of the periods' departments
 
 
-def load_page(engine: Engine, case_id: int, actor: Actor) -> CasePage:
-    """The case file plus what only the case page shows (PermissionDenied as for ``load``)."""
-    file = load(engine, case_id, actor)
-    with engine.uow() as uow:
-        s = uow.session
-        rows = list(s.scalars(sa.select(Deadline).where(Deadline.case_id == case_id)
-                              .order_by(Deadline.due_at, Deadline.created_at)))
-        moves = list(s.scalars(sa.select(AuditRecord).where(AuditRecord.case_id == case_id,
-                                                            AuditRecord.action == "deadline_moved")
-                               .order_by(AuditRecord.id)))
-        tasks = dict(s.execute(sa.select(HumanTask.id, HumanTask.name).where(HumanTask.case_id == case_id)).all())
-        records = records_of_case(s, case_id)
-        period_views = periods.views(engine, s, file.case)
-        codes = {p.department for p in period_views if p.department}
-        departments = dict(s.execute(sa.select(Department.code, Department.name)
-                                     .where(Department.code.in_(codes))).all()) if codes else {}
-        notes = list(s.scalars(sa.select(CaseComment).where(CaseComment.case_id == case_id)
-                               .order_by(CaseComment.created_at, CaseComment.id)))
-        logins = {m.actor for m in moves} | {c.author for c in notes} | caserecords.people(records)
-        names = {**file.names, **_names(s, logins - set(file.names))}
-    comments = [(c.created_at, names.get(c.author, c.author), c.text) for c in notes]
-    elements = engine.element_names(file.case.definition_id) if rows else {}
-    views = [_deadline(row, tasks.get(row.human_task_id or "") or elements.get(row.element_id, row.element_id),
-                       moves, names) for row in rows]
-    return CasePage(file, views, records, comments, names, period_views, departments)
+def page_of(found: cases.CasePage) -> CasePage:
+    """The case page worded for the page: the file, deadlines with their moves, comments."""
+    names = found.names
+    moves = [e for e in found.file.timeline if e.action == "deadline_moved"]
+    deadlines = [_deadline(row, found.watched.get(row.id, row.element_id), moves, names) for row in found.deadlines]
+    comments = [(c.created_at, names.get(c.author, c.author), c.text) for c in found.file.comments]
+    return CasePage(file_of(found.file), deadlines, found.records, comments, names, list(found.periods),
+                    found.departments)
 
 
-def _deadline(row: Deadline, task: str, moves: list[AuditRecord], names: dict[str, str]) -> DeadlineView:
+def _deadline(row: cases.DeadlineRow, task: str, moves: list[cases.AuditEntry], names: dict[str, str]) -> DeadlineView:
     due = row.due_date.isoformat() if row.due_date else due_text(row.due_at.isoformat())
     return DeadlineView(row, task, due, str(DEADLINE_KINDS.get(row.kind, row.kind)),
                         str(DEADLINE_STATES.get(row.state, row.state)),
                         [_move(m, names) for m in moves if m.task_id == row.id])
 
 
-def _move(record: AuditRecord, names: dict[str, str]) -> DeadlineMove:
-    summary = json.loads(record.summary or "{}")
+def _move(record: cases.AuditEntry, names: dict[str, str]) -> DeadlineMove:
+    summary = record.summary
     who = actor_name(record.actor, names)
     return DeadlineMove(record.at, who, due_text(summary.get("old")), due_text(summary.get("new")),
                         str(summary.get("reason") or ""))

@@ -9,8 +9,9 @@ from typing import Iterable, Mapping
 
 from flask_babel import lazy_gettext as _l
 
-from engine.domain import catalog, grants, inconsistencies, objections, share_applications, violations
-from engine.domain.case_records import CaseRecords
+from engine.domain import grants, inconsistencies, objections, share_applications, violations
+from engine.domain.case_records import (CatalogRecord, GrantRecord, ObjectionRecord, PartyRecord, RecordsOfCase,
+                                       ReportRecord, ShareApplicationRecord, SupervisionRecord, ViolationRecord)
 
 from .i18n import is_english, localise
 from .layout import when
@@ -37,7 +38,7 @@ class RecordView:
     steps: list[Step] = field(default_factory=list)
 
 
-def views(records: CaseRecords, names: Mapping[str, str]) -> list[RecordView]:
+def views(records: RecordsOfCase, names: Mapping[str, str]) -> list[RecordView]:
     """Every record of the case, in a fixed order: applications, grants, objections, reports, …"""
     return ([_application(a) for a in records.share_applications] + [_grant(g, names) for g in records.grants]
             + [_objection(o) for o in records.objections]
@@ -71,7 +72,7 @@ def _period(start: date | None, end: date | None) -> str:
     return f"{start.isoformat()} – {end.isoformat()}" if start and end else ""
 
 
-def _application(a: share_applications.ShareApplication) -> RecordView:
+def _application(a: ShareApplicationRecord) -> RecordView:
     return RecordView("share_application", _title(_l("Share application"), f"#{a.id}", a.resource_code),
                       label(share_applications.APPLICATION_STATUSES, a.status), _facts(
         (_l("Consumer department"), a.consumer.name), (_l("Provider department"), a.provider.name),
@@ -82,7 +83,7 @@ def _application(a: share_applications.ShareApplication) -> RecordView:
         (_l("Coordination note"), a.coordination_note)))
 
 
-def _grant(g: grants.Grant, names: Mapping[str, str]) -> RecordView:
+def _grant(g: GrantRecord, names: Mapping[str, str]) -> RecordView:
     revoked = f"{when(g.revoked_at)} · {names.get(g.revoked_by, g.revoked_by)}" if g.revoked_at else ""
     return RecordView("grant", _title(_l("Grant"), f"#{g.id}", g.resource_code), label(grants.GRANT_STATUSES, g.status),
                       _facts((_l("Consumer department"), g.consumer.name), (_l("Provider department"), g.provider.name),
@@ -93,7 +94,7 @@ def _grant(g: grants.Grant, names: Mapping[str, str]) -> RecordView:
                              (_l("Expiry notice sent"), when(g.expiry_notice_at))))
 
 
-def _objection(o: objections.Objection) -> RecordView:
+def _objection(o: ObjectionRecord) -> RecordView:
     """The objector's contacts and receipt code stay off the page (they are the objector's)."""
     extension = ""
     if o.extension_days:
@@ -107,7 +108,7 @@ def _objection(o: objections.Objection) -> RecordView:
         (_l("Correction"), o.correction), (_l("Extension (working days)"), extension)))
 
 
-def _report(r: inconsistencies.InconsistencyReport) -> RecordView:
+def _report(r: ReportRecord) -> RecordView:
     parties = [(f"{p.department.name} · {p.resource_code}", _party(p)) for p in r.parties]
     return RecordView("inconsistency", _title(_l("Inconsistency report"), f"#{r.id}"),
                       label(inconsistencies.REPORT_STATUSES, r.status),
@@ -115,7 +116,7 @@ def _report(r: inconsistencies.InconsistencyReport) -> RecordView:
                              (_l("Outcome"), label(inconsistencies.OUTCOMES, r.outcome)), (_l("Decision"), r.decision)))
 
 
-def _party(p: inconsistencies.InconsistencyParty) -> str:
+def _party(p: PartyRecord) -> str:
     agreed = {True: _l("agrees"), False: _l("disagrees"), None: ""}[p.agreed]
     parts = [p.position or str(_l("no position yet")), str(agreed)]
     if p.must_correct:
@@ -123,7 +124,7 @@ def _party(p: inconsistencies.InconsistencyParty) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _violation(v: violations.Violation, names: Mapping[str, str]) -> RecordView:
+def _violation(v: ViolationRecord, names: Mapping[str, str]) -> RecordView:
     item = violations.ART31_ITEMS_EN[v.item] if is_english() else violations.ART31_ITEMS[v.item]
     steps = [Step(label(violations.VIOLATION_STEPS, s.step), s.at, names.get(s.actor, s.actor), s.note, s.deadline)
              for s in v.steps]
@@ -134,7 +135,7 @@ def _violation(v: violations.Violation, names: Mapping[str, str]) -> RecordView:
         (_l("Deadline"), v.deadline.isoformat() if v.deadline else "")), steps)
 
 
-def _supervision(s: violations.SupervisionItem) -> RecordView:
+def _supervision(s: SupervisionRecord) -> RecordView:
     return RecordView("supervision", _title(_l("Supervision item"), f"#{s.id}", s.department.name),
                       label(SUPERVISION_STATUSES, s.status), _facts(
         (_l("Possible violation (art. 31 item)"), s.possible_violation_item),
@@ -142,16 +143,8 @@ def _supervision(s: violations.SupervisionItem) -> RecordView:
         (_l("Note"), localise(s.note) if s.note else ""), (_l("Resolution"), s.resolution)))
 
 
-def _catalog(c: catalog.CatalogVersion, names: Mapping[str, str]) -> RecordView:
+def _catalog(c: CatalogRecord, names: Mapping[str, str]) -> RecordView:
     published = f"{when(c.published_at)} · {names.get(c.published_by, c.published_by)}" if c.published_at else ""
     return RecordView("catalog", _title(_l("Catalog"), c.department.name, localise(c.label)),
                       label(CATALOG_STATUSES, c.status),
                       _facts((_l("Change basis"), c.basis), (_l("Published"), published)))
-
-
-
-def people(records: CaseRecords) -> set[str]:
-    """The logins the records name (ladder steps, publications), to show their names."""
-    return ({s.actor for v in records.violations for s in v.steps}
-            | {c.published_by for c in records.catalog_versions if c.published_by}
-            | {g.revoked_by for g in records.grants if g.revoked_by})

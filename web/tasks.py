@@ -7,8 +7,8 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from engine import inbox
-from engine.definitions import list_latest
 from engine.errors import GovflowError, InvalidForm, PermissionDenied
+from engine.views import cases, tasks
 
 from . import casefile, caserecords, forms
 from .context import actor, govflow, safe_next
@@ -26,9 +26,8 @@ def index():
     if tab not in inbox.TABS:
         tab = "mine"
     filters = _filters(tab)
-    page = govflow().inbox(actor(), tab, filters, request.args.get("page", 1, type=int) or 1, PER_PAGE)
-    procedures = _procedures()
-    return render_template("tasks/inbox.html", page=page, filters=filters, procedures=procedures,
+    found = tasks.inbox_page(govflow(), actor(), tab, filters, request.args.get("page", 1, type=int) or 1, PER_PAGE)
+    return render_template("tasks/inbox.html", page=found.page, filters=filters, procedures=found.procedures,
                            statuses=inbox.CASE_STATUSES if tab == "started" else inbox.TASK_STATUSES)
 
 
@@ -48,44 +47,36 @@ def _date(text: str | None) -> date | None:
         return None
 
 
-def _procedures() -> list[tuple[str, str]]:
-    with govflow().uow() as uow:
-        return [(d.process_id, d.name or d.process_id) for d in list_latest(uow.session)]
-
-
 @bp.get("/tasks/<task_id>")
-def show(task_id: str, values=None, errors=None, status: int = 200):
-    """The task: its case, its form (when it is open and mine to work), actions, history."""
-    engine, who = govflow(), actor()
-    view = engine.get_task(task_id, who)  # an open task someone else's: PermissionDenied -> 403
-    file = casefile.load(engine, view.case_id, who)  # a closed task: whoever may see the case
-    is_open = view.state == "ready"
-    options = engine.task_form_options(task_id, who) if is_open else {}
-    colleagues = engine.transfer_candidates(task_id, who) if is_open else []
-    shown = values if values is not None else view.data
-    widgets = forms.widgets(view.fields, shown, options, errors)
-    return render_template("tasks/task.html", task=view, file=file, widgets=widgets, is_open=is_open,
-                           colleagues=colleagues, other_errors=forms.form_errors(view.fields, errors or {}),
-                           item=next((t for t in file.open_tasks if t.task.id == task_id), None)), status
+def show(task_id: str, entered=None, errors=None, status: int = 200):
+    """The task: its case, its form (when it is open and mine to work), actions, history; after a
+    refused submission the ``entered`` values again, with the ``errors`` next to the fields."""
+    page = tasks.task_page(govflow(), task_id, actor())  # an open task someone else's: 403
+    view = page.task
+    shown = forms.entered(view.fields, entered, view.data) if entered is not None else view.data
+    return render_template("tasks/task.html", task=view, file=casefile.file_of(page.file),
+                           widgets=forms.widgets(view.fields, shown, page.options, errors),
+                           is_open=view.state == "ready", colleagues=page.colleagues, back_to=page.return_to,
+                           urged=page.urged, other_errors=forms.form_errors(view.fields, errors or {}),
+                           item=page.item), status
 
 
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id: str):
     """Submit the task's form; errors come back next to the fields, with the values kept."""
     engine, who = govflow(), actor()
-    view = engine.get_task(task_id, who)
+    form = tasks.task_form(engine, task_id, who)  # the fields to parse the submission with
     try:
-        engine.complete_task(task_id, who, forms.parse(view.fields, request.form))
+        engine.complete_task(task_id, who, forms.parse(form.fields, request.form))
     except InvalidForm as exc:
         flash(_("Please correct the marked fields."), "error")
-        return show(task_id, values=forms.entered(view.fields, request.form, view.data), errors=exc.errors,
-                    status=422)
+        return show(task_id, entered=request.form, errors=exc.errors, status=422)
     except PermissionDenied:
         raise
     except GovflowError as exc:
         flash_refusal(exc)
         return redirect(url_for("tasks.show", task_id=task_id))
-    flash(_("Submitted: %(name)s", name=view.name), "success")
+    flash(_("Submitted: %(name)s", name=form.name), "success")
     return redirect(url_for("tasks.index"))
 
 
@@ -129,7 +120,7 @@ def _act(task_id: str, action, done: str, default: str | None = None):
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     """The case file: diagram, summary, open tasks, deadlines, records, history and comments."""
-    page = casefile.load_page(govflow(), case_id, actor())
+    page = casefile.page_of(cases.case_page(govflow(), case_id, actor()))
     return render_template("tasks/case.html", page=page, file=page.file,
                            records=caserecords.views(page.records, page.names),
                            party_names=casefile.PARTIES, period_states=casefile.PERIOD_STATES,

@@ -6,8 +6,8 @@ import marshmallow as ma
 from flask import url_for
 from marshmallow import fields, validate
 
-from engine.definitions import latest
-from engine.errors import InvalidForm, NotFound, PermissionDenied
+from engine.errors import InvalidForm
+from engine.views import modeler
 
 from ..context import govflow
 from . import reads
@@ -103,15 +103,9 @@ def start(body):
 def _start_data(process_id: str, data: dict) -> dict:
     """Only the start form's fields reach the case, as from the start page (a procedure without a
     start form takes none: nothing else may set its variables)."""
-    engine, who = govflow(), actor()
-    with engine.uow() as uow:
-        if latest(uow.session, process_id) is None:
-            raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
-    if not engine.may_start(process_id, who):
-        raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
+    form = modeler.start_form(govflow(), process_id, actor())  # not deployed: 404; not mine to start: 403
     data = form_data(data)
-    fields_, _ = engine.start_form(process_id, who)
-    unknown = sorted(set(data) - {f.id for f in fields_})
+    unknown = sorted(set(data) - {f.id for f in form.fields})
     if unknown:
         raise InvalidForm({key[:100]: "不是此表单的字段 (not a field of this form)" for key in unknown})
     return data

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine import inbox
-from engine.service import option_pairs
+from engine.views import tasks
 
 from ..context import govflow
 from . import reads
@@ -80,10 +80,10 @@ def inbox_page(query):
     filters = inbox.Filters(process_id=query.get("process_id") or None, status=query.get("status"),
                             search=(query.get("q") or "").strip() or None,
                             sort="completed" if query["tab"] == "done" else "due")
-    page = govflow().inbox(who, query["tab"], filters, query["page"], query["per_page"])
+    page = tasks.inbox_page(govflow(), who, query["tab"], filters, query["page"], query["per_page"]).page
     return {"tab": page.tab, "page": page.page, "per_page": page.per_page, "total": page.total,
             "pages": page.pages, "more": page.more, "counts": page.counts,
-            "items": [reads.task_json(i, who, can_work=page.tab != "done") for i in page.items]}
+            "items": [reads.task_json(i, can_work=page.tab != "done") for i in page.items]}
 
 
 @blp.route(f"/{TASK_ID}")
@@ -133,13 +133,8 @@ def complete(body, task_id):
 
 
 def _detail(task_id: str) -> dict:
-    engine, who = govflow(), actor()
-    found = reads.task(engine, task_id, who)
-    view = engine.get_task(task_id, who)
-    is_open = view.state == "ready"
-    options = option_pairs(engine.task_form_options(task_id, who)) if is_open else {}
-    data = {f.id: view.data.get(f.id, f.default) for f in view.fields} if is_open else {}
-    return {**found, "fields_": form_fields(view.fields, options), "data": data}
+    found, detail = reads.task_detail(govflow(), task_id, actor())
+    return {**found, "fields_": form_fields(detail.fields, detail.options)}
 
 
 def _released(task_id: str) -> dict:
