@@ -3,16 +3,13 @@ due-soon tasks across the county, urging (催办) and reassigning a task, and de
 items overdue escalations opened (open a rectification case, or dismiss with a note)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from engine import supervision
-from engine.domain import urges
-from engine.domain.org import Department, Person
 from engine.domain.violations import ART31_ITEMS, ART31_ITEMS_EN
 from engine.errors import GovflowError, InvalidForm, NotFound, PermissionDenied
-from engine.models import Case, HumanTask
+from engine.views import supervision as views
 
 from .context import actor, govflow, safe_next
 from .errors import flash_refusal
@@ -28,26 +25,12 @@ def authority_only():
     supervision.require_supervisor(actor())
 
 
-@bp.app_template_global("urge_summary")
-def urge_summary(task_id: str) -> dict | None:
-    """For the task page: how often the task was urged, when last and by whom (None: never)."""
-    with govflow().uow() as uow:
-        found = urges.summaries(uow.session, [task_id]).get(task_id)
-        if found is None:
-            return None
-        name = uow.session.scalar(sa.select(Person.display_name).where(Person.login == found.last_by))
-        return {"count": found.count, "at": found.last_at, "by": name or found.last_by}
-
-
 @bp.get("/")
 def index():
     """Overdue and due-soon open tasks by department and procedure, with counts; the open 督办 items;
     the authority's own overdue and due-soon steps, in a section of their own."""
     filters = _filters()
-    engine = govflow()
-    with engine.uow() as uow:
-        board = supervision.dashboard(uow.session, engine.clock.now(), engine.calendar(uow.session), filters,
-                                      engine.procedures)
+    board = views.dashboard(govflow(), actor(), filters)
     return render_template("supervision/index.html", board=board, filters=filters, statuses=supervision.STATUSES,
                            status_labels=STATUS_LABELS)
 
@@ -63,19 +46,10 @@ def _filters() -> supervision.Filters:
 @bp.get("/tasks/<task_id>")
 def task(task_id: str, note: str = "", errors: dict | None = None, status: int = 200):
     """One open task as the authority sees it: holder, deadline, urges so far, urge and reassign."""
-    engine = govflow()
-    with engine.uow() as uow:
-        row = uow.session.get(HumanTask, task_id)
-        if row is None:
-            raise NotFound("任务不存在 (no such task)")
-        case = uow.session.get(Case, row.case_id)
-        department = uow.session.scalar(sa.select(Department.name).where(Department.code == row.department))
-        history = urges.history(uow.session, task_id)
-        names = dict(uow.session.execute(sa.select(Person.login, Person.display_name).where(
-            Person.login.in_({u.urged_by for u in history} | {row.assignee or ""}))).all())
-    candidates = engine.reassign_candidates(task_id, actor()) if row.state == "ready" else []
-    return render_template("supervision/task.html", task=row, case=case, department=department, history=history,
-                           names=names, candidates=candidates, note=note, errors=errors or {}), status
+    found = views.supervised_task(govflow(), actor(), task_id)
+    return render_template("supervision/task.html", task=found.task, case=found.case, department=found.department,
+                           history=found.history, names=found.names, candidates=found.candidates, note=note,
+                           errors=errors or {}), status
 
 
 @bp.post("/tasks/<task_id>/urge")
@@ -118,10 +92,7 @@ def reassign(task_id: str):
 @bp.get("/items/<int:item_id>")
 def item(item_id: int, note: str = "", evidence: str = "", errors: dict | None = None, status: int = 200):
     """One 督办: its case and overdue task, and the decision (rectification case, or dismiss)."""
-    with govflow().uow() as uow:
-        view = supervision.item_view(uow.session, item_id)
-        if view is None:
-            raise NotFound("督办事项不存在 (no such supervision item)")
+    view = views.item(govflow(), actor(), item_id)
     return render_template("supervision/item.html", view=view, note=note, evidence=evidence, errors=errors or {},
                            art31=ART31_ITEMS_EN if is_english() else ART31_ITEMS), status
 
