@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from engine.domain import api_tokens
 from engine.uow import Actor
+from engine.verbs import api_access
 
 from ..context import govflow
 from .errors import ApiError
@@ -22,15 +22,12 @@ def authenticate() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, headers={"WWW-Authenticate": CHALLENGE})
-    engine = govflow()
-    with engine.uow() as uow:
-        person = api_tokens.authenticate(uow, token.strip(), engine.clock.now())
-        if person is None:
-            raise ApiError(401, "invalid_token", "API 令牌无效、已撤销或其用户已停用 "
-                                                 "(the API token is invalid, revoked, or its person deactivated)",
-                           headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
-        g.api_actor = person.actor()
-        uow.commit()
+    found = api_access.authenticate(govflow(), token.strip())
+    if found is None:
+        raise ApiError(401, "invalid_token", "API 令牌无效、已撤销或其用户已停用 "
+                                             "(the API token is invalid, revoked, or its person deactivated)",
+                       headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
+    g.api_actor = found
 
 
 def actor() -> Actor:
