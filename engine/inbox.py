@@ -73,13 +73,6 @@ def started_cases(session: Session, actor: Actor, limit: int = 50, offset: int =
         .order_by(Case.started_at.desc()).limit(limit).offset(offset)))
 
 
-def overdue_tasks(session: Session, now: datetime, limit: int = 100) -> list[HumanTask]:
-    return list(session.scalars(
-        sa.select(HumanTask).where(HumanTask.state == "ready", HumanTask.due_at < now,
-                                   HumanTask.provisional.is_(False))
-        .order_by(HumanTask.due_at).limit(limit)))
-
-
 HISTORY_TABS = ("started", "done")
 COUNT_CAP = 1000  # the history tabs count up to this many, then say "more than" (see _capped_count)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -81,15 +80,6 @@ class PersonRole(Base):
 
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-
-
-@dataclass(frozen=True)
-class PersonView:
-    login: str
-    display_name: str
-    department_code: str
-    department_name: str
-    roles: frozenset[str]
 
 
 def require_admin(actor: Actor) -> None:

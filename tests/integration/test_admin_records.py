@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine import files
+from engine.verbs import attachments as files
 from engine.domain import org, throttle
 from engine.domain.attachments import Attachment
 from engine.errors import InvalidForm, NotFound, PermissionDenied
@@ -123,21 +123,21 @@ def test_evidence_files_follow_task_and_case_permissions(engine, departments, tm
     with engine.uow() as uow:
         task_id = uow.session.scalar(sa.select(HumanTask.id).where(HumanTask.case_id == case_id))
     with pytest.raises(PermissionDenied):
-        files.attach_to_task(engine, task_id, OTHER, "a.pdf", PDF, tmp_path)
+        files.attach_to_task(engine, OTHER, task_id, "a.pdf", PDF, tmp_path)
     with pytest.raises(NotFound):
-        files.attach_to_task(engine, "no-such-task", CLERK, "a.pdf", PDF, tmp_path)
+        files.attach_to_task(engine, CLERK, "no-such-task", "a.pdf", PDF, tmp_path)
     assert not tmp_path.exists()
-    attachment_id = files.attach_to_task(engine, task_id, CLERK, "a.pdf", PDF, tmp_path)
-    found, path = files.open_attachment(engine, attachment_id, CLERK, tmp_path)
+    attachment_id = files.attach_to_task(engine, CLERK, task_id, "a.pdf", PDF, tmp_path)
+    found, path = files.open_attachment(engine, CLERK, attachment_id, tmp_path)
     assert path.read_bytes() == PDF and found.original_name == "a.pdf"
-    assert [a.id for a in files.case_attachments(engine, case_id, CLERK)] == [attachment_id]
+    assert [a.id for a in files.case_attachments(engine, CLERK, case_id)] == [attachment_id]
     with pytest.raises(PermissionDenied):
-        files.open_attachment(engine, attachment_id, OTHER, tmp_path)
+        files.open_attachment(engine, OTHER, attachment_id, tmp_path)
     with pytest.raises(PermissionDenied):
-        files.case_attachments(engine, case_id, OTHER)
+        files.case_attachments(engine, OTHER, case_id)
     path.unlink()
     with pytest.raises(NotFound, match="missing"):
-        files.open_attachment(engine, attachment_id, CLERK, tmp_path)
+        files.open_attachment(engine, CLERK, attachment_id, tmp_path)
     assert [a for a, _, _ in audit(engine, "attachment_")] == ["attachment_added"]
 
 
@@ -151,7 +151,7 @@ def test_a_failed_commit_leaves_no_stored_file(engine, departments, tmp_path, mo
         raise sa.exc.OperationalError("COMMIT", {}, Exception("disk full"))
     monkeypatch.setattr("engine.uow.UnitOfWork.commit", broken)
     with pytest.raises(sa.exc.OperationalError):
-        files.attach_to_task(engine, task_id, CLERK, "a.pdf", PDF, tmp_path)
+        files.attach_to_task(engine, CLERK, task_id, "a.pdf", PDF, tmp_path)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     with engine.uow() as uow:

@@ -92,3 +92,60 @@ def test_engine_sources_never_import_flask_web_or_workflows():
 ])
 def test_the_import_scan_catches_each_spelling(source, package, expected):
     assert imported_roots(source, package) & FORBIDDEN == expected
+
+
+# -- web/ goes through the engine's door (docs/architecture.md): verbs and read models only ---------
+
+WEB_DIR = REPO_ROOT / "web"
+# Actor (engine.uow.Actor) is a plain value the views pass; the unit of work itself is not theirs
+WEB_FORBIDDEN_MODULES = ("sqlalchemy", "engine.models", "engine.uow.UnitOfWork", "engine.db", "engine.memo")
+WEB_FORBIDDEN_CALLS = ("uow", "commit", "rollback", "flush", "execute", "scalars", "scalar")
+
+
+def imported_modules(source: str, package: tuple[str, ...]) -> set[str]:
+    """Full dotted names a module imports (``from x.y import z`` gives x.y and x.y.z)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else ()
+            module = ".".join(p for p in [*base, *(node.module or "").split(".")] if p)
+            names.add(module)
+            names |= {f"{module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def web_offences(source: str, package: tuple[str, ...]) -> list[str]:
+    found = [m for m in imported_modules(source, package)
+             if any(m == f or m.startswith(f + ".") for f in WEB_FORBIDDEN_MODULES)]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "session":
+            found.append(".session")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WEB_FORBIDDEN_CALLS:
+            found.append(f".{node.func.attr}()")
+    return sorted(set(found))
+
+
+def test_web_holds_no_sessions_sql_or_commits():
+    """Views parse, call one verb or one read model, render or redirect: no SQLAlchemy, no models, no
+    units of work or sessions in web/ (house style 4)."""
+    files = sorted(WEB_DIR.rglob("*.py"))
+    assert len(files) > 20
+    offenders = {str(p.relative_to(REPO_ROOT)): web_offences(p.read_text(encoding="utf-8"), package_of(p))
+                 for p in files}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import sqlalchemy as sa", ["sqlalchemy"]),
+    ("from engine.models import Case", ["engine.models", "engine.models.Case"]),
+    ("from engine import models", ["engine.models"]),
+    ("with engine.uow() as uow: pass", [".uow()"]),
+    ("rows = uow.session.scalars(q)", [".scalars()", ".session"]),
+    ("from engine.views import cases", []),
+    ("from engine.uow import Actor", []),
+    ("from engine.uow import UnitOfWork", ["engine.uow.UnitOfWork"]),
+])
+def test_the_web_scan_catches_each_spelling(source, expected):
+    assert web_offences(source, ("web",)) == sorted(expected)
