@@ -172,14 +172,19 @@ def list_grants(engine, actor: Actor, side: str = "consumer", status: str | None
         return GrantList(side, department, items, today, total, page, per_page)
 
 
+def _application_of(session, grant_id: int) -> ShareApplication | None:
+    """The share application that led to a grant (None for a grant recorded without one)."""
+    return session.scalars(sa.select(ShareApplication).where(ShareApplication.grant_id == grant_id)
+                           .limit(1)).unique().first()
+
+
 def read_grant(engine, grant_id: int, actor: Actor) -> GrantDetail:
     """One grant its consumer, its provider or the authority may read (NotFound, PermissionDenied)."""
     today = beijing_today(engine)
     with engine.uow() as uow:
         s = uow.session
         grant = _readable(s, grant_id, actor)
-        application = s.scalars(sa.select(ShareApplication).where(ShareApplication.grant_id == grant.id)
-                                .limit(1)).unique().first()
+        application = _application_of(s, grant.id)
         logins = {grant.approved_by, grant.revoked_by} - {None}
         names = dict(s.execute(sa.select(org.Person.login, org.Person.display_name)
                                .where(org.Person.login.in_(logins))).all()) if logins else {}
@@ -309,8 +314,7 @@ def renewal_form(engine, grant_id: int, actor: Actor) -> dict[str, str]:
     with engine.uow() as uow:
         s = uow.session
         grant = _renewable(s, grant_id, actor)
-        application = s.scalars(sa.select(ShareApplication).where(ShareApplication.grant_id == grant.id)
-                                .limit(1)).unique().first()
+        application = _application_of(s, grant.id)
         materials = list(application.materials) if application else _registered_materials(s, grant.resource_code)
         first, last = renewal_period(grant, today)
         return {"resource": grant.resource_code, "scenario": grant.scenario,
