@@ -186,7 +186,7 @@ def rules_show(config: Config, key: str) -> None:
 def rules_add(config: Config, name: str, effective_from, document: str, title: str, values, source, activate: bool,
               by: str) -> None:
     """Add the next version of rule set NAME (inactive unless --activate)."""
-    from . import rule_admin
+    from .verbs import rule_sets
     periods = {}
     for item in values:
         key, sep, days = item.partition("=")
@@ -197,8 +197,8 @@ def rules_add(config: Config, name: str, effective_from, document: str, title: s
         except ValueError:
             raise click.BadParameter(f"{item!r}: DAYS is a whole number", param_hint="--set") from None
     with _rule_errors():
-        v = rule_admin.add(build_engine(config), name, effective_from=effective_from.date(), title=title,
-                           document=document, by=by, periods=periods, source=source, activate=activate)
+        v = rule_sets.add(build_engine(config), _operator(by), name, effective_from=effective_from.date(), title=title,
+                          document=document, periods=periods, source=source, activate=activate)
     click.echo(f"{v.key} added ({'active' if v.active else 'inactive'}), effective from {v.effective_from}"
                + ("; in force today" if v.in_force else ""))
 
@@ -209,9 +209,9 @@ def rules_add(config: Config, name: str, effective_from, document: str, title: s
 @click.pass_obj
 def rules_activate(config: Config, key: str, by: str) -> None:
     """Activate NAME@VERSION; the versions of any other rule set are deactivated."""
-    from . import rule_admin
+    from .verbs import rule_sets
     with _rule_errors():
-        change = rule_admin.activate(build_engine(config), key, by)
+        change = rule_sets.activate(build_engine(config), _operator(by), key)
     _echo_change(change)
 
 
@@ -221,9 +221,9 @@ def rules_activate(config: Config, key: str, by: str) -> None:
 @click.pass_obj
 def rules_deactivate(config: Config, key: str, by: str) -> None:
     """Deactivate NAME@VERSION; refused when no rule set would be in force today."""
-    from . import rule_admin
+    from .verbs import rule_sets
     with _rule_errors():
-        change = rule_admin.deactivate(build_engine(config), key, by)
+        change = rule_sets.deactivate(build_engine(config), _operator(by), key)
     _echo_change(change)
 
 
@@ -269,6 +269,13 @@ def audit_verify(config: Config) -> None:
         return
     click.echo(f"AUDIT CHAIN BROKEN: {finding}", err=True)
     sys.exit(2)
+
+
+def _operator(by: str):
+    """Who acts from the command line: whoever runs it operates the installation (it holds the
+    database's credentials), an administrator by definition, recorded under ``--by``."""
+    from .uow import Actor
+    return Actor(by, frozenset({"admin"}))
 
 
 def _safe_url(url: str) -> str:

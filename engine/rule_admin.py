@@ -1,4 +1,6 @@
-"""Administrators' verbs on rule sets (规则集): list, show, add a version, activate, deactivate.
+"""Rule sets (规则集) as administrators manage them: the rules of a change, and reading them (list,
+show, the version in force, what a change would do). The changes themselves (add a version,
+activate, deactivate) are the verbs of ``engine.verbs.rule_sets``, which check the role.
 
 A *rule set* is a named series (``huaining-2021``, ``national-2025``) of *versions*: dated sets of
 period lengths in working days, each with the document that sets them. Which versions count is the
@@ -33,11 +35,10 @@ from datetime import date, datetime
 from typing import Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from . import audit, calendar_store, rules
 from .calendar import BEIJING, OFFICE_END
-from .errors import ConcurrentModification, GovflowError, InvalidForm, NotFound
+from .errors import GovflowError, NotFound
 from .models import RuleSetRow
 
 TEXT_LENGTH = 500  # title and document (the columns' length)
@@ -141,7 +142,7 @@ def confirmation(engine, key: str, action: str) -> Confirmation:
     """``plan`` and the version concerned, read together."""
     if action not in ("activate", "deactivate"):
         raise GovflowError(f"未知操作 {action!r} (unknown action)")
-    key, day = _exact_key(key), today(engine)
+    key, day = exact_key(key), today(engine)
     with engine.uow() as uow:
         rows = _rows(uow.session)
         change = _plan(rows, action, key, day)
@@ -180,17 +181,31 @@ def submission_terms(engine) -> dict:
 
 
 # -- changing -----------------------------------------------------------------------------------
+# The changes are the administrators' verbs in ``engine.verbs.rule_sets`` (an ``Actor``, the role
+# checked there, one unit of work each). ``add`` below remains for ``tools/release_fixture.py``
+# only, which enters a version as the installation's operator; everything else calls the verbs.
 
 def add(engine, name: str, *, effective_from: date | None, title: str, document: str, by: str,
         periods: Mapping[str, object] | None = None, source: str | None = None,
         activate: bool = False) -> Version:
-    """Add the next version of rule set ``name`` (a new name starts a new rule set at version 1).
+    """``engine.verbs.rule_sets.add`` as the operator ``by`` (an administrator by definition)."""
+    from .uow import Actor
+    from .verbs import rule_sets
+    return rule_sets.add(engine, Actor(by, frozenset({"admin"})), name, effective_from=effective_from, title=title,
+                         document=document, periods=periods, source=source, activate=activate)
 
-    ``source`` (``name@version``): start from a copy of that version's periods; ``periods``: the values
-    set or changed. Refused with ``InvalidForm`` (per field: ``name``, ``effective_from``, ``title``,
-    ``document``, ``source`` and each period key) when anything is missing or out of range. Added
-    inactive unless ``activate`` (then as ``activate`` would, in the same unit of work)."""
-    name, title, document = (name or "").strip(), (title or "").strip(), (document or "").strip()
+
+def plan(engine, key: str, action: str) -> Change:
+    """What activating (``action="activate"``) or deactivating ``key`` would do, changing nothing;
+    ``refusal`` says why it is not possible."""
+    if action not in ("activate", "deactivate"):
+        raise GovflowError(f"未知操作 {action!r} (unknown action)")
+    with engine.uow() as uow:
+        return _plan(_rows(uow.session), action, exact_key(key), today(engine))
+
+
+def check_new_version(name: str, effective_from: date | None, title: str, document: str) -> dict[str, str]:
+    """The problems (per field) of a new version's name, effective date, title and document."""
     errors: dict[str, str] = {}
     if not rules.NAME.match(name):
         errors["name"] = ("名称只能由小写字母、数字、点、连字符和下划线组成，至多 100 个字符 "
@@ -203,73 +218,27 @@ def add(engine, name: str, *, effective_from: date | None, title: str, document:
     if not document or len(document) > TEXT_LENGTH:
         errors["document"] = (f"请填写设定这些期限的文件，至多 {TEXT_LENGTH} 个字符 "
                               f"(enter the document that sets these periods, at most {TEXT_LENGTH} characters)")
-    now = engine.clock.now()
-    with engine.uow() as uow:
-        s = uow.session
-        rows = _rows(s, lock=True)
-        base: dict[str, object] = {}
-        if source:
-            try:
-                src_name, src_version = rules.parse_key(source)
-            except NotFound:
-                src_name, src_version = "", None
-            same = [r for r in rows if r.name == src_name and src_version in (None, r.version)]
-            found = same[-1] if same else None  # rows are by name and version: the newest last
-            if found is None:
-                errors["source"] = f"规则集 {source} 不存在 (no such rule set)"
-            else:
-                base = json.loads(found.periods)
-                source = f"{found.name}@{found.version}"
-        values = {**base, **dict(periods or {})}
-        errors.update(rules.period_problems(values, rules.known_periods(s)))
-        if errors:
-            raise InvalidForm(errors)
-        try:
-            added = rules.add_version(s, name, values, effective_from, by, now, title=title, active=False,
-                                      document=document)
-        except IntegrityError:
-            raise ConcurrentModification("规则集已被他人修改，请重试 (the rule sets were changed; try again)") from None
-        changed = {k: [base.get(k), v] for k, v in values.items() if source and base.get(k) != v}
-        uow.record(audit.Entry(now, by, "rule_set_added", summary={
-            "key": added.key, "effective_from": effective_from.isoformat(), "title": title, "document": document,
-            "from": source, "changed": changed, "periods": dict(sorted(values.items())), "active": False}))
-        if activate:
-            rows = _rows(s)
-            _apply(uow, rows, "activate", added.key, by, now, today(engine))
-        uow.commit()
-    return get(engine, added.key)
+    return errors
 
 
-def plan(engine, key: str, action: str) -> Change:
-    """What activating (``action="activate"``) or deactivating ``key`` would do, changing nothing;
-    ``refusal`` says why it is not possible."""
-    if action not in ("activate", "deactivate"):
-        raise GovflowError(f"未知操作 {action!r} (unknown action)")
-    with engine.uow() as uow:
-        return _plan(_rows(uow.session), action, _exact_key(key), today(engine))
+def source_row(rows: list[RuleSetRow], source: str) -> RuleSetRow | None:
+    """The version ``source`` (``name@version``, or a name for its newest) among ``rows``."""
+    try:
+        src_name, src_version = rules.parse_key(source)
+    except NotFound:
+        return None
+    same = [r for r in rows if r.name == src_name and src_version in (None, r.version)]
+    return same[-1] if same else None  # rows are by name and version: the newest last
 
 
-def activate(engine, key: str, by: str) -> Change:
-    """Make ``key`` active; every version of any other rule set becomes inactive. Audited."""
-    return _change(engine, "activate", key, by)
+def version_rows(session, lock: bool = False) -> list[RuleSetRow]:
+    """Every version's row, by name and version (``lock``: FOR UPDATE, for a change)."""
+    return _rows(session, lock)
 
 
-def deactivate(engine, key: str, by: str) -> Change:
-    """Make ``key`` inactive; refused when nothing would be in force today. Audited."""
-    return _change(engine, "deactivate", key, by)
-
-
-# -- internals ----------------------------------------------------------------------------------
-
-def _change(engine, action: str, key: str, by: str) -> Change:
-    key = _exact_key(key)
-    with engine.uow() as uow:
-        change = _apply(uow, _rows(uow.session, lock=True), action, key, by, engine.clock.now(), today(engine))
-        uow.commit()
-    return change
-
-
-def _apply(uow, rows: list[RuleSetRow], action: str, key: str, by: str, now: datetime, day: date) -> Change:
+def apply_change(uow, rows: list[RuleSetRow], action: str, key: str, by: str, now: datetime, day: date) -> Change:
+    """Activate or deactivate ``key`` among the locked ``rows`` as the rules above say, audited;
+    ``GovflowError`` with the refusal when it is not possible."""
     change = _plan(rows, action, key, day)
     if change.refusal:
         raise GovflowError(change.refusal)
@@ -284,6 +253,8 @@ def _apply(uow, rows: list[RuleSetRow], action: str, key: str, by: str, now: dat
         "in_force_after": change.in_force_after, "on": day.isoformat()}))
     return change
 
+
+# -- internals ----------------------------------------------------------------------------------
 
 def _plan(rows: list[RuleSetRow], action: str, key: str, day: date) -> Change:
     target = next((r for r in rows if f"{r.name}@{r.version}" == key), None)
@@ -321,7 +292,8 @@ def _in_force_row(rows, day: date, all_active: bool = False) -> RuleSetRow | Non
     return max(candidates, key=lambda r: (r.effective_from, r.version), default=None)
 
 
-def _exact_key(key: str) -> str:
+def exact_key(key: str) -> str:
+    """``name@version`` exactly (a bare name is refused: a change names its version)."""
     name, version = rules.parse_key(key)
     if version is None:
         raise NotFound(f"请写出版本号：{name}@版本 (name the version: {name}@VERSION)")

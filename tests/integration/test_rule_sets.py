@@ -1,6 +1,7 @@
-"""Rule sets managed by administrators (engine.rule_admin and `govflow rules`), on SQLite and
-PostgreSQL: the shipped state, adding a version (validated, from a copy), activating one rule set at a
-time, refusing to leave nothing in force, the audit records, and a case pinned to its version."""
+"""Rule sets managed by administrators (the verbs of engine.verbs.rule_sets, the reads of
+engine.rule_admin, and `govflow rules`), on SQLite and PostgreSQL: the shipped state, adding a version
+(validated, from a copy), activating one rule set at a time, refusing to leave nothing in force, the
+administrator's role checked by the verbs themselves, the audit records, and a case pinned to its version."""
 from __future__ import annotations
 
 import json
@@ -13,12 +14,14 @@ from click.testing import CliRunner
 
 from engine import cli, rule_admin, rules
 from engine.calendar import BEIJING
-from engine.errors import GovflowError, InvalidForm, NotFound
+from engine.errors import GovflowError, InvalidForm, NotFound, PermissionDenied
 from engine.models import AuditRecord, Case, Deadline, RuleSetRow
 from engine.uow import Actor
+from engine.verbs import rule_sets
 from tests.conftest import FIXTURES, make_engine
 
 CLERK = Actor("zhang", frozenset({"provider_clerk"}), "D1")
+ADMIN = Actor("admin", frozenset({"admin"}))
 ADDED_0014 = ("supplement_days", "catalog_rework_days", "ordered_grant_days", "correction_days", "verify_days",
               "rework_days", "authority_decide_days", "notice_days", "grant_expiry_notice_days")
 
@@ -54,9 +57,9 @@ def overdue_date(engine, case_id) -> date:
 
 
 def add_amendment(engine, days=20, effective=date(2026, 9, 25), **kwargs):
-    return rule_admin.add(engine, "huaining-2021", effective_from=effective, title="怀宁县政务数据期限调整",
-                          document="怀政办发〔2026〕9号", by="admin", source="huaining-2021@1",
-                          periods={"review_reply_days": days}, **kwargs)
+    return rule_sets.add(engine, ADMIN, "huaining-2021", effective_from=effective, title="怀宁县政务数据期限调整",
+                         document="怀政办发〔2026〕9号", source="huaining-2021@1",
+                         periods={"review_reply_days": days}, **kwargs)
 
 
 def test_as_shipped_huaining_2021_is_in_force_and_national_2025_is_seeded_inactive(timed):
@@ -98,28 +101,28 @@ def test_a_version_added_from_a_copy_is_inactive_validated_and_audited(timed):
 ])
 def test_every_period_is_a_known_whole_number_from_1_to_365(timed, periods, field, message):
     with pytest.raises(InvalidForm) as refused:
-        rule_admin.add(timed, "huaining-2021", effective_from=date(2026, 10, 1), title="t", document="d",
-                       by="admin", source="huaining-2021@1", periods=periods)
+        rule_sets.add(timed, ADMIN, "huaining-2021", effective_from=date(2026, 10, 1), title="t", document="d",
+                      source="huaining-2021@1", periods=periods)
     assert message in refused.value.errors[field]
     assert list(states(timed)) == ["huaining-2021@1", "national-2025@1"] and audit_records(timed) == []
 
 
 def test_a_version_without_a_copy_needs_every_required_period_and_the_texts(timed):
     with pytest.raises(InvalidForm) as refused:
-        rule_admin.add(timed, "Bad Name", effective_from=None, title=" ", document="", by="admin",
-                       periods={"share_reply_days": 5}, source="nope@3")
+        rule_sets.add(timed, ADMIN, "Bad Name", effective_from=None, title=" ", document="",
+                      periods={"share_reply_days": 5}, source="nope@3")
     errors = refused.value.errors
     assert {"name", "effective_from", "title", "document", "source"} <= set(errors)
     assert set(rules.REQUIRED_PERIODS) - {"share_reply_days"} <= set(errors) and "share_reply_days" not in errors
     complete = {k: 5 for k in rules.REQUIRED_PERIODS}
-    added = rule_admin.add(timed, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆市试行",
-                           document="宜政办〔2026〕1号", by="admin", periods=complete)
+    added = rule_sets.add(timed, ADMIN, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆市试行",
+                          document="宜政办〔2026〕1号", periods=complete)
     assert (added.key, added.active) == ("anqing-2027@1", False)
 
 
 def test_activating_another_rule_set_deactivates_the_one_in_force(timed):
     add_amendment(timed, effective=date(2027, 1, 1))
-    rule_admin.activate(timed, "huaining-2021@2", "admin")  # same rule set: both versions stay active
+    rule_sets.activate(timed, ADMIN, "huaining-2021@2")  # same rule set: both versions stay active
     assert states(timed) == {"huaining-2021@1": True, "huaining-2021@2": True, "national-2025@1": False}
     assert rule_admin.in_force(timed).key == "huaining-2021@1"  # @2 takes effect on 2027-01-01
     assert rule_admin.in_force(timed, date(2027, 1, 1)).key == "huaining-2021@2"
@@ -128,7 +131,7 @@ def test_activating_another_rule_set_deactivates_the_one_in_force(timed):
     assert preview.deactivates == ("huaining-2021@1", "huaining-2021@2") and preview.refusal is None
     assert (preview.in_force_before, preview.in_force_after) == ("huaining-2021@1", "national-2025@1")
     assert states(timed)["national-2025@1"] is False  # a plan changes nothing
-    change = rule_admin.activate(timed, "national-2025@1", "admin")
+    change = rule_sets.activate(timed, ADMIN, "national-2025@1")
     assert change.deactivates == ("huaining-2021@1", "huaining-2021@2")
     assert states(timed) == {"huaining-2021@1": False, "huaining-2021@2": False, "national-2025@1": True}
     assert rule_admin.in_force(timed).key == "national-2025@1"
@@ -143,23 +146,36 @@ def test_activating_another_rule_set_deactivates_the_one_in_force(timed):
 
 def test_nothing_in_force_is_refused_and_changes_nothing(timed):
     with pytest.raises(GovflowError, match="no case could start"):
-        rule_admin.deactivate(timed, "huaining-2021@1", "admin")
-    future = rule_admin.add(timed, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆", document="文件",
-                            by="admin", source="huaining-2021@1")
+        rule_sets.deactivate(timed, ADMIN, "huaining-2021@1")
+    future = rule_sets.add(timed, ADMIN, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆", document="文件",
+                           source="huaining-2021@1")
     with pytest.raises(GovflowError, match="takes effect on 2027-01-01"):
-        rule_admin.activate(timed, future.key, "admin")
+        rule_sets.activate(timed, ADMIN, future.key)
     with pytest.raises(GovflowError, match="active already"):
-        rule_admin.activate(timed, "huaining-2021@1", "admin")
+        rule_sets.activate(timed, ADMIN, "huaining-2021@1")
     with pytest.raises(GovflowError, match="not active"):
-        rule_admin.deactivate(timed, "national-2025@1", "admin")
+        rule_sets.deactivate(timed, ADMIN, "national-2025@1")
     with pytest.raises(NotFound):
-        rule_admin.activate(timed, "huaining-2021", "admin")  # the version must be named
+        rule_sets.activate(timed, ADMIN, "huaining-2021")  # the version must be named
     with pytest.raises(GovflowError, match="no case could start"):  # added and activated: all or nothing
-        rule_admin.add(timed, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆", document="文件",
-                       by="admin", source="huaining-2021@1", activate=True)
+        rule_sets.add(timed, ADMIN, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆", document="文件",
+                      source="huaining-2021@1", activate=True)
     assert states(timed) == {"anqing-2027@1": False, "huaining-2021@1": True, "national-2025@1": False}
     assert [a for a, _, _ in audit_records(timed)] == ["rule_set_added"]
     assert rule_admin.plan(timed, "huaining-2021@1", "deactivate").refusal
+
+
+@pytest.mark.parametrize("who", [CLERK, Actor("auth1", frozenset({"authority"}), "A"), Actor.system("rules")])
+def test_only_an_administrator_may_change_rule_sets_whoever_calls_the_verbs(timed, who):
+    """The verbs check the role themselves (not only the web page's guard): nothing changes."""
+    with pytest.raises(PermissionDenied):
+        rule_sets.add(timed, who, "anqing-2027", effective_from=date(2027, 1, 1), title="安庆", document="文件",
+                      source="huaining-2021@1")
+    with pytest.raises(PermissionDenied):
+        rule_sets.activate(timed, who, "national-2025@1")
+    with pytest.raises(PermissionDenied):
+        rule_sets.deactivate(timed, who, "huaining-2021@1")
+    assert states(timed) == {"huaining-2021@1": True, "national-2025@1": False} and audit_records(timed) == []
 
 
 def test_a_later_version_can_be_deactivated_while_an_earlier_one_stays_in_force(timed):
@@ -167,7 +183,7 @@ def test_a_later_version_can_be_deactivated_while_an_earlier_one_stays_in_force(
     assert [a for a, _, _ in audit_records(timed)] == ["rule_set_added", "rule_set_activated"]
     timed.clock.set(beijing(2026, 9, 25, 10, 0))
     assert rule_admin.in_force(timed).key == "huaining-2021@2"
-    change = rule_admin.deactivate(timed, "huaining-2021@2", "admin")
+    change = rule_sets.deactivate(timed, ADMIN, "huaining-2021@2")
     assert (change.in_force_before, change.in_force_after) == ("huaining-2021@2", "huaining-2021@1")
     assert rule_admin.in_force(timed).key == "huaining-2021@1"
     assert audit_records(timed)[-1][0] == "rule_set_deactivated"
@@ -177,7 +193,7 @@ def test_a_running_case_keeps_its_periods_and_a_new_case_gets_the_activated_vers
     running = timed.start_case("deadline_review", CLERK)
     assert overdue_date(timed, running) == date(2026, 10, 15)  # 10 working days from 09-24
     added = add_amendment(timed, days=20, effective=date(2026, 9, 24))
-    rule_admin.activate(timed, added.key, "admin")
+    rule_sets.activate(timed, ADMIN, added.key)
     newer = timed.start_case("deadline_review", CLERK)
     with timed.uow() as uow:
         assert [uow.session.get(Case, c).rule_set for c in (running, newer)] == ["huaining-2021@1", "huaining-2021@2"]
@@ -186,7 +202,7 @@ def test_a_running_case_keeps_its_periods_and_a_new_case_gets_the_activated_vers
     with timed.uow() as uow:  # the running case's scripts still read its own version
         assert timed.rule_set(uow.session, "huaining-2021@1").review_reply_days == 10
 
-    rule_admin.activate(timed, "national-2025@1", "admin")  # another rule set: huaining's versions go off
+    rule_sets.activate(timed, ADMIN, "national-2025@1")  # another rule set: huaining's versions go off
     third = timed.start_case("deadline_review", CLERK)
     with timed.uow() as uow:
         assert uow.session.get(Case, third).rule_set == "national-2025@1"
@@ -244,14 +260,14 @@ def test_two_administrators_switching_at_once_leave_one_rule_set_active(pg_url, 
     engines = [make_engine(pg_url, clock, procedures={}) for _ in range(2)]
     try:
         add_amendment(engines[0], effective=date(2026, 9, 1))
-        rule_admin.add(engines[0], "anqing-2026", effective_from=date(2026, 1, 1), title="安庆", document="文件",
-                       by="admin", source="huaining-2021@1")
+        rule_sets.add(engines[0], ADMIN, "anqing-2026", effective_from=date(2026, 1, 1), title="安庆", document="文件",
+                      source="huaining-2021@1")
         barrier, errors = threading.Barrier(2), []
 
         def switch(engine, key):
             barrier.wait()
             try:
-                rule_admin.activate(engine, key, "admin")
+                rule_sets.activate(engine, ADMIN, key)
             except GovflowError as exc:  # pragma: no cover - a refusal is allowed, a second name active is not
                 errors.append(exc)
 

@@ -1,19 +1,19 @@
 """Rule sets (规则集): the versions of the statutory period lengths, which one is in force, adding a
 version (from a copy of another), activating and deactivating one after a confirmation page that
 says what else changes. The rules themselves are the engine's (``engine.rule_admin``): one rule set
-active at a time, never nothing in force, running cases keep their version; every change audited."""
+active at a time, never nothing in force, running cases keep their version; every change is a verb
+of ``engine.verbs.rule_sets``, which checks the administrator's role itself, audited."""
 from __future__ import annotations
 
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_login import current_user
-
 from engine import rule_admin, rules
 from engine.errors import GovflowError, InvalidForm, NotFound
+from engine.verbs import rule_sets as verbs
 
-from ..context import govflow
+from ..context import actor, govflow
 from ..errors import flash_refusal
 from ..i18n import localise
 from . import bp
@@ -90,9 +90,9 @@ def new_rule_set():
         if field.startswith(PERIOD_PREFIX):  # the engine refuses what is not a whole number
             periods[field[len(PERIOD_PREFIX):]] = int(text) if text.strip().isdigit() else text.strip()
     try:
-        added = rule_admin.add(engine, values["name"], effective_from=_date(values["effective_from"]),
-                               title=values["title"], document=values["document"], by=current_user.login,
-                               periods=periods, source=values["from"] or None, activate=values["activate"] == "yes")
+        added = verbs.add(engine, actor(), values["name"], effective_from=_date(values["effective_from"]),
+                          title=values["title"], document=values["document"], periods=periods,
+                          source=values["from"] or None, activate=values["activate"] == "yes")
     except InvalidForm as exc:
         errors = {_field(k, values): localise(v) for k, v in exc.errors.items()}
         return _form(values, errors, 422)
@@ -126,8 +126,7 @@ def _confirm_and_change(action: str):
         if request.form.get("confirmed") != "yes" or change.refusal:
             return render_template("admin/rule_set_confirm.html", change=change, version=found.version,
                                    refusal=localise(change.refusal) if change.refusal else None)
-        change = (rule_admin.activate if action == "activate" else rule_admin.deactivate)(
-            engine, key, current_user.login)
+        change = (verbs.activate if action == "activate" else verbs.deactivate)(engine, actor(), key)
     except GovflowError as exc:
         flash_refusal(exc)
         return redirect(url_for("admin.rule_sets"))
