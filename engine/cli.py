@@ -83,14 +83,14 @@ def calendar_status(config: Config) -> None:
     """Show published years and warn when next year's schedule is missing."""
     from datetime import datetime
     from .calendar import BEIJING
-    from .timer_service import calendar_status as status
+    from .views.admin import calendar_status as status
     engine = build_engine(config)
     info = status(engine, datetime.now(BEIJING).date())
-    years = info["published_years"]
+    years = info.published_years
     click.echo(f"published years: {years[0]}–{years[-1]} ({len(years)} years)")
-    click.echo(f"after-hours policy: {info['after_hours_policy']}")
-    if info["missing_year"]:
-        click.echo(f"WARNING: {info['missing_year']} 年节假日安排尚未发布 — deadlines reaching into it are "
+    click.echo(f"after-hours policy: {info.after_hours_policy}")
+    if info.missing_year:
+        click.echo(f"WARNING: {info.missing_year} 年节假日安排尚未发布 — deadlines reaching into it are "
                    "provisional (暂定); enter the State Council notice with `govflow calendar publish`.")
 
 
@@ -102,8 +102,8 @@ def calendar_status(config: Config) -> None:
 @click.pass_obj
 def calendar_override(config: Config, day, kind: str, note: str, by: str) -> None:
     """Make DAY a working day or a rest day; running deadlines that cross it move."""
-    from .timer_service import set_override
-    moved = set_override(build_engine(config), day.date(), kind == "working", note, by)
+    from .verbs.calendar import set_override
+    moved = set_override(build_engine(config), _operator(by), day.date(), kind == "working", note)
     click.echo(f"{day.date()} is now a {kind} day; {moved} deadline(s) moved")
 
 
@@ -117,9 +117,9 @@ def calendar_override(config: Config, day, kind: str, note: str, by: str) -> Non
 @click.pass_obj
 def calendar_publish(config: Config, year: int, document: str, holidays, workdays, by: str) -> None:
     """Publish YEAR from the State Council notice; provisional deadlines are recomputed."""
-    from .timer_service import publish_year
-    moved = publish_year(build_engine(config), year, document, [d.date() for d in holidays],
-                         [d.date() for d in workdays], by)
+    from .verbs.calendar import publish_year
+    moved = publish_year(build_engine(config), _operator(by), year, document, [d.date() for d in holidays],
+                         [d.date() for d in workdays])
     click.echo(f"{year} published ({document}); {moved} deadline(s) recomputed")
 
 
@@ -129,8 +129,8 @@ def calendar_publish(config: Config, year: int, document: str, holidays, workday
 @click.pass_obj
 def calendar_policy(config: Config, policy: str, by: str) -> None:
     """Set how submissions after hours or on a non-working day count."""
-    from .timer_service import set_after_hours_policy
-    set_after_hours_policy(build_engine(config), policy, by)
+    from .verbs.calendar import set_after_hours_policy
+    set_after_hours_policy(build_engine(config), _operator(by), policy)
     click.echo(f"after-hours policy: {policy}")
 
 

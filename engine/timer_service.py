@@ -19,7 +19,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from . import audit, calendar_store, deadlines, memo
+from . import calendar_store, deadlines
 from .errors import GovflowError
 from .models import Case, Deadline, HumanTask
 from .procedures import ScriptContext
@@ -299,58 +299,29 @@ def _recompute_case(engine, case_id: int, actor: Actor) -> int:
 
 
 # -- administrators' calendar changes -----------------------------------------------------------
+# The changes are the administrators' verbs in ``engine.verbs.calendar`` (an ``Actor``, the role
+# checked there); what the calendar looks like is ``engine.views.admin.calendar_status``. These
+# three remain as the operator's shims for ``tools/release_fixture.py`` and older tests, which enter
+# calendar changes as ``by`` (an administrator by definition).
 
 def set_override(engine, day: date, working: bool, note: str, by: str) -> int:
-    """Enter a single-date correction (audited) and move the deadlines it affects."""
-    with engine.uow() as uow:
-        previous = calendar_store.set_override(uow.session, day, working, note, by, engine.clock.now())
-        uow.record(audit.Entry(engine.clock.now(), by, "calendar_override", summary={
-            "day": day.isoformat(), "working": working, "previous": previous, "note": note}))
-        uow.commit()
-    return recompute_deadlines(engine, {day}, Actor(by))
+    """``engine.verbs.calendar.set_override`` as the operator ``by``."""
+    from .verbs import calendar
+    return calendar.set_override(engine, _operator(by), day, working, note)
 
 
 def publish_year(engine, year: int, document: str, holidays: list[date], workdays: list[date],
                  by: str) -> int:
-    """Enter a year's State Council notice (document number, holidays, 调休 days) and publish it."""
-    if not document.strip():
-        raise GovflowError("请填写国务院通知的文号 (the notice's document number is required)")
-    days = [(d, False) for d in holidays] + [(d, True) for d in workdays]
-    if any(d.year != year for d, _ in days):
-        raise GovflowError(f"日期必须在 {year} 年内 (all dates must be in {year})")
-    now = engine.clock.now()
-    with engine.uow() as uow:
-        for d, working in days:
-            calendar_store.set_override(uow.session, d, working, document, by, now)
-        calendar_store.publish_year(uow.session, year, document, by, now)
-        uow.record(audit.Entry(now, by, "calendar_year_published", summary={
-            "year": year, "document": document, "holidays": len(holidays), "workdays": len(workdays)}))
-        uow.commit()
-    return recompute_deadlines(engine, None, Actor(by))
+    """``engine.verbs.calendar.publish_year`` as the operator ``by``."""
+    from .verbs import calendar
+    return calendar.publish_year(engine, _operator(by), year, document, holidays, workdays)
 
 
 def set_after_hours_policy(engine, policy: str, by: str) -> None:
-    """Choose how after-hours and non-working-day submissions count (docs/deadlines.md); audited."""
-    from .calendar import POLICIES
-    from .models import Setting
-    if policy not in POLICIES:
-        raise GovflowError(f"未知的受理规则 {policy!r} (unknown policy; choose one of {', '.join(POLICIES)})")
-    with engine.uow() as uow:
-        row = uow.session.get(Setting, calendar_store.POLICY_KEY)
-        previous = row.value if row is not None else engine.config.after_hours_policy
-        if row is None:
-            row = Setting(key=calendar_store.POLICY_KEY)
-            uow.session.add(row)
-        row.value = policy
-        memo.forget(uow.session, calendar_store.FINGERPRINT)
-        uow.record(audit.Entry(engine.clock.now(), by, "setting_changed", summary={
-            "key": calendar_store.POLICY_KEY, "old": previous, "new": policy}))
-        uow.commit()
+    """``engine.verbs.calendar.set_after_hours_policy`` as the operator ``by``."""
+    from .verbs import calendar
+    calendar.set_after_hours_policy(engine, _operator(by), policy)
 
 
-def calendar_status(engine, today: date) -> dict:
-    """What an administrator needs to see: published years and the next-year warning (from 1 December)."""
-    with engine.uow() as uow:
-        cal = engine.calendar(uow.session)
-        return {"published_years": sorted(cal.published_years), "missing_year": cal.missing_next_year_warning(today),
-                "after_hours_policy": calendar_store.after_hours_policy(uow.session, engine.config.after_hours_policy)}
+def _operator(by: str) -> Actor:
+    return Actor(by, frozenset({"admin"}))

@@ -1,33 +1,71 @@
 """Administrators' verbs on the working-day calendar (工作日): publish a year from the State
 Council notice, correct a single date, choose the after-hours policy (docs/deadlines.md).
 
-Each change is one audited unit of work; publishing and corrections then recompute the running
-deadlines they move, one unit of work per case (``engine.timer_service``, where the command line's
-``govflow calendar`` calls the same functions)."""
+Each checks the administrator's role itself and is one audited unit of work; publishing and
+corrections then recompute the running deadlines they move, one unit of work per case
+(``engine.timer_service.recompute_deadlines``). The web pages (``web/admin/working_days.py``) and
+the command line (``govflow calendar``) call these; what the calendar looks like is the read model
+``engine.views.admin.calendar_status`` / ``calendar_page``."""
 from __future__ import annotations
 
 from datetime import date
 
-from .. import timer_service
+from .. import audit, calendar_store, memo, timer_service
+from ..calendar import POLICIES
 from ..domain import org
+from ..errors import GovflowError
+from ..models import Setting
 from ..uow import Actor
 
 
 def publish_year(engine, actor: Actor, year: int, document: str, holidays: list[date],
                  workdays: list[date]) -> int:
-    """Enter a year's notice (document number, holidays, 调休 days); return how many running
-    deadlines were recomputed."""
+    """Enter a year's notice (document number, holidays, 调休 days) and publish the year; return how
+    many running deadlines were recomputed."""
     org.require_admin(actor)
-    return timer_service.publish_year(engine, year, document, holidays, workdays, actor.username)
+    if not document.strip():
+        raise GovflowError("请填写国务院通知的文号 (the notice's document number is required)")
+    days = [(d, False) for d in holidays] + [(d, True) for d in workdays]
+    if any(d.year != year for d, _ in days):
+        raise GovflowError(f"日期必须在 {year} 年内 (all dates must be in {year})")
+    now, by = engine.clock.now(), actor.username
+    with engine.uow() as uow:
+        for d, working in days:
+            calendar_store.set_override(uow.session, d, working, document, by, now)
+        calendar_store.publish_year(uow.session, year, document, by, now)
+        uow.record(audit.Entry(now, by, "calendar_year_published", summary={
+            "year": year, "document": document, "holidays": len(holidays), "workdays": len(workdays)}))
+        uow.commit()
+    return timer_service.recompute_deadlines(engine, None, Actor(by))
 
 
 def set_override(engine, actor: Actor, day: date, working: bool, note: str) -> int:
-    """Make ``day`` a working or a rest day, with the reason; return how many running deadlines moved."""
+    """Make ``day`` a working or a rest day, with the reason (audited); return how many running
+    deadlines moved."""
     org.require_admin(actor)
-    return timer_service.set_override(engine, day, working, note, actor.username)
+    now, by = engine.clock.now(), actor.username
+    with engine.uow() as uow:
+        previous = calendar_store.set_override(uow.session, day, working, note, by, now)
+        uow.record(audit.Entry(now, by, "calendar_override", summary={
+            "day": day.isoformat(), "working": working, "previous": previous, "note": note}))
+        uow.commit()
+    return timer_service.recompute_deadlines(engine, {day}, Actor(by))
 
 
 def set_after_hours_policy(engine, actor: Actor, policy: str) -> None:
-    """How submissions after office hours or on a non-working day count (``engine.calendar.POLICIES``)."""
+    """How submissions after office hours or on a non-working day count (``engine.calendar.POLICIES``,
+    docs/deadlines.md); audited."""
     org.require_admin(actor)
-    timer_service.set_after_hours_policy(engine, policy, actor.username)
+    if policy not in POLICIES:
+        raise GovflowError(f"未知的受理规则 {policy!r} (unknown policy; choose one of {', '.join(POLICIES)})")
+    with engine.uow() as uow:
+        row = uow.session.get(Setting, calendar_store.POLICY_KEY)
+        previous = row.value if row is not None else engine.config.after_hours_policy
+        if row is None:
+            row = Setting(key=calendar_store.POLICY_KEY)
+            uow.session.add(row)
+        row.value = policy
+        memo.forget(uow.session, calendar_store.FINGERPRINT)
+        uow.record(audit.Entry(engine.clock.now(), actor.username, "setting_changed", summary={
+            "key": calendar_store.POLICY_KEY, "old": previous, "new": policy}))
+        uow.commit()

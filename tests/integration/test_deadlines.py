@@ -11,10 +11,13 @@ from engine.calendar import BEIJING
 from engine.errors import ScriptError
 from engine.models import AuditRecord, Case, Deadline, HumanTask
 from engine.uow import Actor
+from engine.verbs import calendar
+from engine.views.admin import calendar_status
 from tests.conftest import FIXTURES, make_engine
 
 CLERK = Actor("zhang", frozenset({"provider_clerk"}), "D1")
 HEAD = Actor("li", frozenset({"dept_head"}), "D1")
+ADMIN = Actor("admin", frozenset({"admin"}))
 
 
 def beijing(*args) -> datetime:
@@ -162,8 +165,8 @@ def test_provisional_deadline_does_not_escalate_and_is_recomputed_when_the_year_
     assert task(engine, case_id, "answer").overdue is False
 
     clock.set(beijing(2026, 12, 28, 10, 0))  # the administrator enters the 2027 notice
-    moved = timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号",
-                                       holidays=[date(2027, 1, 1), date(2027, 1, 4)], workdays=[], by="admin")
+    moved = calendar.publish_year(engine, ADMIN, 2027, "国办发明电〔2026〕99号",
+                                  holidays=[date(2027, 1, 1), date(2027, 1, 4)], workdays=[])
     assert moved == 1
     d = deadlines(engine, case_id)
     assert d["overdue"].due_date == date(2027, 1, 12)  # 01-04 is a holiday in this notice
@@ -183,7 +186,7 @@ def test_a_calendar_override_moves_running_deadlines_and_is_audited(timed):
     clock.set(beijing(2026, 10, 9, 10, 0))
     untouched = engine.start_case("deadline_review", CLERK)  # starts after the changed day
     before_untouched = deadlines(engine, untouched)["overdue"].due_at
-    moved = timer_service.set_override(engine, date(2026, 10, 12), False, "临时停电放假", by="admin")
+    moved = calendar.set_override(engine, ADMIN, date(2026, 10, 12), False, "临时停电放假")
     assert deadlines(engine, case_id)["overdue"].due_date == date(2026, 10, 16)
     assert deadlines(engine, untouched)["overdue"].due_at != before_untouched  # its period crosses 10-12 too
     assert moved == 4
@@ -216,12 +219,12 @@ def test_after_hours_policy_is_a_setting_shown_and_audited(timed):
     clock.set(beijing(2026, 9, 24, 18, 30))  # Thursday evening, after office hours
     default_case = engine.start_case("deadline_review", CLERK)
     assert deadlines(engine, default_case)["overdue"].due_date == date(2026, 10, 15)  # counted from 09-24
-    timer_service.set_after_hours_policy(engine, "next_working_day", by="admin")
-    assert timer_service.calendar_status(engine, date(2026, 9, 24))["after_hours_policy"] == "next_working_day"
+    calendar.set_after_hours_policy(engine, ADMIN, "next_working_day")
+    assert calendar_status(engine, date(2026, 9, 24)).after_hours_policy == "next_working_day"
     late_case = engine.start_case("deadline_review", CLERK)
     assert deadlines(engine, late_case)["overdue"].due_date == date(2026, 10, 16)  # received 09-25
     with pytest.raises(Exception, match="unknown policy"):
-        timer_service.set_after_hours_policy(engine, "whenever", by="admin")
+        calendar.set_after_hours_policy(engine, ADMIN, "whenever")
     with engine.uow() as uow:
         assert uow.session.scalars(sa.select(AuditRecord.action).where(
             AuditRecord.action == "setting_changed")).all() == ["setting_changed"]
@@ -229,19 +232,19 @@ def test_after_hours_policy_is_a_setting_shown_and_audited(timed):
 
 def test_administrators_are_warned_from_1_december_when_next_year_is_missing(timed):
     engine, _ = timed
-    assert timer_service.calendar_status(engine, date(2026, 11, 30))["missing_year"] is None
-    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] == 2027
-    timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号", [date(2027, 1, 1)], [], by="admin")
-    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] is None
+    assert calendar_status(engine, date(2026, 11, 30)).missing_year is None
+    assert calendar_status(engine, date(2026, 12, 1)).missing_year == 2027
+    calendar.publish_year(engine, ADMIN, 2027, "国办发明电〔2026〕99号", [date(2027, 1, 1)], [])
+    assert calendar_status(engine, date(2026, 12, 1)).missing_year is None
 
 
 def test_publishing_a_year_needs_the_document_number_and_dates_of_that_year(timed):
     engine, _ = timed
     with pytest.raises(Exception, match="document number"):
-        timer_service.publish_year(engine, 2027, " ", [], [], by="admin")
+        calendar.publish_year(engine, ADMIN, 2027, " ", [], [])
     with pytest.raises(Exception, match="must be in 2027"):
-        timer_service.publish_year(engine, 2027, "国办发明电〔2026〕99号", [date(2026, 12, 31)], [], by="admin")
-    assert timer_service.calendar_status(engine, date(2026, 12, 1))["missing_year"] == 2027
+        calendar.publish_year(engine, ADMIN, 2027, "国办发明电〔2026〕99号", [date(2026, 12, 31)], [])
+    assert calendar_status(engine, date(2026, 12, 1)).missing_year == 2027
 
 
 def test_new_year_with_running_cases_does_not_crash(timed):
