@@ -2,7 +2,9 @@
 expires, and renewing one through a new share application pre-filled from it.
 
 Every verb owns its unit of work (one transaction, audited, rolled back on any refusal); the web
-pages, the JSON API and the timer worker call these and never the tables.
+pages, the JSON API and the timer worker call these and never the tables. What the reads and the
+revocation hand out are plain frozen values (``GrantRow``, ``GrantList``, ``GrantDetail``), never
+the ORM's ``Grant`` rows.
 
 - **Revoke** (art. 14 para. 2: the consumer must keep to the manner, scope and period of use and
   pass nothing to third parties): a clerk or the head (数长) of the grant's provider department, or
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -55,10 +57,55 @@ class GrantEnded(GovflowError):
 
 
 @dataclass(frozen=True)
+class DepartmentRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    """One grant as the pages and the API show it (a copy of the ``Grant`` row, its departments by
+    code and name)."""
+
+    id: int
+    case_id: int | None
+    resource_code: str
+    consumer: DepartmentRef
+    provider: DepartmentRef
+    data_items: tuple[str, ...]
+    scenario: str
+    valid_from: date
+    valid_until: date                 # last day of use (inclusive)
+    usage_limits: str
+    basis: str
+    approved_by: str
+    approved_at: datetime
+    status: str                       # as recorded (see ``effective_status`` for what the consumer lives)
+    expired_at: datetime | None
+    revoked_by: str | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    revocation_basis: str | None
+    expiry_notice_at: datetime | None
+
+    @classmethod
+    def of(cls, grant: Grant) -> "GrantRow":
+        return cls(grant.id, grant.case_id, grant.resource_code,
+                   DepartmentRef(grant.consumer.code, grant.consumer.name),
+                   DepartmentRef(grant.provider.code, grant.provider.name), tuple(grant.data_items or ()),
+                   grant.scenario, grant.valid_from, grant.valid_until, grant.usage_limits, grant.basis,
+                   grant.approved_by, grant.approved_at, grant.status, grant.expired_at, grant.revoked_by,
+                   grant.revoked_at, grant.revocation_reason, grant.revocation_basis, grant.expiry_notice_at)
+
+    def in_force(self, today: date) -> bool:
+        return self.status == "active" and self.valid_from <= today <= self.valid_until
+
+
+@dataclass(frozen=True)
 class GrantList:
     side: str
     department: tuple[str, str] | None  # code, name (None: the authority's county-wide list)
-    items: list[Grant]
+    items: list[GrantRow]
     today: date
     total: int
     page: int
@@ -73,7 +120,7 @@ class GrantList:
 class GrantDetail:
     """One grant as its page shows it, with what the reader may do with it."""
 
-    grant: Grant
+    grant: GrantRow
     today: date
     status: str                       # effective status (an active grant past its last day: expired)
     names: dict[str, str] = field(default_factory=dict)  # login -> display name (approved_by, revoked_by)
@@ -93,18 +140,18 @@ def beijing_today(engine) -> date:
 
 # -- who may do what -----------------------------------------------------------------------------
 
-def may_read(grant: Grant, actor: Actor) -> bool:
+def may_read(grant: Grant | GrantRow, actor: Actor) -> bool:
     return bool(actor.roles & READERS) or actor.department in (grant.consumer.code, grant.provider.code)
 
 
-def may_revoke(grant: Grant, actor: Actor) -> bool:
+def may_revoke(grant: Grant | GrantRow, actor: Actor) -> bool:
     """The authority, or a clerk or the head of the provider department (whatever the grant's status)."""
     if actor.roles & AUTHORITY:
         return True
     return bool(actor.roles & PROVIDER_REVOKERS) and actor.department == grant.provider.code
 
 
-def may_renew(grant: Grant, actor: Actor) -> bool:
+def may_renew(grant: Grant | GrantRow, actor: Actor) -> bool:
     """A consumer-side clerk of the grant's consumer department."""
     return bool(actor.roles & RENEWERS) and actor.department == grant.consumer.code
 
@@ -167,8 +214,8 @@ def list_grants(engine, actor: Actor, side: str = "consumer", status: str | None
             column = Grant.consumer_department_id if side == "consumer" else Grant.provider_department_id
             where.append(column == mine.id)
         total = s.scalar(sa.select(sa.func.count()).select_from(Grant).where(*where)) or 0
-        items = list(s.scalars(sa.select(Grant).where(*where).order_by(Grant.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).unique())
+        items = [GrantRow.of(g) for g in s.scalars(sa.select(Grant).where(*where).order_by(Grant.id.desc())
+                                                   .limit(per_page).offset((page - 1) * per_page)).unique()]
         return GrantList(side, department, items, today, total, page, per_page)
 
 
@@ -192,7 +239,8 @@ def read_grant(engine, grant_id: int, actor: Actor) -> GrantDetail:
         notice = None
         if grant.status == "active":
             notice = engine.calendar(s).working_days_before(grant.valid_until, notice_days(s, today))
-        return GrantDetail(grant, today, status, names, list(application.materials) if application else [],
+        return GrantDetail(GrantRow.of(grant), today, status, names,
+                           list(application.materials) if application else [],
                            may_revoke=status == "active" and may_revoke(grant, actor),
                            may_renew=status in ("active", "expired") and may_renew(grant, actor),
                            notice_day=notice)
@@ -208,7 +256,7 @@ def grant_of_case(engine, case_id: int, actor: Actor) -> int | None:
 
 # -- revoking ------------------------------------------------------------------------------------------
 
-def revoke_grant(engine, grant_id: int, actor: Actor, reason: str, basis: str) -> Grant:
+def revoke_grant(engine, grant_id: int, actor: Actor, reason: str, basis: str) -> GrantRow:
     """Revoke an active grant (art. 14), audited (``grant_revoked`` with reason and basis); the
     consumer department's clerks are notified.
 
@@ -238,8 +286,9 @@ def revoke_grant(engine, grant_id: int, actor: Actor, reason: str, basis: str) -
         clerks = [p.login for p in org.people_for(s, "consumer_clerk", grant.consumer.code)]
         notify(uow, clerks, "grant_revoked", grant.case_id, None,
                f"授权 #{grant.id} {grant.resource_code}（{grant.provider.name}）已撤销：{grant.revocation_reason}", now)
+        revoked = GrantRow.of(grant)
         uow.commit()
-        return grant
+        return revoked
 
 
 # -- telling the consumer before a grant expires -----------------------------------------------------

@@ -25,6 +25,7 @@ from engine.domain.notifications import Notification
 from engine.errors import AlreadyDone, InvalidForm, NotFound, PermissionDenied
 from engine.models import AuditRecord, Deadline, RuleSetRow
 from engine.worker import TimerWorker
+from tests.integration.test_case_read_models import orm_rows
 from tests.workflows.conftest import PASSWORD, world  # noqa: F401 - the county fixture
 
 CONSUMER, PROVIDER = "340822103", "340822102"   # 县民政局 uses 县市场监督管理局's data
@@ -80,6 +81,23 @@ def notice_run(world, *when) -> list[int]:
 
 
 # -- revocation -----------------------------------------------------------------------------------
+
+def test_the_grant_read_models_hand_out_plain_values_only(world):
+    """The grant pages and the API get frozen copies (GrantRow), never the ORM's Grant rows."""
+    grant = granted(world)
+    clerk, authority = world.actors["minzheng.clerk"], world.actors["supervisor"]
+    found = [grant_service.list_grants(world.engine, clerk, "consumer"),
+             grant_service.list_grants(world.engine, authority, "all"),
+             grant_service.read_grant(world.engine, grant.id, clerk)]
+    world.at(2026, 4, 8, 15, 30)
+    found += [revoke(world, grant.id, "shichang.clerk"), grant_service.read_grant(world.engine, grant.id, authority)]
+    assert orm_rows(found) == []
+    listed, detail, revoked = found[0].items[0], found[2], found[3]
+    assert isinstance(listed, grant_service.GrantRow) and listed.id == grant.id
+    assert (listed.consumer.code, listed.provider.code, listed.data_items) == (CONSUMER, PROVIDER, ("公民身份号码", "姓名"))
+    assert detail.grant == listed and detail.may_renew and not detail.may_revoke
+    assert (revoked.status, revoked.revoked_by) == ("revoked", "shichang.clerk") and found[4].grant == revoked
+
 
 @pytest.mark.parametrize("login", ["shichang.clerk", "shichang.head", "supervisor"])
 def test_the_provider_department_or_the_authority_revokes_with_reason_and_basis(world, login):

@@ -7,7 +7,8 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine import grant_service
-from engine.domain.grants import GRANT_STATUSES, Grant, effective_status
+from engine.domain.grants import GRANT_STATUSES, effective_status
+from engine.grant_service import GrantRow
 from engine.uow import Actor
 
 from ..context import govflow
@@ -113,7 +114,7 @@ def revoke(body, grant_id):
     return _grant(detail.grant, detail.today, who)
 
 
-def _grant(grant: Grant, today, who: Actor) -> dict:
+def _grant(grant: GrantRow, today, who: Actor) -> dict:
     status = effective_status(grant, today)
     return {"id": grant.id, "resource_code": grant.resource_code,
             "consumer": {"code": grant.consumer.code, "name": grant.consumer.name},
