@@ -34,12 +34,13 @@ def init_db(config: Config) -> None:
 @click.pass_obj
 def deploy(config: Config, paths: tuple[Path, ...], by: str) -> None:
     """Deploy BPMN files (or folders of them); unchanged content is a no-op."""
+    from .verbs.definitions import install
     engine = build_engine(config)
     failed = False
     for path in (paths or (config.bpmn_dir,)):
         for file in sorted(path.glob("*.bpmn")) if path.is_dir() else [path]:
             try:
-                result = engine.deploy(file.read_bytes(), by)
+                result = install(engine, file.read_bytes(), by)
             except GovflowError as exc:
                 failed = True
                 click.echo(f"{file}: REFUSED: {exc}", err=True)

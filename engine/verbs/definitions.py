@@ -1,6 +1,7 @@
 """The analysts' verbs on diagrams (流程设计器): save and delete drafts, deploy a diagram as a new
 version (discarding the draft it came from), move a running case to the newest version. Each is one
-audited unit of work, for the ``analyst`` role only."""
+audited unit of work, for the ``analyst`` role only. Deploying is implemented here once: ``install``
+is the same unit of work for the installation itself (``Engine.deploy``, ``govflow deploy``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from ..models import Case
 from ..service import DeployResult
 from ..uow import Actor
 
-__all__ = ["DeployResult", "DiagramRejected", "NewerVersionDeployed", "delete_draft", "deploy", "migrate_case",
-           "save_draft"]
+__all__ = ["DeployResult", "DiagramRejected", "NewerVersionDeployed", "delete_draft", "deploy", "install",
+           "migrate_case", "save_draft"]
 ANALYSTS = frozenset({"analyst"})
 
 
@@ -66,16 +67,27 @@ def deploy(engine, actor: Actor, raw: bytes | str, draft_id: int | None = None) 
     created) and discard the draft it came from, if it still exists, in the same transaction.
     ``DefinitionError`` names the element at fault."""
     require_analyst(actor)
+    return _deploy(engine, raw, actor.username, draft_id)
+
+
+def install(engine, raw: bytes | str, by: str = "system:deploy") -> DeployResult:
+    """Deploy a diagram as the installation itself: the bootstrap, ``govflow deploy`` (whoever runs
+    it operates the installation) and tests' fixtures, recorded under ``by``. The same unit of work
+    as ``deploy``, without an analyst to check."""
+    return _deploy(engine, raw, by, None)
+
+
+def _deploy(engine, raw: bytes | str, by: str, draft_id: int | None) -> DeployResult:
     raw = definitions.normalise(raw)
     parsed = definitions.parse_diagram(raw, engine.allowed_calls(definitions.peek_process_id(raw)))
     now = engine.clock.now()
     with engine.uow() as uow:
-        row, created = definitions.add_version(uow.session, parsed, raw, engine.serializer, actor.username, now)
+        row, created = definitions.add_version(uow.session, parsed, raw, engine.serializer, by, now)
         if created:
-            uow.record(audit.Entry(now, actor.username, "definition_deployed", summary={
+            uow.record(audit.Entry(now, by, "definition_deployed", summary={
                 "process_id": row.process_id, "version": row.version, "hash": row.content_hash}))
         if draft_id is not None:
-            _discard(uow, draft_id, actor, now)
+            _discard(uow, draft_id, by, now)
         result = DeployResult(row.id, row.process_id, row.version, created)
         uow.commit()
     if created:
@@ -83,9 +95,9 @@ def deploy(engine, actor: Actor, raw: bytes | str, draft_id: int | None = None) 
     return result
 
 
-def _discard(uow, draft_id: int, actor: Actor, now) -> None:
+def _discard(uow, draft_id: int, by: str, now) -> None:
     try:
-        drafts.delete_draft(uow, draft_id, actor.username, now)
+        drafts.delete_draft(uow, draft_id, by, now)
     except NotFound:
         pass  # deleted by someone else meanwhile
 
