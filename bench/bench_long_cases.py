@@ -70,10 +70,10 @@ def loop(engine: Engine, case_id: int, way: str = "diagram") -> tuple[float, flo
 
 
 def load_times(engine: Engine, case_id: int, repeat: int) -> tuple[list[float], dict]:
-    """Seconds to restore the saved state (Engine._load), and the state's size and task count."""
+    """Seconds to restore the saved state (CaseRunner.load), and the state's size and task count."""
     with engine.uow() as uow:
         case = uow.session.get(Case, case_id)
-        bundle = engine.definitions.get(uow.session, case.definition_id)
+        bundle = engine.runner.bundle(uow.session, case)
         times = []
         for _ in range(repeat):
             began = time.perf_counter()

@@ -163,7 +163,7 @@ def case_page(engine, case_id: int, actor: Actor) -> CasePage:
     with engine.uow() as uow:
         s = uow.session
         case = visible_case(s, case_id, actor)
-        bundle = engine.definitions.get(s, case.definition_id)
+        bundle = engine.runner.bundle(s, case)
         file = file_in(engine, s, case, bundle)
         deadlines = deadlines_of(s, case.id)
         elements = element_names(bundle) if deadlines else {}
@@ -214,7 +214,7 @@ def file_in(engine, session, case: Case, bundle=None) -> CaseFile:
         sa.select(CaseComment).where(CaseComment.case_id == case.id).order_by(CaseComment.created_at, CaseComment.id)))
     logins = ({e.actor for e in timeline} | {case.started_by} | {t.assignee for t in tasks if t.assignee}
               | {c.author for c in comments} | _transfer_logins(timeline))
-    forms_of = element_forms(bundle if bundle is not None else engine.definitions.get(s, case.definition_id))
+    forms_of = element_forms(bundle if bundle is not None else engine.runner.bundle(s, case))
     return CaseFile(CaseRow.of(case, process_name), _rule_set_title(s, case.rule_set),
                     task_items(engine, s, case, process_name, [t for t in tasks if t.state == "ready"]),
                     timeline, {t.id: t.name for t in tasks},

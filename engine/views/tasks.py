@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from uuid import UUID
 
 import sqlalchemy as sa
-from SpiffWorkflow.exceptions import TaskNotFoundException
 
 from .. import inbox, returns
 from ..case_diagram import element_forms
@@ -20,6 +18,7 @@ from ..errors import GovflowError, NotFound, PermissionDenied
 from ..forms import FormField
 from ..models import AuditRecord, Case, DefinitionVersion, HumanTask
 from ..procedures import ScriptContext
+from ..runner import task_or_none
 from ..service import TaskView, may_see_case, may_work, option_pairs, transfer_pool
 from ..uow import Actor
 from .cases import (NOT_YOURS, CaseFile, CaseRow, TaskRow, display_names, file_in, summary_of, task_items,
@@ -101,7 +100,7 @@ def task_detail(engine, task_id: str, actor: Actor) -> TaskDetail:
         row, case, process_name = _found(s, task_id)
         _check_readable(s, row, case, actor)
         summary = _summary(engine, s, row, case, process_name, actor)
-        bundle = engine.definitions.get(s, case.definition_id)
+        bundle = engine.runner.bundle(s, case)
         fields = _fields(bundle, row)
         if row.state != "ready":
             return TaskDetail(summary, fields, {}, {})
@@ -116,7 +115,7 @@ def task_form(engine, task_id: str, actor: Actor) -> TaskForm:
     with engine.uow() as uow:
         row = _row(uow.session, task_id, actor)
         case = uow.session.get(Case, row.case_id)
-        bundle = engine.definitions.get(uow.session, case.definition_id)
+        bundle = engine.runner.bundle(uow.session, case)
         return TaskForm(row.id, row.name, row.state, _fields(bundle, row))
 
 
@@ -127,7 +126,7 @@ def task_page(engine, task_id: str, actor: Actor) -> TaskPage:
         s = uow.session
         row = _row(s, task_id, actor)
         case = visible_case(s, row.case_id, actor)
-        bundle = engine.definitions.get(s, case.definition_id)
+        bundle = engine.runner.bundle(s, case)
         file = file_in(engine, s, case, bundle)
         task = _loaded(engine, case, bundle, row.id) if row.state == "ready" else None
         view = TaskView(row.id, case.id, case.number, case.process_id, row.element_id, row.name, row.state,
@@ -189,11 +188,7 @@ def _fields(bundle, row: HumanTask) -> tuple[FormField, ...]:
 def _loaded(engine, case: Case, bundle, task_id: str):
     """The case's workflow task, or None when it left the tree (e.g. instances an interrupting
     timer dropped)."""
-    workflow = engine.serializer.loads_state(case.state, bundle)
-    try:
-        return workflow.get_task_from_id(UUID(task_id))
-    except TaskNotFoundException:
-        return None
+    return task_or_none(engine.runner.load(case, bundle), task_id)
 
 
 def _options(engine, session, case: Case, row: HumanTask, actor: Actor, task) -> dict[str, list[tuple[str, str]]]:
