@@ -14,7 +14,7 @@ from . import audit, deadlines, definitions, eligibility, forms, periods, return
 from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
-from .case_diagram import CaseDiagram, diagram_of, element_forms, element_names
+from .case_diagram import CaseDiagram, diagram_of, element_names
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
@@ -357,11 +357,6 @@ class Engine:
         """The names of a definition version's elements by BPMN id (from the cached parsed spec)."""
         with self.uow() as uow:
             return element_names(self.definitions.get(uow.session, definition_id))
-
-    def element_forms(self, definition_id: int) -> dict[str, list[forms.FormField]]:
-        """The form fields of a definition version's user tasks by BPMN id (labels, options)."""
-        with self.uow() as uow:
-            return element_forms(self.definitions.get(uow.session, definition_id))
 
     def inbox(self, actor: Actor, tab: str, filters: inbox_queries.Filters | None = None, page: int = 1,
               per_page: int = 20) -> inbox_queries.Page:
