@@ -6,7 +6,6 @@ of tasks (the calendar and rule sets come in as arguments, not per row).
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -15,16 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, noload
 
-from .calendar import BEIJING, WorkingDayCalendar
+from . import deadline_state
+from .calendar import WorkingDayCalendar
+from .deadline_state import DEFAULT_REMINDER_DAYS, reminder_windows  # noqa: F401  (re-exported)
 from .eligibility import unclaimed_offered_to
-from .models import Case, DefinitionVersion, HumanTask, RuleSetRow
+from .models import Case, DefinitionVersion, HumanTask
 from .uow import Actor
 
 TABS = ("mine", "unclaimed", "started", "done")
 TASK_STATUSES = ("overdue", "due_soon", "provisional", "no_deadline")
 CASE_STATUSES = ("running", "completed")
 SORTS = ("due", "created", "number", "completed")
-DEFAULT_REMINDER_DAYS = 1  # rule sets say ``reminder_days_before``; this when a case has none
 
 
 # -- the base conditions of each tab ------------------------------------------------------------
@@ -112,8 +112,15 @@ class TaskItem:
     case_title: str
     process_name: str
     remaining_days: int | None  # working days left until the due date; negative when past
-    overdue: bool
-    due_soon: bool
+    state: str  # engine.deadline_state: overdue / provisional_past / due_soon / none
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == deadline_state.OVERDUE
+
+    @property
+    def due_soon(self) -> bool:
+        return self.state == deadline_state.DUE_SOON
 
 
 @dataclass(frozen=True)
@@ -167,10 +174,9 @@ def page(session: Session, actor: Actor, tab: str, filters: Filters, number: int
 
 
 def _task_page(session, actor, tab, filters, number, per_page, now, calendar):
-    windows = reminder_windows(session)
-    today = now.astimezone(BEIJING).date()
+    rule = deadline_state.at(session, now, calendar)
     where = [{"mine": _mine, "unclaimed": _unclaimed, "done": _done}[tab](actor)]
-    where += _task_filters(filters, now, today, calendar, windows)
+    where += _task_filters(filters, rule)
     base = sa.select(HumanTask, Case.number, Case.title, Case.rule_set, DefinitionVersion.name) \
         .join(Case, HumanTask.case_id == Case.id) \
         .join(DefinitionVersion, HumanTask.definition_id == DefinitionVersion.id).where(*where)
@@ -180,11 +186,13 @@ def _task_page(session, actor, tab, filters, number, per_page, now, calendar):
     rows = session.execute(base.options(noload(HumanTask.candidates))
                            .order_by(*_task_order(filters.sort))
                            .limit(per_page).offset((number - 1) * per_page)).all()
-    items = [task_item(*row, now=now, calendar=calendar, windows=windows) for row in rows]
+    items = [task_item(*row, now=rule.now, calendar=rule.calendar, windows=rule.windows) for row in rows]
     return items, total or 0
 
 
-def _task_filters(filters: Filters, now, today, calendar, windows) -> list:
+def _task_filters(filters: Filters, rule: deadline_state.Rule) -> list:
+    """The filters' conditions; a status is the task's deadline state (engine.deadline_state), except
+    ``provisional`` (its due date is provisional, however far) and ``no_deadline`` (it has none)."""
     where = []
     if filters.process_id:
         where.append(HumanTask.process_id == filters.process_id)
@@ -194,29 +202,15 @@ def _task_filters(filters: Filters, now, today, calendar, windows) -> list:
         where.append(HumanTask.due_date <= filters.due_to)
     if filters.search:
         where.append(_search(filters.search))
-    overdue = sa.or_(HumanTask.overdue.is_(True), HumanTask.due_at < now)
     if filters.status == "overdue":
-        where.append(overdue)
+        where.append(rule.sql_is(deadline_state.OVERDUE))
     elif filters.status == "due_soon":
-        where += [sa.not_(overdue), _due_soon(today, calendar, windows)]
+        where.append(rule.sql_is(deadline_state.DUE_SOON))
     elif filters.status == "provisional":
         where.append(HumanTask.provisional.is_(True))
     elif filters.status == "no_deadline":
         where.append(HumanTask.due_at.is_(None))
     return where
-
-
-def _due_soon(today: date, calendar: WorkingDayCalendar, windows: dict[str, int]):
-    """Due dates at most the rule set's reminder window of working days away."""
-    by_window: dict[int, list[str]] = defaultdict(list)
-    for key, days in windows.items():
-        by_window[days].append(key)
-    default_cutoff = calendar.provisional_due_date(today, DEFAULT_REMINDER_DAYS + 1)
-    clauses = [sa.and_(Case.rule_set.is_(None), HumanTask.due_date < default_cutoff)]
-    for days, keys in by_window.items():
-        cutoff = calendar.provisional_due_date(today, days + 1)  # the first date with more left
-        clauses.append(sa.and_(Case.rule_set.in_(keys), HumanTask.due_date < cutoff))
-    return sa.or_(*clauses)
 
 
 def _search(text: str):
@@ -236,20 +230,11 @@ def _task_order(sort: str) -> tuple:
 
 def task_item(task: HumanTask, number: str | None, title: str, rule_set: str | None, process_name: str | None,
               *, now: datetime, calendar: WorkingDayCalendar, windows: dict[str, int]) -> TaskItem:
-    """A task with its deadline state: working days left, overdue, due soon (reminder window)."""
-    today = now.astimezone(BEIJING).date()
-    remaining = calendar.working_days_between(today, task.due_date) if task.due_date else None
-    overdue = task.state == "ready" and (task.overdue or (task.due_at is not None and task.due_at < now))
-    window = windows.get(rule_set, DEFAULT_REMINDER_DAYS)
-    due_soon = task.state == "ready" and not overdue and remaining is not None and remaining <= window
-    return TaskItem(task, number, title, process_name or task.process_id, remaining, overdue, due_soon)
-
-
-def reminder_windows(session: Session) -> dict[str, int]:
-    """Each rule set's reminder window in working days, by rule-set key (``name@version``)."""
-    rows = session.execute(sa.select(RuleSetRow.name, RuleSetRow.version, RuleSetRow.periods)).all()
-    return {f"{name}@{version}": int(json.loads(periods).get("reminder_days_before", DEFAULT_REMINDER_DAYS))
-            for name, version, periods in rows}
+    """A task with its deadline state (engine.deadline_state, the rule at ``now`` with the rule sets'
+    reminder ``windows``) and working days left. The case and task read models ask it too."""
+    rule = deadline_state.Rule(now, calendar, windows)
+    return TaskItem(task, number, title, process_name or task.process_id, rule.remaining(task),
+                    rule.state(task, rule_set))
 
 
 def _case_page(session, actor, filters: Filters, number: int, per_page: int):

@@ -306,28 +306,14 @@ class Engine:
             return found.id
 
     def open_rectification(self, supervision_id: int, actor: Actor, evidence: str = "") -> int:
-        """督办 → 立案: confirm the possible violation and start its ``rectification`` case, in one unit
-        of work; return the new case id. The rectification procedure's own ``open_rectification``
-        function does it (the same one its diagrams call), so the engine stays free of procedure code."""
-        supervision.require_supervisor(actor)
-        proc = self.procedures.get(supervision.RECTIFICATION)
-        confirm = proc.functions.get("open_rectification") if proc is not None else None
-        if confirm is None:
-            raise GovflowError("违规整改流程未安装 (the rectification procedure is not installed)")
-        with self.uow() as uow:
-            supervision.require_open_item(uow.session, supervision_id, unconfirmed=True)
-            case_id = confirm(ScriptContext(self.services, uow.session, None, actor, self.clock.now(), {}, uow=uow),
-                              supervision_id, evidence)
-            uow.commit()
-            return case_id
+        """督办 → 立案 on the dashboard: ``engine.verbs.supervision.confirm`` (one unit of work)."""
+        from .verbs import supervision as supervision_verbs
+        return supervision_verbs.confirm(self, supervision_id, actor, evidence)
 
     def dismiss_supervision(self, supervision_id: int, actor: Actor, note: str) -> None:
-        """Close a 督办 without (further) rectification, with the reason."""
-        supervision.require_supervisor(actor)
-        with self.uow() as uow:
-            supervision.require_open_item(uow.session, supervision_id)
-            violations.resolve_supervision_item(uow, supervision_id, note, actor, self.clock.now())
-            uow.commit()
+        """Close a 督办 with the reason: ``engine.verbs.supervision.dismiss`` (one unit of work)."""
+        from .verbs import supervision as supervision_verbs
+        supervision_verbs.dismiss(self, supervision_id, actor, note)
 
     def add_comment(self, case_id: int, actor: Actor, text: str) -> int:
         """Keep a comment (审批意见) with the case; whoever may see the case may comment."""

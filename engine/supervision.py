@@ -1,8 +1,10 @@
 """The data authority's supervision dashboard (督办): open tasks across every department that are
-overdue or due within one working day, their counts by department and procedure, the open
-supervision items overdue escalations created, and the authority's own overdue steps.
+overdue or due within the reminder window of their case's rule set (``reminder_days_before``), their
+counts by department and procedure, the open supervision items overdue escalations created, and the
+authority's own overdue steps.
 
-A provisional (暂定) due date never makes a task overdue here: it is shown, counted apart, and left
+A task's deadline state and the dashboard's buckets are ``engine.deadline_state``'s (the inbox's
+too): a provisional (暂定) due date never makes a task overdue: it is shown, counted apart, and left
 to the recomputation when its year's holiday schedule is published. A fixed number of queries.
 
 The authority's own steps (主管部门自身超期事项, issue 13: a review, a coordination, a 督办
@@ -28,21 +30,21 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, noload
 
-from .calendar import BEIJING, WorkingDayCalendar
+from . import deadline_state
+from .calendar import WorkingDayCalendar
 from .definitions import list_latest
 from .domain import urges
 from .domain.org import Department, Person
 from .domain.violations import SupervisionItem
-from .errors import AlreadyDone, NotFound, PermissionDenied
-from .inbox import DEFAULT_REMINDER_DAYS, reminder_windows
+from .errors import PermissionDenied
+from .deadline_state import DEFAULT_REMINDER_DAYS
 from .models import Case, Deadline, DefinitionVersion, HumanTask, StatutoryPeriod
 from .periods import AUTHORITY
 from .uow import Actor
 
 SUPERVISORS = frozenset({"authority"})  # art. 4: the data authority supervises
 RECTIFICATION = "rectification"  # the procedure a confirmed 督办 opens (art. 31)
-STATUSES = ("overdue", "due_soon", "provisional")
-DUE_SOON_DAYS = 1  # at most this many working days left
+STATUSES = deadline_state.BUCKETS  # overdue, due_soon, provisional
 ROW_LIMIT = 500
 ITEM_LIMIT = 200
 
@@ -50,17 +52,6 @@ ITEM_LIMIT = 200
 def require_supervisor(actor: Actor) -> None:
     if not actor.roles & SUPERVISORS:
         raise PermissionDenied("仅限政务数据资源主管部门 (for the data authority only)")
-
-
-def require_open_item(session: Session, supervision_id: int, unconfirmed: bool = False) -> SupervisionItem:
-    item = session.get(SupervisionItem, supervision_id)
-    if item is None:
-        raise NotFound("督办事项不存在 (no such supervision item)")
-    if item.status != "open":
-        raise AlreadyDone("该督办事项已办结 (this supervision item is closed)")
-    if unconfirmed and item.confirmed:
-        raise AlreadyDone("该督办事项已确认为违规 (this supervision item was already confirmed)")
-    return item
 
 
 @dataclass(frozen=True)
@@ -171,17 +162,10 @@ class Dashboard:
     authority_truncated: bool = False
 
 
-def _conditions(now: datetime, calendar: WorkingDayCalendar):
-    """SQL for the three disjoint buckets: overdue, due soon (both with published due dates) and
-    provisional (暂定: due soon or past); 'due soon' counts working days from today (Beijing)."""
-    today = now.astimezone(BEIJING).date()
-    cutoff: date = calendar.provisional_due_date(today, DUE_SOON_DAYS + 1)  # first date with more left
-    past, near = HumanTask.due_at < now, HumanTask.due_date < cutoff
-    published = HumanTask.provisional.is_(False)
-    overdue = sa.and_(published, sa.or_(HumanTask.overdue.is_(True), past))
-    soon = sa.and_(published, HumanTask.overdue.is_(False), sa.not_(past), near)
-    provisional = sa.and_(HumanTask.provisional.is_(True), sa.or_(past, near))
-    return overdue, soon, provisional
+def _conditions(rule: deadline_state.Rule):
+    """SQL for the three disjoint buckets (engine.deadline_state): overdue, due soon (a published
+    due date) and provisional (暂定: due soon or past). Over HumanTask joined to Case."""
+    return tuple(rule.sql_bucket(name) for name in STATUSES)
 
 
 def _departments_only():
@@ -194,22 +178,22 @@ def dashboard(session: Session, now: datetime, calendar: WorkingDayCalendar, fil
               procedures: Mapping | None = None) -> Dashboard:
     """The dashboard's rows (grouped by department, ordered by procedure and due date), counts and
     items, and the authority's own steps (``procedures``: the engine's, for the periods' titles)."""
-    overdue, soon, provisional = _conditions(now, calendar)
-    scope = [HumanTask.state == "ready", HumanTask.due_at.is_not(None), sa.or_(overdue, soon, provisional),
-             _departments_only()]
+    rule = deadline_state.at(session, now, calendar)
+    overdue, soon, provisional = _conditions(rule)
+    scope = [HumanTask.state == "ready", rule.sql_watched(), _departments_only()]
     if filters.department:
         scope.append(HumanTask.department == filters.department)
     if filters.process_id:
         scope.append(HumanTask.process_id == filters.process_id)
     counts = _counts(session, scope, overdue, soon, provisional)
     bucket = {"overdue": overdue, "due_soon": soon, "provisional": provisional}.get(filters.status or "")
-    rows = _rows(session, scope if bucket is None else [*scope, bucket], overdue, now, calendar)
+    rows = _rows(session, scope if bucket is None else [*scope, bucket], rule)
     names = _department_names(session)
     by_procedure, totals = _sums(counts)
     wanted = getattr(totals, filters.status) if bucket is not None else totals.total
     listed = [(d.process_id, d.name or d.process_id) for d in list_latest(session)]
     own, own_counts, own_truncated = ([], Counts(), False) if filters.department else \
-        authority_steps(session, now, calendar, filters, procedures or {})
+        authority_steps(session, now, calendar, filters, procedures or {}, rule=rule)
     people = _holders(session, [row.task for row in rows] + [t for step in own for t in step.tasks])
     return Dashboard(_group(rows, counts, names), by_procedure, totals, open_items(session, filters),
                      len(rows) < wanted, sorted(names.items()), listed, people, own, own_counts, own_truncated)
@@ -236,16 +220,14 @@ def _counts(session: Session, scope: list, overdue, soon, provisional) -> dict[t
     def tally(condition):
         return sa.func.sum(sa.case((condition, 1), else_=0))
     query = sa.select(HumanTask.department, HumanTask.process_id, tally(overdue), tally(soon),
-                      tally(provisional)).where(*scope) \
+                      tally(provisional)).join(Case, HumanTask.case_id == Case.id).where(*scope) \
         .group_by(HumanTask.department, HumanTask.process_id)
     return {(dept, pid): Counts(int(o or 0), int(s or 0), int(p or 0))
             for dept, pid, o, s, p in session.execute(query)}
 
 
-def _rows(session: Session, where: list, overdue, now, calendar) -> list[WatchedTask]:
-    provisional_past = sa.and_(HumanTask.provisional.is_(True), HumanTask.due_at < now)
-    state = sa.case((overdue, "overdue"), (provisional_past, "provisional_past"), else_="due_soon")
-    query = sa.select(HumanTask, Case.number, Case.title, DefinitionVersion.name, state) \
+def _rows(session: Session, where: list, rule: deadline_state.Rule) -> list[WatchedTask]:
+    query = sa.select(HumanTask, Case.number, Case.title, DefinitionVersion.name, rule.sql_state()) \
         .join(Case, HumanTask.case_id == Case.id) \
         .join(DefinitionVersion, HumanTask.definition_id == DefinitionVersion.id) \
         .where(*where).options(noload(HumanTask.candidates)) \
@@ -253,9 +235,7 @@ def _rows(session: Session, where: list, overdue, now, calendar) -> list[Watched
                   HumanTask.due_at, HumanTask.id).limit(ROW_LIMIT)
     found = session.execute(query).all()
     summaries = urges.summaries(session, [row[0].id for row in found])
-    today = now.astimezone(BEIJING).date()
-    return [WatchedTask(task, number, title or "", name or task.process_id, kind,
-                        calendar.working_days_between(today, task.due_date) if task.due_date else None,
+    return [WatchedTask(task, number, title or "", name or task.process_id, kind, rule.remaining(task),
                         summaries.get(task.id))
             for task, number, title, name, kind in found]
 
@@ -276,14 +256,17 @@ def _group(rows: list[WatchedTask], counts: dict, names: dict[str, str]) -> list
 
 
 def authority_steps(session: Session, now: datetime, calendar: WorkingDayCalendar, filters: Filters = Filters(),
-                    procedures: Mapping | None = None) -> tuple[list[AuthorityStep], Counts, bool]:
+                    procedures: Mapping | None = None, *,
+                    rule: deadline_state.Rule | None = None) -> tuple[list[AuthorityStep], Counts, bool]:
     """The authority's own open steps that are overdue or due within the case's reminder window,
     earliest due first; their counts (overdue, due soon, provisional); whether the list stopped at
-    ``ROW_LIMIT`` tasks. Four queries: the rule sets' windows, the tasks with their cases, the
-    deadlines that say which period watches each task, and those periods."""
-    today = now.astimezone(BEIJING).date()
-    windows = reminder_windows(session)
-    cutoff = calendar.provisional_due_date(today, max([DEFAULT_REMINDER_DAYS, *windows.values()]) + 1)
+    ``ROW_LIMIT`` tasks. Four queries: the rule sets' windows (none when ``rule`` is given), the
+    tasks with their cases, the deadlines that say which period watches each task, and those periods.
+    A step's state is ``engine.deadline_state.classify`` of its period (due date, provisional mark,
+    escalated: the period's overdue instant or the task's flag), else of its task; the query takes
+    every task that could be in one (any window's cutoff)."""
+    rule = rule if rule is not None else deadline_state.at(session, now, calendar)
+    cutoff = calendar.provisional_due_date(rule.today, max([DEFAULT_REMINDER_DAYS, *rule.windows.values()]) + 1)
     where = [HumanTask.state == "ready", HumanTask.due_at.is_not(None), HumanTask.role.in_(SUPERVISORS),
              sa.or_(HumanTask.overdue.is_(True), HumanTask.due_at < now, HumanTask.due_date < cutoff)]
     if filters.process_id:
@@ -305,13 +288,11 @@ def authority_steps(session: Session, now: datetime, calendar: WorkingDayCalenda
             step = steps[key]
             steps[key] = replace(step, tasks=(*step.tasks, task))
             continue
-        step = _step(task, period, number, title, process_name, now, today, calendar,
-                     windows.get(rule_set or "", DEFAULT_REMINDER_DAYS), procedures or {})
+        step = _step(task, period, number, title, rule_set, process_name, rule, procedures or {})
         if step is None or not _wanted(step, filters.status):
             continue
         steps[key] = step
-        counts.add(Counts(int(step.overdue), int(step.state == "due_soon" and not step.provisional),
-                          int(step.provisional and not step.overdue)))
+        counts.add(Counts(**{deadline_state.bucket(step.state, step.provisional): 1}))
     return list(steps.values()), counts, truncated
 
 
@@ -340,22 +321,19 @@ def _watching_periods(session: Session, tasks: list[HumanTask]) -> dict[str, Sta
     return found
 
 
-def _step(task: HumanTask, period: StatutoryPeriod | None, number, title, process_name, now: datetime,
-          today: date, calendar: WorkingDayCalendar, window: int, procedures: Mapping) -> AuthorityStep | None:
+def _step(task: HumanTask, period: StatutoryPeriod | None, number, title, rule_set, process_name,
+          rule: deadline_state.Rule, procedures: Mapping) -> AuthorityStep | None:
     """The step of a task (and its period), or None when it is neither late nor within the window."""
     due_date = period.due_date if period is not None else task.due_date
     due_at = period.due_at if period is not None else task.due_at
     provisional = period.provisional if period is not None else task.provisional
-    remaining = calendar.working_days_between(today, due_date)
     escalated = task.overdue or (period is not None and period.overdue_at is not None)
-    if escalated or (not provisional and due_at < now):
-        state = "overdue"
-    elif due_at < now:
-        state = "provisional_past"
-    elif remaining <= window:
-        state = "due_soon"
-    else:
+    state = deadline_state.classify(is_open=True, flagged=escalated, due_at=due_at, due_date=due_date,
+                                    provisional=provisional, now=rule.now, calendar=rule.calendar,
+                                    window=rule.window(rule_set))
+    if state == deadline_state.NONE:
         return None
+    remaining = deadline_state.remaining_days(due_date, rule.now, rule.calendar)
     if period is not None:
         proc = procedures.get(task.process_id)
         spec = (getattr(proc, "periods", None) or {}).get(period.name)
@@ -368,13 +346,7 @@ def _step(task: HumanTask, period: StatutoryPeriod | None, number, title, proces
 
 
 def _wanted(step: AuthorityStep, status: str | None) -> bool:
-    if status == "overdue":
-        return step.overdue
-    if status == "due_soon":
-        return step.due_soon and not step.provisional
-    if status == "provisional":
-        return step.provisional and not step.overdue
-    return True
+    return status not in STATUSES or deadline_state.bucket(step.state, step.provisional) == status
 
 
 def open_items(session: Session, filters: Filters = Filters()) -> list[ItemView]:

@@ -16,7 +16,7 @@ from .errors import flash_refusal
 from .i18n import is_english, localise
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
-STATUS_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due within 1 working day"),
+STATUS_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon"),  # within the rule set's reminder window
                  "provisional": _l("Provisional due date")}
 
 

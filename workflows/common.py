@@ -1,4 +1,6 @@
-"""Functions every procedure's diagram may call: overdue escalation and opening a rectification.
+"""Functions every procedure's diagram may call: overdue escalation and the authority's decision on
+its 督办 (opening a rectification, or dismissing; the decision itself is engine.verbs.supervision's,
+shared with the supervision dashboard).
 
 docs/procedures.md: when a statutory period passes, the task stays open, the authority gets a 督办
 (supervision item), the case is marked overdue (the human-task projection does that), and a possible
@@ -12,7 +14,9 @@ from engine.deadlines import attached_timers  # noqa: F401  (re-exported for pro
 from engine.deadlines import attached_user_tasks, is_timer, timer_kind
 from engine.domain import catalog, violations
 from engine.errors import GovflowError
+from engine.procedures import ScriptContext
 from engine.uow import Actor
+from engine.verbs import supervision as supervision_verbs
 from SpiffWorkflow.util.task import TaskState
 
 ESCALATION_ACTOR = Actor.system("escalation")
@@ -66,41 +70,37 @@ def period_of_task(ctx, task):
 
 
 def open_rectification(ctx, supervision_id: int, evidence: str = "") -> int:
-    """The authority confirms a 督办: record the violation and start a ``rectification`` case for it.
+    """The authority confirms a 督办 in the case: record the violation and start a ``rectification``
+    case for it (engine.verbs.supervision.confirm_in, the dashboard's verb too).
 
     Confirmed already on the supervision dashboard: that case is the answer (the in-case decision
     task is still open then, and must not fail); dismissed there: refused, only dismissing is left."""
-    decided = ctx.session.get(violations.SupervisionItem, supervision_id)
-    if decided is not None and decided.confirmed and decided.violation is not None and decided.violation.case_id:
-        return decided.violation.case_id
-    if decided is not None and decided.status != "open":
-        raise GovflowError("该督办事项已在督办页办结，不能再立案 "
-                           "(the supervision item was closed on the supervision page)")
-    return confirm_escalation(ctx.services, ctx.uow, supervision_id, ctx.actor, evidence)
+    return supervision_verbs.confirm_in(ctx, supervision_id, evidence, start_rectification, adopt=True)
 
 
 def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
     """The authority decides the lateness needs no rectification; the 督办 is closed with the reason
-    (closed already on the supervision dashboard: nothing more to record)."""
-    decided = ctx.session.get(violations.SupervisionItem, supervision_id)
-    if decided is not None and decided.status != "open":
-        return True
-    violations.resolve_supervision_item(ctx.uow, supervision_id, note or "主管部门决定不立案 (dismissed)",
-                                        ctx.actor, ctx.now)
+    (engine.verbs.supervision.dismiss_in; closed already on the supervision dashboard: nothing more
+    to record)."""
+    supervision_verbs.dismiss_in(ctx.uow, supervision_id, ctx.actor, ctx.now,
+                                 note or "主管部门决定不立案 (dismissed)", adopt=True)
     return True
 
 
-def confirm_escalation(services, uow, supervision_id: int, actor: Actor, evidence: str = "") -> int:
-    """Shared by the in-case offer task and the supervision dashboard: violation + rectification case."""
-    now = services.clock.now()
-    violation = violations.confirm_supervision_item(uow, supervision_id, actor, now, evidence=evidence)
+def start_rectification(ctx, violation) -> int:
+    """Start the ``rectification`` case of a confirmed violation (its start data and title), inside
+    the running unit of work; the decision around it is engine.verbs.supervision's."""
     dept = violation.department
-    case_id = services.start_case_in(uow, "rectification", actor, {
+    return ctx.services.start_case_in(ctx.uow, "rectification", ctx.actor, {
         "violation_id": violation.id, "department": dept.code, "department_name": dept.name,
         "item": violation.item, "evidence": violation.evidence,
     }, title=f"违规整改：{dept.name}（第三十一条第{violation.item}项）", trusted=True)
-    violations.attach_violation_case(uow, violation.id, case_id, actor, now)
-    return case_id
+
+
+def confirm_escalation(services, uow, supervision_id: int, actor: Actor, evidence: str = "") -> int:
+    """Confirm a 督办 inside ``uow`` outside any case (no earlier decision adopted)."""
+    ctx = ScriptContext(services, uow.session, None, actor, services.clock.now(), {}, uow=uow)
+    return supervision_verbs.confirm_in(ctx, supervision_id, evidence, start_rectification)
 
 
 def provider_of(ctx, resource_code: str) -> str:
