@@ -18,7 +18,7 @@ help:
 	@echo "make run    start the app with demo data on SQLite at http://127.0.0.1:$(PORT)"
 	@echo "make test   install and run every test tier ($(TIERS))"
 	@echo "make bench  run bench/bench_*.py (BENCH_QUICK=1 for a short run)"
-	@echo "make diagrams  regenerate bpmn/*.bpmn from tools/diagrams/*.py"
+	@echo "make diagrams  regenerate bpmn/*.bpmn from workflows/*/diagram.py"
 	@echo "make clean  remove caches, build output and the local database (distclean: also .venv)"
 
 install: $(STAMP) $(MO) $(NODE_STAMP)

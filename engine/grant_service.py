@@ -34,16 +34,16 @@ from .domain.grants import (GRANT_NOTICE_ACTOR, GRANT_STATUSES, Grant, effective
                             revoke_grant as record_revocation)
 from .domain.notifications import notify
 from .domain.record_checks import Checks, record_audit
-from .domain.share_applications import ShareApplication
 from .errors import AlreadyDone, GovflowError, InvalidForm, NotFound, PermissionDenied
 from .uow import Actor
-from .views.modeler import StartForm, start_form
+from .procedures import provider as procedure_providing
+from .views.modeler import NotDeployed, StartForm, start_form
 
 READERS = frozenset({"authority"})             # the data authority reads every grant (art. 4)
 AUTHORITY = frozenset({"authority"})           # and may revoke any (art. 14 para. 3: it coordinates sharing)
 PROVIDER_REVOKERS = frozenset({"provider_clerk", "dept_head"})  # of the grant's provider department
 RENEWERS = frozenset({"consumer_clerk"})       # of the grant's consumer department
-SHARE_APPLICATION = "share_application"
+ISSUES_GRANTS = "issues_grants"  # the capability of the procedure a renewal starts (engine.procedures.provider)
 NOTICE_RULE = "grant_expiry_notice_days"
 DEFAULT_NOTICE_DAYS = 10                        # (design) when a rule set predates the key
 SIDES = ("consumer", "provider", "all")         # all: the data authority only
@@ -219,10 +219,12 @@ def list_grants(engine, actor: Actor, side: str = "consumer", status: str | None
         return GrantList(side, department, items, today, total, page, per_page)
 
 
-def _application_of(session, grant_id: int) -> ShareApplication | None:
-    """The share application that led to a grant (None for a grant recorded without one)."""
-    return session.scalars(sa.select(ShareApplication).where(ShareApplication.grant_id == grant_id)
-                           .limit(1)).unique().first()
+def renewal_process(engine) -> str:
+    """The installed procedure that issues grants (share applications): a renewal starts it."""
+    found = procedure_providing(engine.procedures, ISSUES_GRANTS)
+    if found is None:
+        raise NotDeployed(ISSUES_GRANTS)
+    return found[0]
 
 
 def read_grant(engine, grant_id: int, actor: Actor) -> GrantDetail:
@@ -231,7 +233,6 @@ def read_grant(engine, grant_id: int, actor: Actor) -> GrantDetail:
     with engine.uow() as uow:
         s = uow.session
         grant = _readable(s, grant_id, actor)
-        application = _application_of(s, grant.id)
         logins = {grant.approved_by, grant.revoked_by} - {None}
         names = dict(s.execute(sa.select(org.Person.login, org.Person.display_name)
                                .where(org.Person.login.in_(logins))).all()) if logins else {}
@@ -239,8 +240,7 @@ def read_grant(engine, grant_id: int, actor: Actor) -> GrantDetail:
         notice = None
         if grant.status == "active":
             notice = engine.calendar(s).working_days_before(grant.valid_until, notice_days(s, today))
-        return GrantDetail(GrantRow.of(grant), today, status, names,
-                           list(application.materials) if application else [],
+        return GrantDetail(GrantRow.of(grant), today, status, names, list(grant.materials or []),
                            may_revoke=status == "active" and may_revoke(grant, actor),
                            may_renew=status in ("active", "expired") and may_renew(grant, actor),
                            notice_day=notice)
@@ -363,8 +363,8 @@ def renewal_form(engine, grant_id: int, actor: Actor) -> dict[str, str]:
     with engine.uow() as uow:
         s = uow.session
         grant = _renewable(s, grant_id, actor)
-        application = _application_of(s, grant.id)
-        materials = list(application.materials) if application else _registered_materials(s, grant.resource_code)
+        materials = list(grant.materials) if grant.materials is not None else _registered_materials(
+            s, grant.resource_code)
         first, last = renewal_period(grant, today)
         return {"resource": grant.resource_code, "scenario": grant.scenario,
                 "data_items": "\n".join(grant.data_items or []), "period_from": first.isoformat(),
@@ -380,7 +380,7 @@ class RenewalForm:
 def renewal_start_form(engine, grant_id: int, actor: Actor) -> RenewalForm:
     """The share application's start form pre-filled from grant ``grant_id``, for a clerk of its
     consumer department (``NotDeployed`` while the procedure is not deployed, ``PermissionDenied``)."""
-    form = start_form(engine, SHARE_APPLICATION, actor)
+    form = start_form(engine, renewal_process(engine), actor)
     return RenewalForm(form, renewal_form(engine, grant_id, actor))
 
 
@@ -395,9 +395,8 @@ def start_renewal(engine, grant_id: int, actor: Actor, data: dict) -> int:
     """Start the share application that renews a grant (the start form's values, checked as any
     start form is; the resource must be the grant's). The case carries ``renews_grant_id``; the
     renewal is audited on the new case (``grant_renewal_applied``). Returns the case id."""
-    proc = engine.procedures.get(SHARE_APPLICATION)
-    if proc is None:
-        raise NotFound(f"没有已部署的流程 {SHARE_APPLICATION} (no deployed process)")
+    process_id = renewal_process(engine)
+    proc = engine.procedures[process_id]
     with engine.uow() as uow:
         grant = _renewable(uow.session, grant_id, actor)
         cleaned = engine.validate_start(uow, proc, actor, dict(data))
@@ -405,7 +404,7 @@ def start_renewal(engine, grant_id: int, actor: Actor, data: dict) -> int:
             raise InvalidForm({"resource": f"续期申请的数据资源应为原授权的 {grant.resource_code} "
                                            f"(a renewal is for the grant's resource {grant.resource_code})"})
         cleaned["renews_grant_id"] = grant.id
-        case_id = engine.start_case_in(uow, SHARE_APPLICATION, actor, cleaned, trusted=True)
+        case_id = engine.start_case_in(uow, process_id, actor, cleaned, trusted=True)
         record_audit(uow, actor, engine.clock.now(), "grant_renewal_applied", case_id, {
             "grant_id": grant.id, "resource_code": grant.resource_code,
             "valid_until": grant.valid_until.isoformat()})

@@ -80,7 +80,15 @@ class Procedure:
     ``check_task(ctx, element_id, cleaned) -> cleaned``: rules across fields of a task form (e.g. a
     refusal needs a reason *and* a basis, art. 14); raise ``InvalidForm`` to refuse with messages;
     ``periods``: the statutory periods its diagram watches (``PERIODS``, docs/deadlines.md);
-    ``period_moved(ctx, row)``: one of them moved (a published year, an extension).
+    ``period_moved(ctx, row)``: one of them moved (a published year, an extension);
+    ``actions``: labels of the actions it audits (``labels.ACTIONS``: action -> message id);
+    ``record_views(session, case_id)``: its own records of a case as the case page shows them
+    (``views.record_views``, engine.record_views);
+    ``provides``: what else the engine may ask of it by name (``PROVIDES``), e.g. the public answer
+    period of an objection; the engine never names a procedure, it asks who provides a capability.
+
+    A procedure is a package ``workflows/<process_id>/`` (docs/procedures.md, "Adding a procedure"):
+    its ``__init__`` exposes the glue (``glue.py``), ``labels``, ``views`` and ``records``.
     """
 
     process_id: str
@@ -94,6 +102,9 @@ class Procedure:
     check_task: Callable[..., dict] | None = None
     periods: Mapping[str, Any] = field(default_factory=dict)  # name -> engine.periods.PeriodSpec
     period_moved: Callable[..., None] | None = None  # (ctx, period row): a published year moved it
+    actions: Mapping[str, str] = field(default_factory=dict)
+    record_views: Callable[..., list] | None = None
+    provides: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_module(cls, process_id: str, module: ModuleType) -> "Procedure":
@@ -103,7 +114,10 @@ class Procedure:
                    frozenset(roles) if roles is not None else None,
                    tuple(getattr(module, "START_FORM", ())), getattr(module, "check_start", None),
                    getattr(module, "title", None), getattr(module, "check_task", None),
-                   dict(getattr(module, "PERIODS", {})), getattr(module, "period_moved", None))
+                   dict(getattr(module, "PERIODS", {})), getattr(module, "period_moved", None),
+                   dict(getattr(getattr(module, "labels", None), "ACTIONS", {})),
+                   getattr(getattr(module, "views", None), "record_views", None),
+                   dict(getattr(module, "PROVIDES", {})))
 
 
 def load_procedures(package: str | None) -> dict[str, Procedure]:
@@ -125,3 +139,26 @@ def _bound(fn: Callable, ctx: ScriptContext) -> Callable:
         return fn(ctx, *args, **kwargs)
     call.__name__ = getattr(fn, "__name__", "function")
     return call
+
+
+def record_viewers(procedures: Mapping[str, Procedure]) -> list[Callable]:
+    """The procedures' own record views, in the procedures' order."""
+    return [p.record_views for p in procedures.values() if p.record_views is not None]
+
+
+def action_labels(procedures: Mapping[str, Procedure]) -> dict[str, str]:
+    """Every audited action's label (message id): the engine's own and each procedure's."""
+    from .labels import ACTIONS
+    found = dict(ACTIONS)
+    for proc in procedures.values():
+        found.update(proc.actions)
+    return found
+
+
+def provider(procedures: Mapping[str, Procedure], capability: str) -> tuple[str, Any] | None:
+    """(process id, what it provides) of the procedure providing ``capability`` (its ``PROVIDES``),
+    None when no installed procedure does."""
+    for process_id, proc in procedures.items():
+        if capability in proc.provides:
+            return process_id, proc.provides[capability]
+    return None

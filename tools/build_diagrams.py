@@ -1,4 +1,4 @@
-"""Write bpmn/<process_id>.bpmn from tools/diagrams/<process_id>.py (each has ``build() -> Diagram``).
+"""Write bpmn/<process_id>.bpmn from workflows/<process_id>/diagram.py (each has ``build() -> Diagram``).
 
 Run from the repository root: ``.venv/bin/python -m tools.build_diagrams`` (or ``make diagrams``).
 The diagrams in bpmn/ are what gets deployed; tests check they equal what the builders produce.
@@ -6,21 +6,24 @@ The diagrams in bpmn/ are what gets deployed; tests check they equal what the bu
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from pathlib import Path
 
-from tools import diagrams
 from tools.bpmn_builder import write
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def builders() -> dict[str, object]:
+    """process id -> ``build`` of every procedure package that has a diagram builder."""
+    from workflows import PROCEDURES
     found = {}
-    for info in pkgutil.iter_modules(diagrams.__path__):
-        module = importlib.import_module(f"tools.diagrams.{info.name}")
+    for process_id in PROCEDURES:
+        try:
+            module = importlib.import_module(f"workflows.{process_id}.diagram")
+        except ModuleNotFoundError:
+            continue
         if hasattr(module, "build"):
-            found[info.name] = module.build
+            found[process_id] = module.build
     return found
 
 

@@ -6,71 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from engine import inbox
 from engine.calendar import BEIJING
-from engine.domain.case_records import RecordsOfCase
+from engine.record_views import RecordView
 from engine.forms import FormField
 from engine.views import cases
 
-ACTIONS = {
-    "case_started": _l("Case started"),
-    "task_created": _l("Task received"),
-    "task_claimed": _l("Claimed"),
-    "task_unclaimed": _l("Released to the shared inbox"),
-    "task_transferred": _l("Transferred"),
-    "task_reassigned": _l("Reassigned by the data authority"),
-    "task_urged": _l("Urged"),
-    "task_completed": _l("Submitted"),
-    "task_cancelled": _l("Task withdrawn"),
-    "comment_added": _l("Comment"),
-    "timer_fired": _l("Deadline timer"),
-    "deadline_moved": _l("Due date moved"),
-    "period_opened": _l("Statutory period started"),
-    "period_overdue": _l("Statutory period passed"),
-    "period_closed": _l("Statutory period ended"),
-    "period_moved": _l("Statutory period moved"),
-    "violation_deadline_moved": _l("Rectification deadline moved"),
-    "inconsistency_proposed": _l("Resolution proposed"),
-    "inconsistency_confirmed": _l("Corrections confirmed"),
-    "negotiation_lapsed": _l("Negotiation period passed"),
-    "case_ended": _l("Case concluded"),
-    "task_returned": _l("Returned to the previous step"),
-    "attachment_added": _l("Evidence file added"),
-    "case_migrated": _l("Moved to a new version of the procedure"),
-    "share_application_submitted": _l("Share application submitted"),
-    "share_application_supplemented": _l("Application materials supplemented"),
-    "share_application_granted": _l("Share application granted"),
-    "share_application_refused": _l("Share application refused"),
-    "share_application_withdrawn": _l("Share application withdrawn"),
-    "share_application_coordinated": _l("Refusal coordinated by the authority"),
-    "grant_created": _l("Grant issued"),
-    "grant_revoked": _l("Grant revoked"),
-    "grant_expired": _l("Grant expired"),
-    "grant_expiry_notified": _l("Consumer told the grant expires soon"),
-    "grant_renewal_applied": _l("Renewal of a grant applied for"),
-    "objection_received": _l("Objection received"),
-    "objection_answered": _l("Objection answered"),
-    "objection_extension_requested": _l("Extension requested"),
-    "objection_extension_decided": _l("Extension decided"),
-    "inconsistency_reported": _l("Inconsistency reported"),
-    "inconsistency_position": _l("Position stated"),
-    "inconsistency_decided": _l("Inconsistency settled"),
-    "inconsistency_corrected": _l("Correction recorded"),
-    "violation_recorded": _l("Violation recorded"),
-    "violation_notified": _l("Rectification notice issued"),
-    "violation_rectified": _l("Rectification accepted"),
-    "violation_ordered": _l("Ordered to correct within a time limit"),
-    "violation_criticised": _l("Public criticism issued"),
-    "violation_referred": _l("Referred for disciplinary measures"),
-    "violation_closed": _l("Violation closed"),
-    "violation_case_attached": _l("Violation linked to this case"),
-    "supervision_opened": _l("Supervision item opened"),
-    "supervision_confirmed": _l("Supervision item confirmed as a violation"),
-    "supervision_resolved": _l("Supervision item resolved"),
-    "catalog_published": _l("Catalog version published"),
-}
 TIMER_KINDS = {"reminder": _l("Due soon: reminder sent"), "overdue": _l("Overdue: supervision"),
                "timer": _l("Timer")}
 SYSTEM = _l("System")
@@ -110,7 +54,7 @@ def file_of(found: cases.CaseFile) -> CaseFile:
 def _entry(record: cases.AuditEntry, names: dict[str, str], tasks: dict[str, str], comments: dict[int, str],
            fields: dict[str, FormField]) -> HistoryEntry:
     who = actor_name(record.actor, names)
-    what = str(ACTIONS.get(record.action, record.action))
+    what = gettext(record.label) if record.label else record.action
     return HistoryEntry(record.at, who, what, tasks.get(record.task_id),
                         _detail(record, record.summary, names, comments, fields, tasks))
 
@@ -209,7 +153,7 @@ class DeadlineView:
 class CasePage:
     file: CaseFile
     deadlines: list[DeadlineView]
-    records: RecordsOfCase
+    records: tuple[RecordView, ...]
     comments: list[tuple[datetime, str, str]]  # when, who, text
     names: dict[str, str]  # login -> display name of everyone the page names
     periods: list = field(default_factory=list)  # engine.periods.PeriodView: the statutory periods

@@ -19,7 +19,6 @@ from .i18n import localise
 
 bp = Blueprint("grants", __name__, url_prefix="/grants")
 PER_PAGE = 20
-RENEWABLE = grant_service.SHARE_APPLICATION  # the procedure a renewal starts
 SIDE_LABELS = {"consumer": _l("Held by my department"), "provider": _l("Given by my department"),
                "all": _l("All grants of the county")}
 STATUS_LABELS = {"active": _l("In force"), "expired": _l("Expired"), "revoked": _l("Revoked")}
@@ -93,10 +92,14 @@ def renewal_start_form():
     """``/start/share_application?renew=<grant_id>``: the share application's start page, pre-filled
     from the grant; it answers in front of ``start.form`` (after the log-in and CSRF checks), which
     serves the form without ``renew`` as ever."""
-    if request.endpoint != "start.form" or (request.view_args or {}).get("process_id") != RENEWABLE:
-        return None
     renew = request.args.get("renew")
-    return None if renew is None else renew_start(renew)
+    if request.endpoint != "start.form" or renew is None:
+        return None
+    try:
+        renewable = grant_service.renewal_process(govflow())
+    except views.NotDeployed:
+        return None
+    return renew_start(renew) if (request.view_args or {}).get("process_id") == renewable else None
 
 
 def renew_start(renew: str):
@@ -109,7 +112,7 @@ def renew_start(renew: str):
         if request.method == "GET":
             renewal = grant_service.renewal_start_form(engine, grant_id, who)
             return _render_renewal(renewal.form, renewal.values, {}, grant_id)
-        start = views.start_form(engine, RENEWABLE, who)
+        start = views.start_form(engine, grant_service.renewal_process(engine), who)
     except views.NotDeployed:
         abort(404)
     try:

@@ -35,6 +35,7 @@ class Grant(Base):
     provider_department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), index=True)
     data_items: Mapped[list[str]] = mapped_column(sa.JSON)
     scenario: Mapped[str] = mapped_column(sa.Text)  # 应用场景, art. 14
+    materials: Mapped[list[str] | None] = mapped_column(sa.JSON)  # what the consumer registered (art. 16)
     valid_from: Mapped[date] = mapped_column(sa.Date)
     valid_until: Mapped[date] = mapped_column(sa.Date)  # last day of use (inclusive)
     usage_limits: Mapped[str] = mapped_column(sa.Text)
@@ -62,7 +63,7 @@ class Grant(Base):
 def create_grant(uow: UnitOfWork, *, consumer_dept_code: str, resource_code: str, provider_dept_code: str,
                  data_items: list[str], scenario: str, valid_from: date | str, valid_until: date | str,
                  basis: str, actor: Actor, now: datetime, usage_limits: str = "",
-                 case_id: int | None = None) -> Grant:
+                 case_id: int | None = None, materials: list[str] | None = None) -> Grant:
     """Record a grant (art. 17); the third-party ban of art. 14 para. 2 is always among its limits."""
     check = Checks(uow.session)
     grant = Grant(
@@ -75,7 +76,8 @@ def create_grant(uow: UnitOfWork, *, consumer_dept_code: str, resource_code: str
         valid_until=check.day("valid_until", valid_until, "授权截止日", "last day of the grant"),
         usage_limits=_limits(check.optional_text("usage_limits", usage_limits, "使用限制", "usage limits")),
         basis=check.text("basis", basis, "授权依据", "basis of the grant"),
-        case_id=check.case("case_id", case_id), approved_by=actor.username, approved_at=now, status="active")
+        case_id=check.case("case_id", case_id), approved_by=actor.username, approved_at=now, status="active",
+        materials=list(materials) if materials is not None else None)
     check.different("consumer_dept_code", grant.consumer, grant.provider)
     check.period("valid_until", grant.valid_from, grant.valid_until)
     check.done()

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from .. import inbox, periods
 from ..case_diagram import element_forms, element_names
-from ..domain.case_records import RecordsOfCase, copy_into, read_records
+from ..domain.case_records import record_views_of_case
+from ..procedures import action_labels, record_viewers
+from ..record_views import RecordView, copy_into
 from ..domain.comments import CaseComment
 from ..domain.org import Department, Person
 from ..errors import NotFound, PermissionDenied
@@ -92,6 +94,7 @@ class AuditEntry:
     action: str
     task_id: str | None
     summary: dict[str, Any]
+    label: str | None = None  # the action's message id (engine/labels.py, a procedure's labels.ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ class CasePage:
     file: CaseFile
     deadlines: tuple[DeadlineRow, ...]  # earliest due first
     watched: dict[str, str]  # deadline id -> the name of the task it watches, else of its timer
-    records: RecordsOfCase
+    records: tuple[RecordView, ...]  # the domain records the case produced (engine.record_views)
     periods: tuple[periods.PeriodView, ...]
     departments: dict[str, str]  # code -> name of the periods' departments
     names: dict[str, str]  # login -> display name of everyone the page names
@@ -169,12 +172,12 @@ def case_page(engine, case_id: int, actor: Actor) -> CasePage:
         elements = element_names(bundle) if deadlines else {}
         watched = {d.id: file.task_names.get(d.human_task_id or "") or elements.get(d.element_id, d.element_id)
                    for d in deadlines}
-        records = read_records(s, case.id)
+        records = record_views_of_case(s, case.id, record_viewers(engine.procedures))
         period_views = tuple(periods.views(engine, s, case))
         codes = {p.department for p in period_views if p.department}
         departments = dict(s.execute(sa.select(Department.code, Department.name)
                                      .where(Department.code.in_(codes))).all()) if codes else {}
-        names = {**file.names, **display_names(s, records.people() - set(file.names))}
+        names = {**file.names, **display_names(s, set().union(*(r.people for r in records)) - set(file.names))}
         return CasePage(file, deadlines, watched, records, period_views, departments, names)
 
 
@@ -208,7 +211,8 @@ def file_in(engine, session, case: Case, bundle=None) -> CaseFile:
     s = session
     process_name = procedure_name(s, case.definition_id)
     tasks = list(s.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at)))
-    timeline = tuple(_entry(r) for r in s.scalars(sa.select(AuditRecord).where(AuditRecord.case_id == case.id)
+    labels = action_labels(engine.procedures)
+    timeline = tuple(_entry(r, labels) for r in s.scalars(sa.select(AuditRecord).where(AuditRecord.case_id == case.id)
                                                    .order_by(AuditRecord.id)))
     comments = tuple(copy_into(CommentRow, c) for c in s.scalars(
         sa.select(CaseComment).where(CaseComment.case_id == case.id).order_by(CaseComment.created_at, CaseComment.id)))
@@ -254,8 +258,9 @@ def summary_of(record: AuditRecord) -> dict[str, Any]:
     return found if isinstance(found, dict) else {"value": found}
 
 
-def _entry(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(record.id, record.at, record.actor, record.action, record.task_id, summary_of(record))
+def _entry(record: AuditRecord, labels: dict[str, str] | None = None) -> AuditEntry:
+    return AuditEntry(record.id, record.at, record.actor, record.action, record.task_id, summary_of(record),
+                      (labels or {}).get(record.action))
 
 
 def _transfer_logins(timeline: tuple[AuditEntry, ...]) -> set[str]:

@@ -1,28 +1,33 @@
 """Read models of the public's objections (复核, art. 18), shared by the public page and the API: the
 objection form, and what an objector may read of their objection (status, due date, answer; never
-anyone's name, contact details or login)."""
+anyone's name, contact details or login).
+
+The public's right to object is the regulation's (art. 18), so its vocabulary is here; the procedure
+that reviews objections provides the ``public_objections`` capability (``PublicObjections``: its
+records as an ``ObjectionStatus``), found through ``engine.procedures.provider`` without naming it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import sqlalchemy as sa
+from typing import Callable
 
 from .. import definitions, forms, rule_admin
-from ..domain import catalog
-from ..domain.objections import OBJECTION_STATUSES, OBJECTOR_KINDS, OUTCOMES, RECEIPT_LENGTH, Objection
 from ..errors import NotFound
-from ..models import HumanTask
+from ..procedures import provider
 from ..service import option_pairs
 from ..uow import Actor
 from .modeler import NotDeployed
 
 __all__ = ["OBJECTION_STATUSES", "OBJECTOR_KINDS", "OUTCOMES", "PUBLIC_KINDS", "RECEIPT_LENGTH", "NotDeployed",
-           "ObjectionForm", "ObjectionStatus", "objection_form", "public_actor", "status_of"]
-PROCESS = "data_review"  # art. 18: the objection review procedure
+           "ObjectionForm", "ObjectionStatus", "PublicObjections", "objection_form", "objections_of", "public_actor"]
+CAPABILITY = "public_objections"
+OBJECTOR_KINDS = {"department": "政务数据使用部门", "natural_person": "自然人", "legal_person": "法人",
+                  "other_organisation": "其他组织"}  # art. 18
 PUBLIC_KINDS = ("natural_person", "legal_person", "other_organisation")  # a department objects after logging in
-ANSWER_TASK = "verify_answer"  # the task of data_review whose due date the objector is told
-REPLY_PERIOD = "review_reply_days"  # art. 18: the period the objector is promised
+OBJECTION_STATUSES = {"received": "已受理", "answered": "已答复"}
+OUTCOMES = {"corrected": "已更正", "confirmed": "经核无误"}
+RECEIPT_LENGTH = 12  # 29**12 ≈ 3.5e17: not guessable, and a lookup needs no login
 
 
 def public_actor(kind: str) -> Actor:
@@ -37,19 +42,28 @@ class ObjectionForm:
     reply_days: int | None  # the rule set in force today (None when none is: name the article only)
 
 
+def objections_of(engine) -> tuple[str, "PublicObjections"]:
+    """(process id, capability) of the installed procedure reviewing objections (``NotDeployed``)."""
+    found = provider(engine.procedures, CAPABILITY)
+    if found is None:
+        raise NotDeployed(CAPABILITY)
+    return found
+
+
 def objection_form(engine) -> ObjectionForm:
     """The objection form, as the public sees it; ``NotDeployed`` while the procedure is not."""
+    process_id, public = objections_of(engine)
     with engine.uow() as uow:
-        deployed = definitions.latest(uow.session, PROCESS) is not None
-    if not deployed or PROCESS not in engine.procedures:
-        raise NotDeployed(PROCESS)
-    fields, options = engine.start_form(PROCESS, public_actor(""))  # a unit of work of its own
-    return ObjectionForm(fields, option_pairs(options), _reply_days(engine))
+        deployed = definitions.latest(uow.session, process_id) is not None
+    if not deployed:
+        raise NotDeployed(process_id)
+    fields, options = engine.start_form(process_id, public_actor(""))  # a unit of work of its own
+    return ObjectionForm(fields, option_pairs(options), _reply_days(engine, public.reply_period))
 
 
-def _reply_days(engine) -> int | None:
+def _reply_days(engine, rule: str) -> int | None:
     try:
-        return rule_admin.period_in_force(engine, REPLY_PERIOD)
+        return rule_admin.period_in_force(engine, rule)
     except NotFound:
         return None
 
@@ -74,17 +88,10 @@ class ObjectionStatus:
     answered_at: datetime | None
 
 
-def status_of(session, found: Objection) -> ObjectionStatus:
-    """What the objector may read of ``found`` (inside the caller's unit of work)."""
-    try:
-        resource = catalog.get_resource(session, found.resource_code, include_retired=True).name
-    except NotFound:
-        resource = ""
-    task = session.scalars(sa.select(HumanTask).where(
-        HumanTask.case_id == found.case_id, HumanTask.element_id == ANSWER_TASK,
-        HumanTask.state == "ready")).first() if found.case_id is not None else None
-    return ObjectionStatus(
-        found.receipt_code, found.received_at, found.status, found.resource_code, resource, found.provider.code,
-        found.provider.name, found.record_ref, task.due_date if task else None, bool(task and task.provisional),
-        found.extension_days, found.extension_approved, found.outcome, found.answer, found.correction,
-        found.answered_at)
+@dataclass(frozen=True)
+class PublicObjections:
+    """What the procedure reviewing objections provides (its ``PROVIDES["public_objections"]``)."""
+
+    status_of_case: Callable[..., ObjectionStatus]  # (session, case id)
+    status_by_receipt: Callable[..., "ObjectionStatus | None"]  # (session, normalised receipt code)
+    reply_period: str  # the rule of the period the objector is promised (art. 18)

@@ -23,6 +23,7 @@ from engine.domain import api_tokens, catalog, org, records, throttle
 from engine.errors import CaseStalled, ConcurrentModification, GovflowError, ScriptError
 from engine.models import AuditRecord, Base
 from engine.procedures import Procedure
+from workflows.data_review import records as objection_records
 from tests.e2e.conftest import AUTHORITY, DEPT_A, DEPT_B, actor, open_task, start_case
 from web.api import objections as objection_api
 from workflows import data_review
@@ -378,8 +379,8 @@ def test_a_public_objection_is_followed_by_its_receipt_code(client, county, engi
     assert receipt["due_date"] is not None and receipt["answer"] is None
 
     with engine.uow() as uow:
-        case = uow.session.scalars(sa.select(records.Objection.case_id).where(
-            records.Objection.receipt_code == code)).one()
+        case = uow.session.scalars(sa.select(objection_records.Objection.case_id).where(
+            objection_records.Objection.receipt_code == code)).one()
         started_by = uow.session.scalar(sa.select(AuditRecord.actor).where(
             AuditRecord.case_id == case, AuditRecord.action == "case_started"))
     assert started_by == "public:natural_person"  # as from the public page

@@ -8,6 +8,10 @@ import pytest
 
 from engine.calendar import BEIJING
 from engine.domain import catalog, records
+from engine.procedures import load_procedures
+from workflows.share_application import records as share_records
+from workflows.inconsistency_arbitration import records as report_records
+from workflows.data_review import records as objection_records
 from tests.conftest import FIXTURES
 from tests.e2e.conftest import DEPT_A, DEPT_B, actor, start_case
 from web import vendor
@@ -110,23 +114,26 @@ def test_only_those_who_may_see_the_case_see_its_page_and_diagram(as_person, eng
 
 
 def test_the_records_of_the_case_are_listed_with_their_state(as_person, engine, clock):
+    # each procedure package views its own records (workflows/<process_id>/views.py): install them
+    engine.procedures.update({pid: proc for pid, proc in load_procedures("workflows").items()
+                              if pid not in engine.procedures})
     case_id = start_case(engine)
     now = clock.now()
     authority = actor("supervisor")
     with engine.uow() as uow:
-        application = records.create_share_application(
+        application = share_records.create_share_application(
             uow, consumer_dept_code=DEPT_B, resource_code="HN-GA-001", provider_dept_code=DEPT_A,
             data_items=["姓名", "户籍地址"], scenario="低保资格核验", period_from=date(2026, 3, 2),
             period_until=date(2026, 6, 30), actor=actor("clerk.b"), now=now, case_id=case_id)
-        records.decide_share_application(uow, application.id, "approve", actor("clerk.a"), now,
+        share_records.decide_share_application(uow, application.id, "approve", actor("clerk.a"), now,
                                          basis="第十七条")
-        objection = records.create_objection(
+        objection = objection_records.create_objection(
             uow, objector_kind="natural_person", resource_code="HN-GA-001", provider_dept_code=DEPT_A,
             record_ref="户籍地址", description="门牌号有误", actor=authority, now=now, objector_name="王某",
             contact_phone="138 0000 0000", case_id=case_id)
-        records.answer_objection(uow, objection.id, "corrected", "已更正。", actor("clerk.a"), now,
+        objection_records.answer_objection(uow, objection.id, "corrected", "已更正。", actor("clerk.a"), now,
                                  correction="门牌号由 21 号更正为 12 号")
-        records.create_inconsistency_report(uow, description="两部门人口数不一致",
+        report_records.create_inconsistency_report(uow, description="两部门人口数不一致",
                                             involved=[(DEPT_A, "HN-GA-001"), (DEPT_B, "HN-SJ-001")],
                                             actor=authority, now=now, case_id=case_id)
         violation = records.record_violation(uow, dept_code=DEPT_A, item=3, evidence="逾期未答复",

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from engine.domain import catalog, throttle
 from engine.domain.notifications import Notification
-from engine.domain.objections import Objection
+from workflows.data_review.records import Objection
 from engine.models import AuditRecord, Case, HumanTask
 from engine.procedures import load_procedures
 from tests.e2e.conftest import DEPT_A, Browser, actor

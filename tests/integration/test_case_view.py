@@ -9,9 +9,11 @@ import pytest
 from engine import timer_service
 from engine.calendar import BEIJING
 from engine.domain import catalog, org, records
-from engine.domain.case_records import records_of_case
+from engine.domain.case_records import record_views_of_case
+from engine.procedures import load_procedures, record_viewers
 from engine.errors import NotFound, PermissionDenied
 from engine.uow import Actor
+from workflows.share_application import records as share_records
 from tests.conftest import FIXTURES, make_engine
 
 CLERK = Actor("clerk1", frozenset({"provider_clerk"}), "D1")
@@ -98,10 +100,10 @@ def test_records_of_a_case_are_the_ones_it_wrote_or_escalated(eng, clock):
     assert not records_of(eng, mine)
     now = clock.now()
     with eng.uow() as uow:
-        records.create_share_application(
+        application_id = share_records.create_share_application(
             uow, consumer_dept_code="D2", resource_code="D1-001", provider_dept_code="D1", data_items=["姓名"],
             scenario="核验", period_from=date(2026, 3, 2), period_until=date(2026, 6, 30), actor=CLERK, now=now,
-            case_id=mine)
+            case_id=mine).id
         records.record_violation(uow, dept_code="D1", item=3, evidence="逾期未答复", actor=AUTHORITY, now=now,
                                  case_id=other)
         item = records.open_supervision_item(uow, case_id=mine, human_task_id="t-1", dept_code="D1",
@@ -118,15 +120,16 @@ def test_records_of_a_case_are_the_ones_it_wrote_or_escalated(eng, clock):
         uow.commit()
 
     found = records_of(eng, mine)
-    assert [a.resource_code for a in found.share_applications] == ["D1-001"]
-    assert [v.id for v in found.violations] == [escalated.id]
-    assert [s.step for s in found.violations[0].steps][-1] == "notified"
-    assert [s.id for s in found.supervision_items] == [item.id]
-    assert [c.basis for c in found.catalog_versions] == ["职能调整"]
-    assert found.grants == [] and found.objections == [] and found.inconsistency_reports == []
-    assert [v.case_id for v in records_of(eng, other).violations] == [other]
+    assert [(r.kind, r.number) for r in found] == [
+        ("share_application", f"#{application_id}"), ("violation", f"#{escalated.id}"),
+        ("supervision", f"#{item.id}"), ("catalog", "部门D1")]
+    application, violation, supervision, published = found
+    assert application.tags == ("D1-001",) and application.status.key == "submitted"
+    assert [s.label.key for s in violation.steps][-1] == "notified" and violation.people == {AUTHORITY.username}
+    assert ("Change basis", "职能调整") in [(f.label, f.value) for f in published.facts]
+    assert [r.kind for r in records_of(eng, other)] == ["violation"]
 
 
 def records_of(engine, case_id: int):
-    with engine.uow() as uow:  # the records and what they show are loaded eagerly
-        return records_of_case(uow.session, case_id)
+    with engine.uow() as uow:  # the records and what they show are read inside the unit of work
+        return record_views_of_case(uow.session, case_id, record_viewers(load_procedures("workflows")))

@@ -11,10 +11,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.domain import objections, org, records
+from engine.domain import org, records
 from engine.errors import ConcurrentModification, GovflowError, InvalidForm, NotFound
 from engine.models import AuditRecord, Base
 from engine.uow import Actor
+from workflows.share_application import records as share_records
+from workflows.inconsistency_arbitration import records as report_records
+from workflows.data_review import records as objection_records
 from tests.conftest import FIXTURES, make_engine
 
 AUTHORITY = Actor("guo", frozenset({"authority"}), "SJJ")
@@ -24,8 +27,8 @@ CONSUMER = Actor("li", frozenset({"consumer_clerk"}), "MZ")
 PUBLIC = Actor("system:public")
 DEPARTMENTS = [("GA", "县公安局", "county_department"), ("MZ", "县民政局", "county_department"),
                ("RS", "县人社局", "county_department"), ("SJJ", "县数据资源管理局", "authority")]
-RECORD_MODELS = [records.ShareApplication, records.Grant, records.Objection, records.InconsistencyReport,
-                 records.InconsistencyParty, records.Violation, records.ViolationStep, records.SupervisionItem]
+RECORD_MODELS = [share_records.ShareApplication, records.Grant, objection_records.Objection, report_records.InconsistencyReport,
+                 report_records.InconsistencyParty, records.Violation, records.ViolationStep, records.SupervisionItem]
 
 
 def build(url, clock):
@@ -76,7 +79,7 @@ def application(eng, clock, **overrides):
                   data_items=["姓名", "身份证号", "户籍地址"], scenario="低保资格审核时核验申请人户籍",
                   period_from=date(2026, 3, 2), period_until=date(2026, 12, 31), materials=["业务需求说明"],
                   actor=CONSUMER, now=clock.now())
-    return run(eng, records.create_share_application, **{**fields, **overrides})
+    return run(eng, share_records.create_share_application, **{**fields, **overrides})
 
 
 def grant(eng, clock, **overrides):
@@ -91,14 +94,14 @@ def objection(eng, clock, **overrides):
     fields = dict(objector_kind="natural_person", objector_name="王某", contact_phone="13800000000",
                   resource_code="GA-HJ-001", provider_dept_code="GA", record_ref="户籍记录 3408...",
                   description="出生日期有误", actor=PUBLIC, now=clock.now())
-    return run(eng, records.create_objection, **{**fields, **overrides})
+    return run(eng, objection_records.create_objection, **{**fields, **overrides})
 
 
 # -- share applications and grants (arts. 14, 17) -----------------------------------------------
 
 def test_an_approved_application_becomes_a_grant_with_the_third_party_limit(eng, clock):
     app = application(eng, clock)
-    decided = run(eng, records.decide_share_application, app.id, "approve", PROVIDER, clock.now(),
+    decided = run(eng, share_records.decide_share_application, app.id, "approve", PROVIDER, clock.now(),
                   basis="有条件共享，材料齐全", data_items=["姓名", "户籍地址"], usage_limits="仅限低保审核")
     g = decided.grant
     assert decided.status == "granted" and decided.decided_by == "zhang"
@@ -112,39 +115,39 @@ def test_an_approved_application_becomes_a_grant_with_the_third_party_limit(eng,
 
 def test_a_refusal_needs_a_reason_and_a_legal_or_policy_basis(eng, clock):
     app = application(eng, clock)
-    error = fails(eng, InvalidForm, records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(),
+    error = fails(eng, InvalidForm, share_records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(),
                   reason="涉及个人隐私")
     assert set(error.errors) == {"basis"} and "依据" in error.errors["basis"] and "basis" in error.errors["basis"]
-    assert set(fails(eng, InvalidForm, records.decide_share_application, app.id, "refuse", PROVIDER,
+    assert set(fails(eng, InvalidForm, share_records.decide_share_application, app.id, "refuse", PROVIDER,
                      clock.now()).errors) == {"reason", "basis"}
     assert counts(eng)["audit_record"] == 1
-    refused = run(eng, records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(),
+    refused = run(eng, share_records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(),
                   reason="涉及个人隐私", basis="《个人信息保护法》第十三条")
     assert (refused.status, refused.refusal_reason, refused.refusal_basis) == (
         "refused", "涉及个人隐私", "《个人信息保护法》第十三条")
-    fails(eng, GovflowError, records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="x")
+    fails(eng, GovflowError, share_records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="x")
 
 
 def test_after_the_authority_orders_the_share_the_provider_grants_it(eng, clock):
     app = application(eng, clock)
-    run(eng, records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(), reason="r", basis="b")
-    assert set(fails(eng, InvalidForm, records.coordinate_share_application, app.id, "maybe", "", AUTHORITY,
+    run(eng, share_records.decide_share_application, app.id, "refuse", PROVIDER, clock.now(), reason="r", basis="b")
+    assert set(fails(eng, InvalidForm, share_records.coordinate_share_application, app.id, "maybe", "", AUTHORITY,
                      clock.now()).errors) == {"outcome", "note"}
-    run(eng, records.coordinate_share_application, app.id, "share_ordered", "依据不足，应予共享", AUTHORITY, clock.now())
-    fails(eng, GovflowError, records.coordinate_share_application, app.id, "upheld", "again", AUTHORITY, clock.now())
-    granted = run(eng, records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="主管部门协调")
+    run(eng, share_records.coordinate_share_application, app.id, "share_ordered", "依据不足，应予共享", AUTHORITY, clock.now())
+    fails(eng, GovflowError, share_records.coordinate_share_application, app.id, "upheld", "again", AUTHORITY, clock.now())
+    granted = run(eng, share_records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="主管部门协调")
     assert granted.status == "granted" and granted.coordination_outcome == "share_ordered"
     assert actions(eng)[-1] == "share_application_granted"
 
 
 def test_an_application_is_checked_field_by_field_and_nothing_is_written(eng, clock):
     before = counts(eng)
-    error = fails(eng, InvalidForm, records.create_share_application, consumer_dept_code="XX",
+    error = fails(eng, InvalidForm, share_records.create_share_application, consumer_dept_code="XX",
                   resource_code="R" * 41, provider_dept_code="GA", data_items=[], scenario="  ",
                   period_from="2026-13-01", period_until=date(2026, 1, 1), actor=CONSUMER, now=clock.now())
     assert set(error.errors) == {"consumer_dept_code", "resource_code", "data_items", "scenario", "period_from"}
     assert "应用场景" in error.errors["scenario"] and "usage scenario" in error.errors["scenario"]
-    error = fails(eng, InvalidForm, records.create_share_application, consumer_dept_code="GA",
+    error = fails(eng, InvalidForm, share_records.create_share_application, consumer_dept_code="GA",
                   resource_code="GA-HJ-001", provider_dept_code="GA", data_items=["姓名"], scenario="s",
                   period_from="2026-03-02", period_until="2026-03-01", actor=CONSUMER, now=clock.now())
     assert set(error.errors) == {"consumer_dept_code", "period_until"}
@@ -153,15 +156,15 @@ def test_an_application_is_checked_field_by_field_and_nothing_is_written(eng, cl
 
 def test_a_grant_cannot_widen_the_items_applied_for_or_be_decided_twice(eng, clock):
     app = application(eng, clock, data_items=["姓名"])
-    error = fails(eng, InvalidForm, records.decide_share_application, app.id, "approve", PROVIDER, clock.now(),
+    error = fails(eng, InvalidForm, share_records.decide_share_application, app.id, "approve", PROVIDER, clock.now(),
                   basis="b", data_items=["姓名", "照片"])
     assert "照片" in error.errors["data_items"]
-    assert set(fails(eng, InvalidForm, records.decide_share_application, app.id, "approve", PROVIDER,
+    assert set(fails(eng, InvalidForm, share_records.decide_share_application, app.id, "approve", PROVIDER,
                      clock.now()).errors) == {"basis"}
     assert counts(eng)["share_grant"] == 0
-    run(eng, records.withdraw_share_application, app.id, CONSUMER, clock.now())
-    fails(eng, GovflowError, records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="b")
-    fails(eng, NotFound, records.decide_share_application, 999, "approve", PROVIDER, clock.now(), basis="b")
+    run(eng, share_records.withdraw_share_application, app.id, CONSUMER, clock.now())
+    fails(eng, GovflowError, share_records.decide_share_application, app.id, "approve", PROVIDER, clock.now(), basis="b")
+    fails(eng, NotFound, share_records.decide_share_application, 999, "approve", PROVIDER, clock.now(), basis="b")
 
 
 def test_a_grant_expires_at_the_end_of_its_last_day(eng, clock):
@@ -205,12 +208,12 @@ def test_a_grant_period_must_not_end_before_it_starts(eng, clock):
 # -- objections (art. 18) -----------------------------------------------------------------------
 
 def test_a_person_objecting_needs_a_name_and_a_way_to_be_answered(eng, clock):
-    error = fails(eng, InvalidForm, records.create_objection, objector_kind="natural_person",
+    error = fails(eng, InvalidForm, objection_records.create_objection, objector_kind="natural_person",
                   resource_code="GA-HJ-001", provider_dept_code="GA", record_ref="r", description="d",
                   actor=PUBLIC, now=clock.now())
     assert set(error.errors) == {"objector_name", "contact_phone"}
     assert "联系" in error.errors["contact_phone"] and "phone" in error.errors["contact_phone"]
-    error = fails(eng, InvalidForm, records.create_objection, objector_kind="alien", resource_code="GA-HJ-001",
+    error = fails(eng, InvalidForm, objection_records.create_objection, objector_kind="alien", resource_code="GA-HJ-001",
                   provider_dept_code="GA", record_ref="r", description="d", objector_name="n",
                   contact_email="not-an-address", actor=PUBLIC, now=clock.now())
     assert set(error.errors) == {"objector_kind", "contact_email"}
@@ -225,21 +228,21 @@ def test_a_person_objecting_needs_a_name_and_a_way_to_be_answered(eng, clock):
 def test_the_receipt_code_finds_the_objection_without_logging_in(eng, clock):
     made = objection(eng, clock)
     code = made.receipt_code
-    assert len(code) == 12 and set(code) <= set(records.RECEIPT_ALPHABET)
+    assert len(code) == 12 and set(code) <= set(objection_records.RECEIPT_ALPHABET)
     with eng.uow() as uow:
-        assert records.objection_by_receipt(uow.session, code).id == made.id
+        assert objection_records.objection_by_receipt(uow.session, code).id == made.id
         spaced = f" {code[:4].lower()}-{code[4:8]} {code[8:]} "
-        assert records.objection_by_receipt(uow.session, spaced).id == made.id
+        assert objection_records.objection_by_receipt(uow.session, spaced).id == made.id
         for unknown in ["", "ZZZZ2222ZZZZ", code[:-1], "x' OR '1'='1"]:
             with pytest.raises(NotFound):
-                records.objection_by_receipt(uow.session, unknown)
+                objection_records.objection_by_receipt(uow.session, unknown)
     with eng.db_engine.connect() as conn:  # the code is a bearer secret: never in the audit trail
         assert code not in " ".join(conn.execute(sa.select(AuditRecord.summary)).scalars())
 
 
 def test_receipt_codes_are_unique_over_many_objections(eng, clock):
     with eng.uow() as uow:
-        made = [records.create_objection(
+        made = [objection_records.create_objection(
             uow, objector_kind="legal_person", objector_name=f"公司{i}", contact_email=f"c{i}@example.cn",
             resource_code="GA-HJ-001", provider_dept_code="GA", record_ref=f"r{i}", description="d",
             actor=PUBLIC, now=clock.now()) for i in range(300)]
@@ -250,12 +253,12 @@ def test_receipt_codes_are_unique_over_many_objections(eng, clock):
 
 def test_a_drawn_receipt_code_that_exists_is_drawn_again(eng, clock, monkeypatch):
     draws = itertools.chain(itertools.repeat("A", 12), itertools.repeat("A", 12), itertools.repeat("B", 12))
-    monkeypatch.setattr(objections.secrets, "choice", lambda alphabet: next(draws))
+    monkeypatch.setattr(objection_records.secrets, "choice", lambda alphabet: next(draws))
     assert objection(eng, clock).receipt_code == "A" * 12
     assert objection(eng, clock).receipt_code == "B" * 12
-    monkeypatch.setattr(objections.secrets, "choice", lambda alphabet: "A")
+    monkeypatch.setattr(objection_records.secrets, "choice", lambda alphabet: "A")
     before = counts(eng)
-    fails(eng, GovflowError, records.create_objection, objector_kind="natural_person", objector_name="n",
+    fails(eng, GovflowError, objection_records.create_objection, objector_kind="natural_person", objector_name="n",
           contact_phone="13800000000", resource_code="GA-HJ-001", provider_dept_code="GA", record_ref="r",
           description="d", actor=PUBLIC, now=clock.now())
     assert counts(eng) == before
@@ -263,74 +266,74 @@ def test_a_drawn_receipt_code_that_exists_is_drawn_again(eng, clock, monkeypatch
 
 def test_a_corrected_answer_says_what_was_corrected(eng, clock):
     made = objection(eng, clock)
-    error = fails(eng, InvalidForm, records.answer_objection, made.id, "corrected", "已核实", PROVIDER, clock.now())
+    error = fails(eng, InvalidForm, objection_records.answer_objection, made.id, "corrected", "已核实", PROVIDER, clock.now())
     assert set(error.errors) == {"correction"} and "更正" in error.errors["correction"]
-    assert set(fails(eng, InvalidForm, records.answer_objection, made.id, "fixed", "", PROVIDER,
+    assert set(fails(eng, InvalidForm, objection_records.answer_objection, made.id, "fixed", "", PROVIDER,
                      clock.now()).errors) == {"outcome", "answer"}
-    answered = run(eng, records.answer_objection, made.id, "corrected", "已核实并更正", PROVIDER, clock.now(),
+    answered = run(eng, objection_records.answer_objection, made.id, "corrected", "已核实并更正", PROVIDER, clock.now(),
                    correction="出生日期 1980-01-02 → 1980-02-01")
     assert (answered.status, answered.outcome, answered.answered_by) == ("answered", "corrected", "zhang")
-    fails(eng, GovflowError, records.answer_objection, made.id, "confirmed", "again", PROVIDER, clock.now())
-    confirmed = run(eng, records.answer_objection, objection(eng, clock).id, "confirmed", "经核实无误",
+    fails(eng, GovflowError, objection_records.answer_objection, made.id, "confirmed", "again", PROVIDER, clock.now())
+    confirmed = run(eng, objection_records.answer_objection, objection(eng, clock).id, "confirmed", "经核实无误",
                     PROVIDER, clock.now())
     assert confirmed.outcome == "confirmed" and confirmed.correction is None
 
 
 def test_an_extension_is_at_most_ten_days_once_and_the_head_decides_it(eng, clock):
     made = objection(eng, clock)
-    fails(eng, GovflowError, records.decide_extension, made.id, True, HEAD, clock.now())  # nothing requested
+    fails(eng, GovflowError, objection_records.decide_extension, made.id, True, HEAD, clock.now())  # nothing requested
     for days in (11, 0, "5", True):
-        error = fails(eng, InvalidForm, records.record_extension, made.id, days, "数据量大", PROVIDER, clock.now())
+        error = fails(eng, InvalidForm, objection_records.record_extension, made.id, days, "数据量大", PROVIDER, clock.now())
         assert set(error.errors) == {"days"} and "10" in error.errors["days"]
-    run(eng, records.record_extension, made.id, 10, "需调取原始档案", PROVIDER, clock.now())
-    fails(eng, GovflowError, records.record_extension, made.id, 3, "again", PROVIDER, clock.now())
-    decided = run(eng, records.decide_extension, made.id, True, HEAD, clock.now())
+    run(eng, objection_records.record_extension, made.id, 10, "需调取原始档案", PROVIDER, clock.now())
+    fails(eng, GovflowError, objection_records.record_extension, made.id, 3, "again", PROVIDER, clock.now())
+    decided = run(eng, objection_records.decide_extension, made.id, True, HEAD, clock.now())
     assert (decided.extension_days, decided.extension_approved, decided.extension_decided_by) == (10, True, "wu")
-    fails(eng, GovflowError, records.decide_extension, made.id, False, HEAD, clock.now())
+    fails(eng, GovflowError, objection_records.decide_extension, made.id, False, HEAD, clock.now())
     assert actions(eng)[-2:] == ["objection_extension_requested", "objection_extension_decided"]
 
 
 # -- inconsistency reports (art. 19) ------------------------------------------------------------
 
 def report(eng, clock, involved=(("GA", "GA-HJ-001"), ("RS", "RS-CB-002"))):
-    return run(eng, records.create_inconsistency_report, description="同一人的出生日期不一致",
+    return run(eng, report_records.create_inconsistency_report, description="同一人的出生日期不一致",
                involved=[list(x) for x in involved], reporter_dept_code="MZ", actor=CONSUMER, now=clock.now())
 
 
 def test_an_inconsistency_involves_two_departments_at_least(eng, clock):
-    error = fails(eng, InvalidForm, records.create_inconsistency_report, description="d",
+    error = fails(eng, InvalidForm, report_records.create_inconsistency_report, description="d",
                   involved=[("GA", "GA-HJ-001"), ("GA", "GA-HJ-002")], actor=CONSUMER, now=clock.now())
     assert set(error.errors) == {"involved"} and "两个" in error.errors["involved"]
-    assert set(fails(eng, InvalidForm, records.create_inconsistency_report, description="", involved="GA",
+    assert set(fails(eng, InvalidForm, report_records.create_inconsistency_report, description="", involved="GA",
                      actor=CONSUMER, now=clock.now()).errors) == {"description", "involved"}
     assert counts(eng)["inconsistency_report"] == counts(eng)["inconsistency_party"] == 0
 
 
 def test_departments_that_agree_settle_it_and_the_report_closes_after_the_correction(eng, clock):
     made = report(eng, clock)
-    assert set(fails(eng, InvalidForm, records.record_position, made.id, "MZ", "x", True, CONSUMER,
+    assert set(fails(eng, InvalidForm, report_records.record_position, made.id, "MZ", "x", True, CONSUMER,
                      clock.now()).errors) == {"dept_code"}
-    run(eng, records.record_position, made.id, "GA", "户籍记录为准", True, PROVIDER, clock.now())
-    run(eng, records.record_position, made.id, "RS", "同意以户籍为准", True, PROVIDER, clock.now())
-    settled = run(eng, records.decide_inconsistency, made.id, "agreed", "以公安户籍数据为准", ["RS"], PROVIDER,
+    run(eng, report_records.record_position, made.id, "GA", "户籍记录为准", True, PROVIDER, clock.now())
+    run(eng, report_records.record_position, made.id, "RS", "同意以户籍为准", True, PROVIDER, clock.now())
+    settled = run(eng, report_records.decide_inconsistency, made.id, "agreed", "以公安户籍数据为准", ["RS"], PROVIDER,
                   clock.now())
     assert (settled.status, settled.outcome) == ("settled", "agreed")
     assert [(p.department.code, p.must_correct) for p in settled.parties] == [("GA", False), ("RS", True)]
-    fails(eng, GovflowError, records.record_correction, made.id, "GA", "nothing to do", PROVIDER, clock.now())
-    closed = run(eng, records.record_correction, made.id, "RS", "已按户籍更正", PROVIDER, clock.now())
+    fails(eng, GovflowError, report_records.record_correction, made.id, "GA", "nothing to do", PROVIDER, clock.now())
+    closed = run(eng, report_records.record_correction, made.id, "RS", "已按户籍更正", PROVIDER, clock.now())
     assert closed.status == "closed" and closed.parties[1].correction_note == "已按户籍更正"
 
 
 def test_without_agreement_only_the_authority_decides(eng, clock):
     made = report(eng, clock)
-    run(eng, records.record_position, made.id, "GA", "户籍为准", True, PROVIDER, clock.now())
-    run(eng, records.record_position, made.id, "RS", "社保登记为准", False, PROVIDER, clock.now())
-    fails(eng, GovflowError, records.decide_inconsistency, made.id, "agreed", "d", [], AUTHORITY, clock.now())
-    assert set(fails(eng, InvalidForm, records.decide_inconsistency, made.id, "decided", "", ["MZ"], AUTHORITY,
+    run(eng, report_records.record_position, made.id, "GA", "户籍为准", True, PROVIDER, clock.now())
+    run(eng, report_records.record_position, made.id, "RS", "社保登记为准", False, PROVIDER, clock.now())
+    fails(eng, GovflowError, report_records.decide_inconsistency, made.id, "agreed", "d", [], AUTHORITY, clock.now())
+    assert set(fails(eng, InvalidForm, report_records.decide_inconsistency, made.id, "decided", "", ["MZ"], AUTHORITY,
                      clock.now()).errors) == {"decision", "must_correct"}
-    decided = run(eng, records.decide_inconsistency, made.id, "decided", "以户籍为准", ["RS"], AUTHORITY, clock.now())
+    decided = run(eng, report_records.decide_inconsistency, made.id, "decided", "以户籍为准", ["RS"], AUTHORITY, clock.now())
     assert (decided.status, decided.outcome, decided.decided_by) == ("settled", "decided", "guo")
-    fails(eng, GovflowError, records.record_position, made.id, "RS", "late", True, PROVIDER, clock.now())
+    fails(eng, GovflowError, report_records.record_position, made.id, "RS", "late", True, PROVIDER, clock.now())
 
 
 # -- violations and supervision items (art. 31) -------------------------------------------------
@@ -432,15 +435,15 @@ def test_failed_calls_inside_a_committed_unit_of_work_leave_nothing_behind(eng, 
     app = application(eng, clock)
     before = counts(eng)
     refused = [
-        lambda uow: records.create_share_application(uow, consumer_dept_code="MZ", resource_code="R",
+        lambda uow: share_records.create_share_application(uow, consumer_dept_code="MZ", resource_code="R",
                                                      provider_dept_code="GA", data_items=["a"], scenario="",
                                                      period_from=date(2026, 3, 2), period_until=date(2026, 3, 3),
                                                      actor=CONSUMER, now=clock.now()),
-        lambda uow: records.decide_share_application(uow, app.id, "approve", PROVIDER, clock.now(), basis="b",
+        lambda uow: share_records.decide_share_application(uow, app.id, "approve", PROVIDER, clock.now(), basis="b",
                                                      valid_until=date(2026, 1, 1)),
-        lambda uow: records.decide_share_application(uow, app.id, "refuse", PROVIDER, clock.now(), reason="r"),
+        lambda uow: share_records.decide_share_application(uow, app.id, "refuse", PROVIDER, clock.now(), reason="r"),
         lambda uow: records.confirm_supervision_item(uow, item.id, AUTHORITY, clock.now()),
-        lambda uow: records.create_inconsistency_report(uow, description="d", involved=[("GA", "R"), ("XX", "R")],
+        lambda uow: report_records.create_inconsistency_report(uow, description="d", involved=[("GA", "R"), ("XX", "R")],
                                                         actor=CONSUMER, now=clock.now()),
         lambda uow: records.record_violation(uow, dept_code="GA", item=9, evidence="e", actor=AUTHORITY,
                                              now=clock.now()),
@@ -452,7 +455,7 @@ def test_failed_calls_inside_a_committed_unit_of_work_leave_nothing_behind(eng, 
         uow.commit()  # a caller that swallowed the errors commits nothing of them
     assert counts(eng) == before
     with eng.uow() as uow:
-        assert uow.session.get(records.ShareApplication, app.id).status == "submitted"
+        assert uow.session.get(share_records.ShareApplication, app.id).status == "submitted"
     assert eng.verify_audit() is None
 
 

@@ -21,8 +21,9 @@ from engine.domain import records
 from engine.domain.notifications import Notification
 from engine.models import AuditRecord, Case, Deadline, HumanTask, StatutoryPeriod
 from engine.uow import Actor
+from workflows.data_review import records as objection_records
 from tools.bpmn_builder import Diagram
-from tools.diagrams.periods import watch
+from workflows.diagram_periods import watch
 
 GONGAN = "340822101"
 SHICHANG = "340822102"
@@ -55,9 +56,9 @@ def start(world, actor=CITIZEN, **changes) -> int:
     return world.engine.start_case("data_review", actor, {**OBJECTION, **changes})
 
 
-def objection(world, case_id) -> records.Objection:
+def objection(world, case_id) -> objection_records.Objection:
     with world.engine.uow() as uow:
-        found = uow.session.scalars(sa.select(records.Objection).where(records.Objection.case_id == case_id)).one()
+        found = uow.session.scalars(sa.select(objection_records.Objection).where(objection_records.Objection.case_id == case_id)).one()
         uow.session.expunge(found)
         return found
 
@@ -194,7 +195,7 @@ def test_start_refuses_incomplete_or_invalid_objections_and_creates_nothing(worl
     assert set(exc.value.errors) == {"resource", "record_ref"}
     with world.engine.uow() as uow:
         assert uow.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
-        assert uow.session.scalar(sa.select(sa.func.count()).select_from(records.Objection)) == 0
+        assert uow.session.scalar(sa.select(sa.func.count()).select_from(objection_records.Objection)) == 0
 
 
 # -- verify and answer --------------------------------------------------------------------------
@@ -263,14 +264,14 @@ def test_the_receipt_code_finds_the_answer_after_the_case_ended(world):
     case_id = start(world, actor=Actor("public:natural_person"))  # as web/public.py names the objector
     code = world.engine.case_data(case_id)["receipt_code"]
     with world.engine.uow() as uow:
-        assert records.objection_by_receipt(uow.session, code).answer is None
+        assert objection_records.objection_by_receipt(uow.session, code).answer is None
     world.at(2026, 10, 12, 10, 0)
     world.complete(case_id, "verify_answer", "gongan.clerk", CORRECTED)
     assert world.case(case_id).status == "completed"
     world.reload()
     spaced = "-".join(code[i:i + 4] for i in range(0, len(code), 4)).lower()
     with world.engine.uow() as uow:
-        found = records.objection_by_receipt(uow.session, spaced)
+        found = objection_records.objection_by_receipt(uow.session, spaced)
         assert (found.case_id, found.outcome, found.answer, found.correction) == (
             case_id, "corrected", CORRECTED["answer"], CORRECTED["correction"])
     assert told(world, case_id, "answer") == []  # the public has no inbox: the receipt code is the way
@@ -438,7 +439,7 @@ def test_a_second_extension_request_is_impossible(world):
     assert world.open_elements(case_id) == ["verify_answer"]
     assert task_row(world, case_id, "verify_answer").due_date == date(2026, 10, 20)  # 10-15 + 3
     with world.engine.uow() as uow, pytest.raises(GovflowError, match="only once"):
-        records.record_extension(uow, objection(world, case_id).id, 2, "再延", world.actors["gongan.clerk"],
+        objection_records.record_extension(uow, objection(world, case_id).id, 2, "再延", world.actors["gongan.clerk"],
                                  world.clock.now())
     assert len(audit(world, case_id, "objection_extension_requested")) == 1
     assert world.engine.verify_audit() is None

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 
 from engine import periods as statutory
 from engine.calendar import BEIJING, due_date
-from engine.domain import inconsistencies, records
+
 from engine.domain.violations import SupervisionItem, Violation
 from engine.errors import InvalidForm, PermissionDenied
 from engine.models import AuditRecord, Deadline, HumanTask, StatutoryPeriod
+from workflows.inconsistency_arbitration import records as report_records
 
 PROCESS = "inconsistency_arbitration"
 GA, SJ, MZ = "340822101", "340822102", "340822103"
@@ -75,13 +76,13 @@ def state_positions(world, case_id: int, depts: list[str]) -> None:
         work(world, case_id, "state_position", dept, {"position": f"{dept} 的值正确", "evidence": "原始登记档案"})
 
 
-def report_of(world, case_id: int) -> records.InconsistencyReport:
+def report_of(world, case_id: int) -> report_records.InconsistencyReport:
     with world.engine.uow() as uow:
-        return uow.session.scalars(sa.select(records.InconsistencyReport).where(  # parties load eagerly
-            records.InconsistencyReport.case_id == case_id)).one()
+        return uow.session.scalars(sa.select(report_records.InconsistencyReport).where(  # parties load eagerly
+            report_records.InconsistencyReport.case_id == case_id)).one()
 
 
-def party(report, dept: str) -> records.InconsistencyParty:
+def party(report, dept: str) -> report_records.InconsistencyParty:
     (found,) = report.parties_of(dept)
     return found
 
@@ -288,10 +289,10 @@ def test_an_agreement_without_a_resolution_is_refused(world):
         report_id = report_of(world, case_id).id
         for must_correct, prevailing in (([], GA), ([GA], GA), ([MZ], SJ)):
             with pytest.raises(InvalidForm):
-                inconsistencies.record_proposal(uow, report_id, GA, prevailing, must_correct, "x",
+                report_records.record_proposal(uow, report_id, GA, prevailing, must_correct, "x",
                                                 world.actors["gongan.clerk"], world.clock.now())
         with pytest.raises(InvalidForm) as refused:
-            records.decide_inconsistency(uow, report_id, "agreed", "两个值均正确", [], world.actors["gongan.clerk"],
+            report_records.decide_inconsistency(uow, report_id, "agreed", "两个值均正确", [], world.actors["gongan.clerk"],
                                          world.clock.now(), prevailing=GA)
         assert set(refused.value.errors) == {"must_correct"}
 
@@ -705,7 +706,7 @@ def test_the_report_needs_published_resources_of_two_departments(world):
 
 def report_count(world) -> int:
     with world.engine.uow() as uow:
-        return uow.session.scalar(sa.select(sa.func.count()).select_from(records.InconsistencyReport))
+        return uow.session.scalar(sa.select(sa.func.count()).select_from(report_records.InconsistencyReport))
 
 
 def test_who_may_report_and_what_is_required(world):

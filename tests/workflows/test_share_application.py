@@ -27,6 +27,7 @@ from engine.domain.violations import Violation
 from engine.errors import InvalidForm, PermissionDenied
 from engine.returns import NotReturnable
 from engine.models import AuditRecord, Case, Deadline, StatutoryPeriod
+from workflows.share_application import records as share_records
 
 CONSUMER, PROVIDER = "340822103", "340822101"  # 县民政局 applies for 县公安局's data
 RECEIVED = (2026, 2, 12, 10, 0)                 # Thursday
@@ -55,10 +56,10 @@ def apply(world, resource: str = "HN-GA-001", login: str = "minzheng.clerk", at=
     return world.start("share_application", login, data)
 
 
-def application(world, case_id: int) -> records.ShareApplication:
+def application(world, case_id: int) -> share_records.ShareApplication:
     with world.engine.uow() as uow:
-        return uow.session.scalars(sa.select(records.ShareApplication)
-                                   .where(records.ShareApplication.case_id == case_id)).one()
+        return uow.session.scalars(sa.select(share_records.ShareApplication)
+                                   .where(share_records.ShareApplication.case_id == case_id)).one()
 
 
 def grants(world, case_id: int) -> list[records.Grant]:
@@ -221,7 +222,7 @@ def test_start_refuses_an_application_the_registration_does_not_allow(world):
             apply(world, **changes)
         assert field in refused.value.errors, changes
     with world.engine.uow() as uow:
-        assert uow.session.scalar(sa.select(sa.func.count()).select_from(records.ShareApplication)) == 0
+        assert uow.session.scalar(sa.select(sa.func.count()).select_from(share_records.ShareApplication)) == 0
         assert uow.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
 
 

@@ -8,12 +8,12 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..errors import GovflowError, InvalidForm
-from ..models import Base, UTCDateTime
-from ..uow import Actor, UnitOfWork
-from .grants import Grant, create_grant
-from .org import Department
-from .record_checks import Checks, load, record_audit, require_status
+from engine.errors import GovflowError, InvalidForm
+from engine.models import Base, UTCDateTime
+from engine.uow import Actor, UnitOfWork
+from engine.domain.grants import Grant, create_grant
+from engine.domain.org import Department
+from engine.domain.record_checks import Checks, load, record_audit, require_status
 
 APPLICATION_STATUSES = {"submitted": "已提交", "granted": "已授权", "refused": "不予共享", "withdrawn": "已撤回"}
 DECISIONS = ("approve", "refuse")
@@ -139,7 +139,8 @@ def _approve(uow: UnitOfWork, application: ShareApplication, terms: GrantTerms, 
         uow, consumer_dept_code=application.consumer.code, resource_code=application.resource_code,
         provider_dept_code=application.provider.code, data_items=terms.data_items, scenario=application.scenario,
         valid_from=terms.valid_from, valid_until=terms.valid_until, basis=terms.basis,
-        usage_limits=terms.usage_limits, case_id=application.case_id, actor=actor, now=now)
+        usage_limits=terms.usage_limits, case_id=application.case_id, actor=actor, now=now,
+        materials=list(application.materials or []))
     application.status, application.grant = "granted", grant
     application.decided_by, application.decided_at = actor.username, now
     record_audit(uow, actor, now, "share_application_granted", application.case_id, {

@@ -38,12 +38,15 @@ from datetime import date, datetime
 
 from engine import periods
 from engine.deadlines import workdays
-from engine.domain import catalog, objections
+from engine.domain import catalog
+
+from . import records as objections
+from .public import PUBLIC_OBJECTIONS
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField, Option
 from engine.periods import PeriodSpec
 
-from .common import FUNCTIONS as COMMON
+from ..common import FUNCTIONS as COMMON
 
 START_ROLES = {"public"}  # art. 18: departments and the public; anyone may raise an objection
 
@@ -231,3 +234,7 @@ FUNCTIONS = dict(COMMON)
 FUNCTIONS.update(register_objection=register_objection, record_answer=record_answer,
                  record_extension_request=record_extension_request,
                  record_extension_decision=record_extension_decision)
+
+# What the engine may ask of this procedure by name (engine.procedures.provider): the public's
+# objection form, receipt and answer (art. 18) are served by the engine's public pages and API.
+PROVIDES = {"public_objections": PUBLIC_OBJECTIONS}

@@ -8,7 +8,7 @@ Periods and escalation: workflows/data_review.py ``PERIODS`` and docs/deadlines/
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
-from tools.diagrams.periods import escalation, watch
+from workflows.diagram_periods import escalation, watch
 
 PROVIDER = {"department": "provider_department"}
 REVIEW = "review"  # the department's one period of art. 18 (workflows/data_review.py PERIODS)

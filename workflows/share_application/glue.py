@@ -30,14 +30,15 @@ from datetime import date, datetime
 
 from engine import memo
 from engine.calendar import period_end
-from engine.domain import catalog, org, records
+from engine.domain import catalog, grants, org
 from engine.domain.record_checks import beijing_today, load, record_audit, require_status
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField
 from engine.periods import PeriodSpec
 from engine.uow import Actor
 
-from .common import FUNCTIONS as COMMON
+from ..common import FUNCTIONS as COMMON
+from . import records
 
 START_ROLES = {"consumer_clerk"}
 PLATFORM = Actor.system("share_platform")  # the county data centre grants 无条件共享 itself (art. 17)
@@ -307,15 +308,15 @@ def coordinate(ctx, application_id: int, outcome: str, note: str) -> str:
 
 def grant_end(ctx, grant_id: int) -> datetime:
     """The instant a grant ends: 24:00 Beijing time of its last day (it is in force on that day)."""
-    return period_end(load(ctx.session, records.Grant, grant_id, "授权", "grant").valid_until)
+    return period_end(load(ctx.session, grants.Grant, grant_id, "授权", "grant").valid_until)
 
 
 def expire_grant(ctx, grant_id: int) -> str:
     """End one grant with its period; one revoked, or expired by the daily sweep, stays as it is."""
-    grant = load(ctx.session, records.Grant, grant_id, "授权", "grant")
+    grant = load(ctx.session, grants.Grant, grant_id, "授权", "grant")
     if grant.status == "active":
         grant.status, grant.expired_at = "expired", ctx.now
-        record_audit(ctx.uow, records.GRANT_EXPIRY_ACTOR, ctx.now, "grant_expired", grant.case_id,
+        record_audit(ctx.uow, grants.GRANT_EXPIRY_ACTOR, ctx.now, "grant_expired", grant.case_id,
                      {"grant_id": grant.id, "valid_until": grant.valid_until.isoformat()})
     return grant.status
 
@@ -328,3 +329,7 @@ FUNCTIONS.update({
     "withdraw_for_silence": withdraw_for_silence,
     "coordinate": coordinate, "grant_end": grant_end, "expire_grant": expire_grant,
 })
+
+# What the engine may ask of this procedure by name (engine.procedures.provider): a grant's renewal
+# starts a new share application (engine.grant_service).
+PROVIDES = {"issues_grants": True}

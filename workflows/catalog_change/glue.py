@@ -21,7 +21,7 @@ from engine.forms import FormField, Option
 from engine.models import Case
 from engine.periods import PeriodSpec
 
-from .common import FUNCTIONS as COMMON
+from ..common import FUNCTIONS as COMMON
 
 PROCESS_ID = "catalog_change"
 CHANGE_KINDS = {"law": "法律修改", "regulation": "法规修改", "rule": "规章修改",  # art. 9

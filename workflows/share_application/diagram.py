@@ -15,7 +15,7 @@ item 3, once per period); the authority's own late coordination is only marked l
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
-from tools.diagrams.periods import escalation, late_mark, watch
+from workflows.diagram_periods import escalation, late_mark, watch
 
 C, P, A = "consumer_clerk", "provider_clerk", "authority"
 PROVIDER = {"department": "provider_department"}  # the case-data variables holding department codes

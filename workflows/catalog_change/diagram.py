@@ -8,7 +8,7 @@ the draft. Periods and escalation: workflows/catalog_change.py ``PERIODS`` and d
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field
-from tools.diagrams.periods import escalation, late_mark, watch
+from workflows.diagram_periods import escalation, late_mark, watch
 
 PROVIDER = {"department": "department"}  # the case-data variable holding the department code
 OPINION = dict(type="textarea", maxlength=2000)

@@ -9,20 +9,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from ..errors import GovflowError, InvalidForm, NotFound
-from ..models import Base, UTCDateTime
-from ..uow import Actor, UnitOfWork
-from .org import Department
-from .record_checks import Checks, load, record_audit, require_status
+from engine.errors import GovflowError, InvalidForm, NotFound
+from engine.models import Base, UTCDateTime
+from engine.uow import Actor, UnitOfWork
+from engine.domain.org import Department
+from engine.views.public import OBJECTION_STATUSES, OBJECTOR_KINDS, OUTCOMES, RECEIPT_LENGTH  # noqa: F401
+from engine.domain.record_checks import Checks, load, record_audit, require_status
 
-OBJECTOR_KINDS = {"department": "政务数据使用部门", "natural_person": "自然人", "legal_person": "法人",
-                  "other_organisation": "其他组织"}  # art. 18
-OBJECTION_STATUSES = {"received": "已受理", "answered": "已答复"}
-OUTCOMES = {"corrected": "已更正", "confirmed": "经核无误"}
 MAX_EXTENSION_DAYS = 10  # art. 18: at most 10 working days (the default; a case reads its rule set)
 # No 0/O, 1/I/L or U/V look-alikes: the code is read out on the phone and typed from paper.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
-RECEIPT_LENGTH = 12  # 29**12 ≈ 3.5e17: not guessable, and a lookup needs no login
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
 
 

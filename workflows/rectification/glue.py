@@ -29,7 +29,7 @@ from engine.errors import InvalidForm
 from engine.forms import FormField, Option
 from engine.periods import PeriodSpec
 
-from .common import FUNCTIONS as COMMON
+from ..common import FUNCTIONS as COMMON
 
 START_ROLES = {"authority"}  # art. 31: the authority notifies the department
 VIOLATOR_KINDS = ("county_department", "township", "public_service")  # art. 31: 政务部门、企事业单位

@@ -14,11 +14,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..errors import GovflowError
-from ..models import Base, UTCDateTime
-from ..uow import Actor, UnitOfWork
-from .org import Department
-from .record_checks import Checks, load, record_audit, require_status
+from engine.errors import GovflowError
+from engine.models import Base, UTCDateTime
+from engine.uow import Actor, UnitOfWork
+from engine.domain.org import Department
+from engine.domain.record_checks import Checks, load, record_audit, require_status
 
 # open → settled (outcome agreed or decided) → closed once every required correction is done
 REPORT_STATUSES = {"open": "协商中", "settled": "待更正", "closed": "已办结"}

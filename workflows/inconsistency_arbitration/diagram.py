@@ -24,7 +24,7 @@ departments of the other open instances; see the workflow module.
 from __future__ import annotations
 
 from tools.bpmn_builder import Diagram, Field, MultiInstance
-from tools.diagrams.periods import escalation, late_mark, watch
+from workflows.diagram_periods import escalation, late_mark, watch
 
 PROCESS_ID = "inconsistency_arbitration"
 # Each multi-instance task iterates its own list (ENGINE: once a case is restored from the database,

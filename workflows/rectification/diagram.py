@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tools.bpmn_builder import Diagram, Field
-from tools.diagrams.periods import late_mark, watch
+from workflows.diagram_periods import late_mark, watch
 
 DEPT = {"department": "department"}  # the case-data variable holding the department's code
 

@@ -37,8 +37,7 @@ import sqlalchemy as sa
 
 from engine import audit, periods
 from engine.deadlines import attached_user_task, compute
-from engine.domain import catalog, notifications, org, records
-from engine.domain import inconsistencies
+from engine.domain import catalog, notifications, org
 from engine.domain.violations import open_supervision_item
 from engine.errors import GovflowError, InvalidForm, NotFound
 from engine.forms import FormField
@@ -46,8 +45,10 @@ from engine.models import HumanTask
 from engine.periods import PeriodSpec
 from SpiffWorkflow.util.task import TaskState
 
-from .common import ESCALATION_ACTOR, period_of_task
-from .common import FUNCTIONS as COMMON
+from . import records
+from . import records as inconsistencies
+from ..common import ESCALATION_ACTOR, period_of_task
+from ..common import FUNCTIONS as COMMON
 
 START_ROLES = {"authority", "consumer_clerk", "provider_clerk"}
 REQUIRED = {"required": None}
