@@ -70,8 +70,15 @@ def test_every_message_has_a_chinese_translation():
 
 
 def test_the_catalog_template_holds_every_message_of_the_code():
+    """The web app's messages, and the message ids the engine and the procedures hand out (``N_``:
+    action labels, record views), are all in the catalog."""
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     found = {msg if isinstance(msg, str) else msg[0]
              for _, _, msg, _, _ in extract_from_dir(str(WEB), method_map, keywords=KEYWORDS)}
+    for package in ("engine", "workflows"):
+        marked = {msg for _, _, msg, _, _ in extract_from_dir(str(WEB.parent / package), [("**.py", "python")],
+                                                               keywords={"N_": None})}
+        assert len(marked) > (20 if package == "engine" else 10)
+        found |= marked
     template = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog(WEB / "translations" / "messages.pot")}
     assert found - template == set(), "run the pybabel extract/update commands in web/babel.cfg"
