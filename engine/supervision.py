@@ -43,7 +43,7 @@ from .periods import AUTHORITY
 from .uow import Actor
 
 SUPERVISORS = frozenset({"authority"})  # art. 4: the data authority supervises
-RECTIFICATION = "rectification"  # the procedure a confirmed 督办 opens (art. 31)
+
 STATUSES = deadline_state.BUCKETS  # overdue, due_soon, provisional
 ROW_LIMIT = 500
 ITEM_LIMIT = 200

@@ -30,7 +30,7 @@ from .. import supervision
 from ..domain import violations
 from ..domain.violations import SupervisionItem
 from ..errors import AlreadyDone, GovflowError, NotFound
-from ..procedures import ScriptContext
+from ..procedures import ScriptContext, provider
 from ..uow import Actor, UnitOfWork
 
 __all__ = ["confirm", "confirm_in", "dismiss", "dismiss_in"]
@@ -40,7 +40,7 @@ CONFIRMED = "该督办事项已确认为违规并立案，不能再次立案 (th
 CLOSED = "该督办事项已办结（不予立案），不能再立案 (this supervision item was closed without rectification: it can no longer be confirmed)"
 CLOSED_ALREADY = "该督办事项已办结 (this supervision item is closed)"
 NOT_INSTALLED = "违规整改流程未安装 (the rectification procedure is not installed)"
-OPENER = "open_rectification"  # the rectification procedure's function the dashboard calls
+OPENS_RECTIFICATION = "opens_rectification"  # the capability of the procedure a confirmed 督办 opens (art. 31)
 
 Start = Callable[[Any, violations.Violation], int]  # (ctx, violation) -> the rectification case id
 
@@ -49,10 +49,10 @@ def confirm(engine, supervision_id: int, actor: Actor, evidence: str = "") -> in
     """督办 → 立案 on the supervision dashboard, in one unit of work: return the rectification case's
     id. Refused (``AlreadyDone``) when the item was confirmed or closed before, at either door."""
     supervision.require_supervisor(actor)
-    proc = engine.procedures.get(supervision.RECTIFICATION)
-    opener = proc.functions.get(OPENER) if proc is not None else None
-    if opener is None:
+    found = provider(engine.procedures, OPENS_RECTIFICATION)  # the procedure's ``PROVIDES``
+    if found is None:
         raise GovflowError(NOT_INSTALLED)
+    opener = found[1]
     with engine.uow() as uow:
         _decidable(uow.session, supervision_id, confirming=True)  # the dashboard adopts nothing
         ctx = ScriptContext(engine.services, uow.session, None, actor, engine.clock.now(), {}, uow=uow)

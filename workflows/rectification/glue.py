@@ -219,3 +219,7 @@ FUNCTIONS = {
     "record_referral": record_referral,
 }
 
+
+# What the engine may ask of this procedure by name (engine.procedures.provider): the supervision
+# dashboard's 督办 → 立案 starts a rectification case (engine.verbs.supervision.confirm, art. 31).
+PROVIDES = {"opens_rectification": COMMON["open_rectification"]}
