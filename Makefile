@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-MO      := web/translations/zh/LC_MESSAGES/messages.mo
+MO      := translations/zh/LC_MESSAGES/messages.mo
 NODE_STAMP := node_modules/.installed
 PORT    ?= 5000
 TIERS   := $(wildcard tests/unit tests/integration tests/workflows tests/e2e tests/reliability tests/browser)
@@ -32,8 +32,8 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 # The web app's compiled message catalogs (built, not kept in git).
-$(MO): web/translations/zh/LC_MESSAGES/messages.po | $(STAMP)
-	$(VENV)/bin/pybabel compile -d web/translations
+$(MO): translations/zh/LC_MESSAGES/messages.po | $(STAMP)
+	$(VENV)/bin/pybabel compile -d translations
 
 # The front-end libraries the app serves under /vendor/ (bpmn-js, chart.js), exactly as locked;
 # re-installed only when package.json or package-lock.json changed.

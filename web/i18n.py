@@ -1,7 +1,8 @@
-"""Languages: Chinese (the default) and English; English msgids in code, catalogs in web/translations.
+"""Languages: Chinese (the default) and English; English msgids in code, catalogs in translations/.
 
-The ``i18n`` blueprint holds the language switch. Engine messages are bilingual, ``中文 (English)``;
-``localise`` shows the half that matches the page's language.
+The ``i18n`` blueprint holds the language switch. Engine messages are codes with parameters
+(``engine.messages.Message``) whose words are in the same catalogs; ``localise`` renders one in the
+page's language (an older engine text ``中文 (English)``: the half that matches).
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 
 from flask import Blueprint, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
+
+from engine.messages import CATALOGS, Message
 
 from .context import safe_next
 
@@ -23,6 +26,7 @@ _BILINGUAL = re.compile(r"^(?P<zh>[^()]*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)(?P
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LOCALES[DEFAULT])
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(CATALOGS))  # shared with the engine's messages
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(_remember_query_language)
     app.context_processor(lambda: {"language": language(), "html_lang": HTML_LANG[language()]})
@@ -57,10 +61,19 @@ def is_english() -> bool:
 
 
 def localise(message: str) -> str:
-    """The Chinese or the English half of an engine message ``中文 (English) rest``."""
+    """An engine message in the page's language: a ``Message`` (engine.messages: a code with
+    parameters) rendered from the catalogs; an older text ``中文 (English) rest``, its half."""
+    return localise_in(message, "en" if is_english() else "zh")
+
+
+def localise_in(message: str, language: str) -> str:
+    """``message`` in ``language`` (``zh`` or ``en``)."""
+    if isinstance(message, Message):
+        text = message.render(language)
+        return text[:1].upper() + text[1:] if language == "en" else text
     match = _BILINGUAL.match(str(message))
     if match is None:
         return str(message)
-    part = match["en"] if is_english() else match["zh"]
+    part = match["en"] if language == "en" else match["zh"]
     text = (part + match["rest"]).strip()
-    return text[:1].upper() + text[1:] if is_english() else text
+    return text[:1].upper() + text[1:] if language == "en" else text

@@ -23,7 +23,7 @@ from engine.uow import Actor
 from tests.conftest import FIXTURES, make_engine, review_loop_procedure
 from web import create_app
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "web" / "translations"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
 PASSWORD = "correct-horse-1"
 DEPT_A, DEPT_B, AUTHORITY = "340822101", "340822102", "340822001"
 PEOPLE = [  # login, name, department, roles
@@ -52,7 +52,7 @@ AUTHORITY_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def compile_catalogs() -> None:
-    """Compile web/translations/*/messages.po to .mo when missing or older (as `make install` does)."""
+    """Compile translations/*/messages.po to .mo when missing or older (as `make install` does)."""
     for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:

@@ -12,10 +12,14 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine.domain.throttle import TooManyRequests
+from engine.messages import LANGUAGES, Message, msg
 from engine.errors import (AlreadyDone, CaseStalled, ConcurrentModification, GovflowError, InvalidForm,
                            NotFound, PermissionDenied, ScriptError)
 
+from ..i18n import localise_in
+
 PREFIX = "/api/"
+PLEASE_CORRECT = msg("form.please_correct", "please correct the fields")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")  # every URL of the JSON API, its document included
 
 # status -> (code, message) of the refusals that do not come from the engine
@@ -69,9 +73,16 @@ class ErrorSchema(ma.Schema):
 
     code = ma.fields.String(required=True, metadata={
         "description": "stable machine-readable code, e.g. not_found, forbidden, invalid_form, already_done"})
-    message = ma.fields.String(required=True, metadata={"description": "中文 (English)"})
+    message = ma.fields.String(required=True, metadata={
+        "description": "in the request's language (Accept-Language or ?lang= zh / en); without one, "
+                       "中文 (English)"})
+    message_code = ma.fields.String(metadata={
+        "description": "the message's own stable code (engine.messages), e.g. grant.not_renewable"})
+    params = ma.fields.Dict(keys=ma.fields.String(), metadata={"description": "the message's parameters"})
     errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
         "description": "422 only: one message per field (dotted path for nested request fields)"})
+    error_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
+        "description": "422 only: the message code of each field's message, where it has one"})
 
 
 class ApiError(Exception):
@@ -88,14 +99,39 @@ class ApiError(Exception):
 
 def body(status: int, code: str, message: str, errors: Mapping[str, str] | None = None,
          headers: Mapping[str, str] | None = None):
-    payload: dict[str, Any] = {"code": code, "message": message}
+    payload: dict[str, Any] = {"code": code, "message": in_request_language(message)}
+    if isinstance(message, Message):
+        payload.update(message_code=message.code, params=message.as_dict()["params"])
     if errors:
-        payload["errors"] = {str(k): str(v) for k, v in errors.items()}
+        payload["errors"] = {str(k): in_request_language(v) for k, v in errors.items()}
+        codes = {str(k): v.code for k, v in errors.items() if isinstance(v, Message)}
+        if codes:
+            payload["error_codes"] = codes
     response = jsonify(payload)
     response.status_code = status
     response.headers.update(headers or {})
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def request_language() -> str | None:
+    """The language the API request asks for: ``?lang=``, else the best of Accept-Language; None
+    when it names neither (the message is then given in both, ``中文 (English)``)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if request.headers.get("Accept-Language"):
+        return request.accept_languages.best_match(LANGUAGES)
+    return None
+
+
+def in_request_language(message: Any) -> str:
+    language = request_language()
+    if isinstance(message, Message):
+        return message.render(language) if language else str(message)
+    if language and isinstance(message, str):
+        return localise_in(str(message), language)
+    return str(message)
 
 
 def api_error(exc: ApiError):
@@ -111,8 +147,8 @@ def engine_error(exc: GovflowError):
     after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(int(after.total_seconds()))} if after is not None else {}
     errors = exc.errors if isinstance(exc, InvalidForm) else None
-    return body(status, exc.code, str(exc) if errors is None else "请修改标注的字段 (please correct the fields)",
-                errors, headers)
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
+    return body(status, exc.code, message if errors is None else PLEASE_CORRECT, errors, headers)
 
 
 def http_error(exc: HTTPException):
