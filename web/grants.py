@@ -54,9 +54,14 @@ def _has_department_roles(who) -> bool:
 def show(grant_id: int, values: dict | None = None, errors: dict | None = None, status: int = 200):
     """A grant's page: its terms and status; revoked: who, when, reason, basis; the revoke form
     (provider, authority) and the renew link (consumer)."""
-    detail = grant_service.read_grant(govflow(), grant_id, actor())
+    engine = govflow()
+    detail = grant_service.read_grant(engine, grant_id, actor())
+    try:
+        renew_with = grant_service.renewal_process(engine) if detail.may_renew else None
+    except views.NotDeployed:
+        renew_with = None
     return render_template("grants/show.html", d=detail, g=detail.grant, values=values or {},
-                           errors=errors or {}), status
+                           errors=errors or {}, renew_with=renew_with), status
 
 
 @bp.post("/<int:grant_id>/revoke")
