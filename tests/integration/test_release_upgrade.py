@@ -112,7 +112,7 @@ FORMS: dict[str, dict[str, Forms | None]] = {
         "grant_ordered": fixed({}),
     },
 }
-SUPERVISE = "_supervise"  # every procedure's 督办 decision: tools/diagrams/periods.py ``escalation``
+SUPERVISE = "_supervise"  # every procedure's 督办 decision: workflows/diagram_periods.py ``escalation``
 
 
 def supervise_forms(case_id: int, item: tuple[str, bool] | None) -> list[dict]:

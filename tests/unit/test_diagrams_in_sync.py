@@ -1,4 +1,4 @@
-"""The deployed diagrams in bpmn/ are exactly what tools/diagrams builds, and each one deploys."""
+"""The deployed diagrams in bpmn/ are exactly what workflows/<process_id>/diagram.py builds, and each one deploys."""
 from __future__ import annotations
 
 from pathlib import Path

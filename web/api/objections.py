@@ -30,7 +30,7 @@ def _text(maximum: int, minimum: int = 0, **kwargs) -> Text:
 
 
 class ObjectionRequestSchema(ma.Schema):
-    """The start form of ``data_review`` (workflows/data_review.py START_FORM) for the public."""
+    """The start form of ``data_review`` (workflows/data_review/glue.py START_FORM) for the public."""
 
     objector_kind = fields.String(required=True, validate=validate.OneOf(PUBLIC_KINDS), metadata={
         "description": ", ".join(f"{k} ({OBJECTOR_KINDS[k]})" for k in PUBLIC_KINDS)})
