@@ -13,15 +13,6 @@ from .i18n import localise
 bp = Blueprint("returns", __name__)
 
 
-@bp.app_template_global()
-def return_target(task_id: str):
-    """Where the open task can be returned to (None: no return button)."""
-    try:
-        return govflow().return_target(task_id, actor())
-    except GovflowError:
-        return None
-
-
 @bp.post("/tasks/<task_id>/return")
 def return_task(task_id: str):
     """Return the case to the previous step, with the reason; whoever did that step gets it back."""
