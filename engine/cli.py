@@ -55,7 +55,12 @@ def deploy(config: Config, paths: tuple[Path, ...], by: str) -> None:
 @click.pass_obj
 def worker(config: Config, once: bool) -> None:
     """Run the timer worker (fires due timers exactly once)."""
+    from .config import MissingSecret
     from .worker import run_worker
+    try:
+        config.require_secret()  # the key the workers and web processes share
+    except MissingSecret as exc:
+        raise click.ClickException(str(exc)) from None
     run_worker(build_engine(config), once=once)
 
 

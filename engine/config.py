@@ -2,21 +2,62 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT = "development"  # GOVFLOW_ENV of `make run` and the tests
+SECRET_FILE = "secret_key"  # in the instance folder, made once for development
+MISSING_SECRET = (
+    "GOVFLOW_SECRET_KEY is not set. Set it to a long random value kept secret and the same for every "
+    "web process and worker, e.g. GOVFLOW_SECRET_KEY=$(python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(48))'); for a development machine only, GOVFLOW_ENV=development "
+    "makes one and keeps it in the instance folder.")
+
+
+class MissingSecret(RuntimeError):
+    """A server or worker started without a secret key outside development."""
+
+
+def instance_path(environ=None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("GOVFLOW_INSTANCE_PATH", REPO_ROOT / "instance"))
 
 
 def _default_database_url() -> str:
-    instance = Path(os.environ.get("GOVFLOW_INSTANCE_PATH", REPO_ROOT / "instance"))
-    return f"sqlite:///{instance / 'govflow.sqlite3'}"
+    return f"sqlite:///{instance_path() / 'govflow.sqlite3'}"
+
+
+def development_secret(instance: Path) -> str:
+    """The development key kept in ``instance`` (made once, readable by its owner only)."""
+    path = instance / SECRET_FILE
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def secret_from_env(environ=None) -> str | None:
+    """``GOVFLOW_SECRET_KEY``; in development (``GOVFLOW_ENV=development``) the instance folder's
+    key; otherwise None: there is no default key (``require_secret`` refuses to start)."""
+    env = os.environ if environ is None else environ
+    if env.get("GOVFLOW_SECRET_KEY"):
+        return env["GOVFLOW_SECRET_KEY"]
+    if env.get("GOVFLOW_ENV") == DEVELOPMENT:
+        try:
+            return development_secret(instance_path(env))
+        except FileExistsError:  # another process made it just now
+            return (instance_path(env) / SECRET_FILE).read_text().strip()
+    return None
 
 
 @dataclass(frozen=True)
 class Config:
     database_url: str = field(default_factory=_default_database_url)
-    secret_key: str = "dev-only-secret-change-me"
+    secret_key: str | None = field(default_factory=secret_from_env)  # None: refuse to start
     bpmn_dir: Path = REPO_ROOT / "bpmn"
     after_hours_policy: str = "calendar_date"
     max_form_field_length: int = 10_000
@@ -30,8 +71,7 @@ class Config:
         kwargs = {}
         if env.get("GOVFLOW_DATABASE_URL"):
             kwargs["database_url"] = env["GOVFLOW_DATABASE_URL"]
-        if env.get("GOVFLOW_SECRET_KEY"):
-            kwargs["secret_key"] = env["GOVFLOW_SECRET_KEY"]
+        kwargs["secret_key"] = secret_from_env(env)
         if env.get("GOVFLOW_BPMN_DIR"):
             kwargs["bpmn_dir"] = Path(env["GOVFLOW_BPMN_DIR"])
         if env.get("GOVFLOW_AFTER_HOURS_POLICY"):
@@ -39,3 +79,10 @@ class Config:
         kwargs["sql_echo"] = env.get("GOVFLOW_SQL_ECHO", "") == "1"
         kwargs["secure_cookies"] = env.get("GOVFLOW_SECURE_COOKIES", "") == "1"
         return cls(**kwargs)
+
+    def require_secret(self) -> str:
+        """The secret key, or ``MissingSecret`` saying what to set (a server and a worker call it)."""
+        if not self.secret_key or len(self.secret_key) < 16:
+            raise MissingSecret(MISSING_SECRET if not self.secret_key else
+                                "GOVFLOW_SECRET_KEY is too short: use at least 16 random characters (32 or more advised).")
+        return self.secret_key

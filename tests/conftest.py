@@ -16,6 +16,9 @@ from engine.migrate import upgrade
 from engine.procedures import Procedure
 from engine.service import Engine
 
+# The tests run as a development machine (a secret key made once in the instance folder); the tests
+# of the rule itself pass their own environment (tests/unit/test_secret_key.py).
+os.environ.setdefault("GOVFLOW_ENV", "development")
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("GOVFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -23,12 +23,13 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     building one (tests pass an engine with a frozen clock).
     """
     config = config or Config.from_env()
+    secret = config.require_secret()  # no default key: MissingSecret says what to set
     overrides = dict(test_config or {})
     engine = overrides.pop("engine", None) or build_engine(config)
     app = Flask(__name__)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.config.from_mapping(
-        SECRET_KEY=config.secret_key,
+        SECRET_KEY=secret,
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
