@@ -217,7 +217,7 @@ def measure_queries(engine, actors) -> dict:
 
 def measure_http(engine, url: str, actors) -> dict:
     from web import create_app
-    app = create_app(Config(database_url=url, secret_key="bench-secret"),
+    app = create_app(Config(database_url=url, secret_key="bench-secret-key-0123456789"),
                      test_config={"TESTING": True, "WTF_CSRF_ENABLED": False, "engine": engine})
     clients = []
     for who in actors:

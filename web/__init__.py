@@ -40,7 +40,8 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     app.config.update(overrides)
     app.extensions["govflow"] = engine
 
-    from . import auth, errors, i18n, layout, security
+    from . import auth, errors, i18n, inputs, layout, security
+    inputs.init_app(app)  # before any route: ids bounded to what the databases hold
     i18n.init_app(app)
     layout.init_app(app)
     auth.init_app(app)

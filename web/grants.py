@@ -16,6 +16,7 @@ from . import forms
 from .context import actor, govflow
 from .errors import flash_refusal
 from .i18n import localise
+from .inputs import page_arg
 
 bp = Blueprint("grants", __name__, url_prefix="/grants")
 PER_PAGE = 20
@@ -40,7 +41,7 @@ def index():
     status = request.args.get("status") or None
     if status not in (None, *grant_service.GRANT_STATUSES):
         status = None
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     listing = grant_service.list_grants(engine, who, side, status, page, PER_PAGE)
     return render_template("grants/index.html", listing=listing, sides=sides, side_labels=SIDE_LABELS,
                            status=status, statuses=list(grant_service.GRANT_STATUSES))

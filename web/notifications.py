@@ -9,6 +9,7 @@ from engine.verbs import accounts as verbs
 from engine.views import accounts as views
 
 from .context import actor, govflow, safe_next
+from .inputs import page_arg
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
@@ -32,7 +33,7 @@ def bell() -> dict:
 @bp.get("/")
 def index():
     """My notifications, newest first."""
-    number = max(1, request.args.get("page", 1, type=int) or 1)
+    number = page_arg()
     found = views.notification_page(govflow(), actor(), PER_PAGE, (number - 1) * PER_PAGE)
     return render_template("notifications/index.html", items=found.items, kinds=KINDS, grant_kinds=GRANT_KINDS,
                            page=number, pages=max(1, -(-found.total // PER_PAGE)))

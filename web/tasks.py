@@ -14,6 +14,7 @@ from . import casefile, caserecords, forms
 from .context import actor, govflow, safe_next
 from .errors import flash_refusal
 from .i18n import localise
+from .inputs import page_arg
 
 bp = Blueprint("tasks", __name__)
 PER_PAGE = 20
@@ -26,7 +27,7 @@ def index():
     if tab not in inbox.TABS:
         tab = "mine"
     filters = _filters(tab)
-    found = tasks.inbox_page(govflow(), actor(), tab, filters, request.args.get("page", 1, type=int) or 1, PER_PAGE)
+    found = tasks.inbox_page(govflow(), actor(), tab, filters, page_arg(), PER_PAGE)
     return render_template("tasks/inbox.html", page=found.page, filters=filters, procedures=found.procedures,
                            statuses=inbox.CASE_STATUSES if tab == "started" else inbox.TASK_STATUSES)
 

@@ -82,7 +82,7 @@ def server(browser_tools, tmp_path_factory):
     compile_catalogs()  # as `make install` does, for a run of this tier alone
     folder = tmp_path_factory.mktemp("browser")
     database_url = f"sqlite:///{folder / 'govflow.sqlite3'}"
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": database_url, "GOVFLOW_SECRET_KEY": "browser-tests"}
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": database_url, "GOVFLOW_SECRET_KEY": "browser-tests-secret-key-0123"}
     _govflow(env, "init-db")
     _govflow(env, "deploy", str(REPO_ROOT / "bpmn"))
     _govflow(env, "seed-demo")

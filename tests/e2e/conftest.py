@@ -116,7 +116,7 @@ def engine(db_file_url, clock):
 
 @pytest.fixture
 def app(engine, db_file_url):
-    app = create_app(Config(database_url=db_file_url, secret_key="test-secret"),
+    app = create_app(Config(database_url=db_file_url, secret_key="test-secret-for-the-e2e-suite"),
                      test_config={"TESTING": True, "engine": engine})
     yield app
 

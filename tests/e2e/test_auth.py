@@ -70,8 +70,8 @@ def test_five_failures_in_15_minutes_lock_that_login_from_that_address(app, engi
 
 def test_the_limit_is_kept_in_the_database_so_it_holds_across_workers(engine, db_file_url):
     from web import create_app
-    first = create_app(Config(database_url=db_file_url, secret_key="k"), {"TESTING": True, "engine": engine})
-    second = create_app(Config(database_url=db_file_url, secret_key="k"), {"TESTING": True, "engine": engine})
+    first = create_app(Config(database_url=db_file_url, secret_key="k-for-two-apps-sharing-a-key"), {"TESTING": True, "engine": engine})
+    second = create_app(Config(database_url=db_file_url, secret_key="k-for-two-apps-sharing-a-key"), {"TESTING": True, "engine": engine})
     for _ in range(5):
         Browser(first.test_client()).login("clerk.a", "wrong-password")
     assert Browser(second.test_client()).login("clerk.a").status_code == 429
@@ -146,7 +146,8 @@ def test_session_cookie_flags(app, browser):
 
 def test_secure_cookies_from_the_environment(engine, db_file_url):
     from web import create_app
-    config = Config.from_env({"GOVFLOW_DATABASE_URL": db_file_url, "GOVFLOW_SECURE_COOKIES": "1"})
+    config = Config.from_env({"GOVFLOW_DATABASE_URL": db_file_url, "GOVFLOW_SECURE_COOKIES": "1",
+                              "GOVFLOW_SECRET_KEY": "a-key-of-the-production-kind-0123"})
     assert config.secure_cookies is True
     assert Config.from_env({}).secure_cookies is False
     app = create_app(config, {"TESTING": True, "engine": engine})

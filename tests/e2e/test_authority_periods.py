@@ -38,7 +38,7 @@ def db_url(tmp_path) -> str:
 @pytest.fixture
 def app(world):
     register_hooks(world.engine)
-    return create_app(Config(database_url=world.db_url, secret_key="test-secret"),
+    return create_app(Config(database_url=world.db_url, secret_key="test-secret-for-the-e2e-suite"),
                       test_config={"TESTING": True, "engine": world.engine})
 
 

@@ -31,7 +31,7 @@ from tests.e2e.conftest import Browser, review_loop
 from web import create_app
 
 url, login, path = sys.argv[1:]
-config = Config(database_url=url, secret_key="test-secret")
+config = Config(database_url=url, secret_key="test-secret-for-the-e2e-suite")
 engine = Engine(config, create_session_factory(create_db_engine(url)), SystemClock(), {"review_loop": review_loop()})
 app = create_app(config, test_config={"TESTING": True, "engine": register_hooks(engine)})
 browser = Browser(app.test_client())

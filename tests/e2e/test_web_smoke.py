@@ -93,8 +93,8 @@ def test_healthz_reports_database_ok(bare_app):
 
 
 def test_secret_key_comes_from_config(tmp_path):
-    app = create_app(Config(database_url=migrated_sqlite_url(tmp_path), secret_key="s3cret"))
-    assert app.config["SECRET_KEY"] == "s3cret"
+    app = create_app(Config(database_url=migrated_sqlite_url(tmp_path), secret_key="s3cret-for-the-smoke-test"))
+    assert app.config["SECRET_KEY"] == "s3cret-for-the-smoke-test"
     app.extensions["govflow"].db_engine.dispose()
 
 

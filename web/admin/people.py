@@ -11,6 +11,7 @@ from engine.views import admin as views
 from ..context import actor, govflow
 from ..i18n import localise
 from . import bp
+from ..inputs import page_arg
 
 PER_PAGE = 50
 
@@ -19,7 +20,7 @@ PER_PAGE = 50
 def people():
     """Everyone, filtered by department and a search over login and name, 50 a page."""
     dept, q = request.args.get("department", ""), (request.args.get("q") or "").strip()[:64]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     found = views.people_page(govflow(), dept, q, PER_PAGE, (page - 1) * PER_PAGE)
     return render_template("admin/people.html", people=found.people, departments=found.departments,
                            roles=views.ROLES, department=dept, q=q, page=page, pages=max(1, -(-found.total // PER_PAGE)),

@@ -18,6 +18,7 @@ from ..casefile import due_text
 from ..context import actor, govflow
 from ..errors import flash_refusal
 from . import bp, today
+from ..inputs import page_arg
 
 MAX_LINES = 200
 MAX_RANGE_DAYS = 31
@@ -191,7 +192,7 @@ def policy():
 @bp.get("/calendar/moved")
 def moved():
     """Running deadlines a calendar change re-projected, newest first."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     found = views.moved_deadlines(govflow(), actor(), PER_PAGE, (page - 1) * PER_PAGE)
     rows = [replace(m, old=due_text(m.old), new=due_text(m.new)) for m in found.rows]
     return render_template("admin/moved.html", rows=rows, page=page, pages=max(1, -(-found.total // PER_PAGE)),

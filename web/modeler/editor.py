@@ -15,6 +15,7 @@ from engine.views import modeler as views
 from ..context import actor, govflow
 from ..i18n import localise
 from ..security import HEADERS
+from ..inputs import MAX_ID
 from . import bp, checks, index
 
 # The properties panel (camunda-bpmn-js 5.30.2) builds its two containers with these style
@@ -172,7 +173,11 @@ def _draft_id() -> int | None:
 
 
 def _int(value: str) -> int:
+    """A draft or version id from a query or form: beyond what a row can have, none like it."""
     try:
-        return int(value)
+        found = int(value)
     except (TypeError, ValueError):
-        raise NotFound("没有这个草稿或版本 (no such draft or version)") from None
+        found = None
+    if found is None or not 0 <= found <= MAX_ID:
+        raise NotFound("没有这个草稿或版本 (no such draft or version)")
+    return found
