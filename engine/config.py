@@ -62,7 +62,8 @@ class Config:
     after_hours_policy: str = "calendar_date"
     max_form_field_length: int = 10_000
     sql_echo: bool = False
-    secure_cookies: bool = False  # send session cookies over HTTPS only (set behind TLS)
+    secure_cookies: bool = False  # always Secure cookies (they are Secure anyway on an HTTPS request)
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -78,6 +79,10 @@ class Config:
             kwargs["after_hours_policy"] = env["GOVFLOW_AFTER_HOURS_POLICY"]
         kwargs["sql_echo"] = env.get("GOVFLOW_SQL_ECHO", "") == "1"
         kwargs["secure_cookies"] = env.get("GOVFLOW_SECURE_COOKIES", "") == "1"
+        proxies = env.get("GOVFLOW_TRUSTED_PROXIES", "0").strip() or "0"
+        if not proxies.isdigit() or int(proxies) > 10:
+            raise ValueError(f"GOVFLOW_TRUSTED_PROXIES must be a number of proxies, 0 to 10 (got {proxies!r})")
+        kwargs["trusted_proxies"] = int(proxies)
         return cls(**kwargs)
 
     def require_secret(self) -> str:

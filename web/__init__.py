@@ -46,7 +46,7 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     layout.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
+    security.init_app(app, config.trusted_proxies)
     errors.init_app(app)
 
     from . import main, notifications, start, supervision, tasks

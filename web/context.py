@@ -20,7 +20,7 @@ def actor() -> Actor:
 
 
 def client_ip() -> str:
-    # Behind a reverse proxy, wrap the app in werkzeug's ProxyFix so that this is the client's address.
+    # Behind reverse proxies, GOVFLOW_TRUSTED_PROXIES makes this the client's address (web/security.py).
     return request.remote_addr or "-"
 
 
