@@ -14,6 +14,7 @@ from engine.deadlines import attached_timers  # noqa: F401  (re-exported for pro
 from engine.deadlines import attached_user_tasks, is_timer, timer_kind
 from engine.domain import catalog, violations
 from engine.errors import GovflowError
+from engine.messages import Message, msg
 from engine.procedures import ScriptContext
 from engine.uow import Actor
 from engine.verbs import supervision as supervision_verbs
@@ -27,7 +28,7 @@ def ready_task(ctx, element_id: str):
     for task in ctx.workflow.get_tasks(state=TaskState.READY, manual=True):
         if task.task_spec.bpmn_id == element_id:
             return task
-    raise GovflowError(f"任务 {element_id} 不在办理中 (task {element_id} is not open)")
+    raise GovflowError(msg("supervision.task_not_open", "task {element_id} is not open", element_id=element_id))
 
 
 def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int:
@@ -49,12 +50,31 @@ def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int
     supervision = violations.open_supervision_item(
         ctx.uow, case_id=ctx.case.id, human_task_id=str(task.id), dept_code=dept_code,
         possible_violation_item=item, actor=ESCALATION_ACTOR, now=ctx.now,
-        note=f"{name} 已超过法定期限 (overdue)" + (f"（第{period.article}条，期限至 {period.due_date}）"
-                                             if period is not None else ""),
+        note=overdue_note(name, period),
         period_id=period.id if period is not None else None)
     if period is not None:
         period.supervision_id = supervision.id
     return supervision.id
+
+
+def overdue_note(name: str, period) -> Message:
+    """The note of a 督办: what is late and, for a statutory period, its article and last day."""
+    if period is None:
+        return msg("supervision.task_overdue", "{name}: overdue", name=name)
+    return msg("supervision.period_overdue", "{name}: overdue (art. {article}, due {due_date})",
+               name=name, article=period.article, due_date=period.due_date)
+
+
+def dismissal_needs_reason() -> Message:
+    """The refusal of a 督办 decision ``dismiss`` without a note (every procedure's supervise task)."""
+    return msg("supervision.dismissal_needs_reason", "say why no rectification is needed")
+
+
+def joined(name: str, values) -> dict[str, str]:
+    """A list as message parameters: ``name`` joined for the English text, ``name_zh`` with 、 for
+    the Chinese (a parameter is one value in every language)."""
+    values = [str(v) for v in values]
+    return {name: ", ".join(values), f"{name}_zh": "、".join(values)}
 
 
 def period_of_task(ctx, task):
@@ -83,7 +103,7 @@ def dismiss_supervision(ctx, supervision_id: int, note: str) -> bool:
     (engine.verbs.supervision.dismiss_in; closed already on the supervision dashboard: nothing more
     to record)."""
     supervision_verbs.dismiss_in(ctx.uow, supervision_id, ctx.actor, ctx.now,
-                                 note or "主管部门决定不立案 (dismissed)", adopt=True)
+                                 note or msg("supervision.dismissed", "dismissed by the authority"), adopt=True)
     return True
 
 

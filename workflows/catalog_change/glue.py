@@ -18,10 +18,12 @@ from engine.domain import catalog
 from engine.domain.org import Department, department_by_code
 from engine.errors import GovflowError, InvalidForm
 from engine.forms import FormField, Option
+from engine.messages import Message, msg
 from engine.models import Case
 from engine.periods import PeriodSpec
 
 from ..common import FUNCTIONS as COMMON
+from ..common import dismissal_needs_reason
 
 PROCESS_ID = "catalog_change"
 CHANGE_KINDS = {"law": "法律修改", "regulation": "法规修改", "rule": "规章修改",  # art. 9
@@ -74,7 +76,8 @@ def _departments_for(session, actor) -> list[Department]:
 def check_start(ctx, cleaned: dict) -> dict:
     """The change date is not in the future; the department has no change running already."""
     if date.fromisoformat(cleaned["change_date"]) > ctx.now.astimezone(BEIJING).date():
-        raise InvalidForm({"change_date": "变更之日不能晚于今天 (the change date cannot be in the future)"})
+        raise InvalidForm({"change_date": msg("catalog_change.change_date_in_future",
+                                              "the change date cannot be in the future")})
     holder = running_change(ctx.session, cleaned["department"])
     if holder is not None:
         raise InvalidForm({"department": _busy_message(holder)})
@@ -97,9 +100,9 @@ def running_change(session, dept_code: str) -> Case | None:
     return case if case is not None and case.status == "running" and case.process_id == PROCESS_ID else None
 
 
-def _busy_message(holder: Case) -> str:
-    return (f"该部门已有正在办理的目录变更（案件 {holder.number}），请在该案件中更新目录 "
-            f"(the department already has a running catalog change, case {holder.number})")
+def _busy_message(holder: Case) -> Message:
+    return msg("catalog_change.change_running", "the department already has a running catalog change, case {case}",
+               case=holder.number)
 
 
 # -- the draft ------------------------------------------------------------------------------------
@@ -117,20 +120,24 @@ def check_draft(session, draft_id: int, field: str = "action") -> str:
     try:
         draft = catalog.get_version(session, draft_id)
     except GovflowError as exc:
-        raise InvalidForm({field: str(exc)}) from None
+        raise InvalidForm({field: exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)}) from None
     entries = catalog.entries_of(session, draft.id)
     if draft.status != "draft" or not entries:
-        raise InvalidForm({field: "目录草稿已发布或没有任何资源 (the draft is published already or has no resources)"})
-    errors = {f"{e.code}.{name}": f"资源 {e.code}《{e.name}》：{message}"
-              for e in entries for name, message in catalog.validate_entry(e.data()).items()}
+        raise InvalidForm({field: msg("catalog_change.draft_not_reportable",
+                                      "the draft is published already or has no resources")})
+    errors = {f"{e.code}.{name}": msg("catalog_change.resource_invalid", "resource {resource_code} ({name}): {problem}",
+                                      resource_code=e.code, name=e.name, problem=problem)
+              for e in entries for name, problem in catalog.validate_entry(e.data()).items()}
     for code, owner in catalog.codes_taken(session, draft.department_id, [e.code for e in entries]).items():
-        errors[f"{code}.code"] = f"资源代码 {code} 已被{owner}的目录使用 (the code belongs to another department)"
+        errors[f"{code}.code"] = msg("catalog_change.code_taken",
+                                     "the code {resource_code} belongs to another department, {owner}",
+                                     resource_code=code, owner=owner)
     if errors:
         raise InvalidForm(errors)
     live = catalog.live_version(session, draft.department.code)
     if live is not None and catalog.diff_versions(session, live.id, draft.id).empty:
-        raise InvalidForm({field: "目录草稿与现行目录相同，没有需要报送的变更 "
-                                  "(the draft does not differ from the published catalog)"})
+        raise InvalidForm({field: msg("catalog_change.draft_unchanged",
+                                      "the draft does not differ from the published catalog")})
     return draft_fingerprint(entries)
 
 
@@ -138,8 +145,8 @@ def _check_unchanged(session, data: dict, field: str) -> None:
     """The draft is still the one the clerk submitted (edits after it need a new submission)."""
     entries = catalog.entries_of(session, data["draft_id"])
     if draft_fingerprint(entries) != data.get("draft_digest"):
-        raise InvalidForm({field: "目录草稿在提交后又被修改，请退回经办人重新提交 "
-                                  "(the draft changed after it was submitted; return it)"})
+        raise InvalidForm({field: msg("catalog_change.draft_changed_since_submission",
+                                      "the draft changed after it was submitted; return it")})
 
 
 # -- task forms: rules across fields --------------------------------------------------------------
@@ -159,7 +166,7 @@ def _check_update(ctx, cleaned: dict) -> dict:
 def _check_decision(decision: str, opinion: str, full_check: bool):
     def check(ctx, cleaned: dict) -> dict:
         if cleaned[decision] == "return" and not cleaned.get(opinion):
-            raise InvalidForm({opinion: "退回须写明意见 (a return needs an opinion)"})
+            raise InvalidForm({opinion: msg("catalog_change.return_needs_opinion", "a return needs an opinion")})
         if cleaned[decision] == "approve":
             if full_check:  # the live catalogs may have moved since the submission
                 check_draft(ctx.session, ctx.task_data["draft_id"], decision)
@@ -170,7 +177,7 @@ def _check_decision(decision: str, opinion: str, full_check: bool):
 
 def _check_supervision(ctx, cleaned: dict) -> dict:
     if cleaned["decision"] == "dismiss" and not cleaned.get("note"):
-        raise InvalidForm({"note": "不予立案须说明理由 (say why no rectification is needed)"})
+        raise InvalidForm({"note": dismissal_needs_reason()})
     return cleaned
 
 

@@ -44,6 +44,7 @@ from . import records as objections
 from .public import PUBLIC_OBJECTIONS
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField, Option
+from engine.messages import msg
 from engine.periods import PeriodSpec
 
 from ..common import FUNCTIONS as COMMON
@@ -105,18 +106,17 @@ def _objector_errors(ctx, cleaned: dict) -> dict[str, str]:
     phone, email = cleaned.get("contact_phone", ""), cleaned.get("contact_email", "")
     if cleaned["objector_kind"] == "department":
         if not ctx.actor.department:
-            errors["objector_kind"] = ("以部门名义申请复核须由部门工作人员登录提交 "
-                                       "(a department objection must be submitted by a member of the department)")
+            errors["objector_kind"] = msg("data_review.department_objection_needs_login",
+                                          "a department objection must be submitted by a member of the department")
     else:
         if not cleaned.get("objector_name"):
-            errors["objector_name"] = "请填写申请人名称 (the objector's name is required)"
+            errors["objector_name"] = msg("data_review.objector_name_required", "the objector's name is required")
         if not (phone or email):
-            errors["contact_phone"] = ("请填写联系电话或电子邮箱以便答复 "
-                                       "(a phone number or an e-mail address is required for the answer)")
+            errors["contact_phone"] = objections.contact_required()
     if phone and not objections.PHONE.match(phone):
-        errors["contact_phone"] = "联系电话格式不正确 (the phone number is not valid)"
+        errors["contact_phone"] = objections.phone_invalid()
     if email and "@" not in email:
-        errors["contact_email"] = "电子邮箱格式不正确 (the e-mail address is not valid)"
+        errors["contact_email"] = objections.email_invalid()
     return errors
 
 
@@ -134,9 +134,10 @@ def check_task(ctx, element_id: str, cleaned: dict) -> dict:
 def _check_answer(ctx, cleaned: dict) -> dict:
     correction = cleaned.setdefault("correction", "")
     if cleaned["outcome"] == "corrected" and not correction:
-        raise InvalidForm({"correction": "结果为已更正时须说明更正内容 (say what was corrected)"})
+        raise InvalidForm({"correction": objections.correction_required()})
     if cleaned["outcome"] == "confirmed" and correction:
-        raise InvalidForm({"correction": "经核无误时不填写更正内容 (a confirmed record has no correction)"})
+        raise InvalidForm({"correction": msg("data_review.no_correction_when_confirmed",
+                                             "a confirmed record has no correction")})
     return cleaned
 
 
@@ -146,13 +147,13 @@ def _check_request(ctx, cleaned: dict) -> dict:
     provisional: a guessed date acts against nobody (docs/deadlines.md)."""
     maximum = ctx.rules.review_extension_max_days
     if not 1 <= cleaned["extension_days"] <= maximum:
-        raise InvalidForm({"extension_days": f"延长期限应为 1–{maximum} 个工作日（第十八条） "
-                                             f"(an extension is 1 to {maximum} working days, art. 18)"})
+        raise InvalidForm({"extension_days": objections.extension_out_of_range(maximum)})
     due_date, end, provisional = original_end(ctx)
     if ctx.now >= end and not provisional:
-        raise InvalidForm({"extension_days": f"原复核期限已于 {due_date.isoformat()} 届满，不能再申请延期"
-                                             f"（第十八条） (the original period ended on {due_date.isoformat()}; "
-                                             "an extension can no longer be asked for, art. 18)"})
+        raise InvalidForm({"extension_days": msg(
+            "data_review.extension_request_too_late",
+            "the original period ended on {due_date}; an extension can no longer be asked for, art. 18",
+            due_date=due_date.isoformat())})
     return cleaned
 
 
@@ -162,13 +163,15 @@ def _check_approval(ctx, cleaned: dict) -> dict:
     for the year to be published, which tells whether the period has really ended."""
     due_date, end, provisional = original_end(ctx)
     if cleaned["approve"] and ctx.now >= end and provisional:
-        raise InvalidForm({"approve": f"原复核期限暂定于 {due_date.isoformat()} 届满；该年度节假日安排公布、期限确定后"
-                                      f"才能批准延期 (the original period provisionally ended on {due_date.isoformat()}; "
-                                      "the extension can be approved once the year is published and the end is known)"})
+        raise InvalidForm({"approve": msg(
+            "data_review.extension_approval_provisional",
+            "the original period provisionally ended on {due_date}; the extension can be approved once the year "
+            "is published and the end is known", due_date=due_date.isoformat())})
     if cleaned["approve"] and ctx.now >= end:
-        raise InvalidForm({"approve": f"原复核期限已于 {due_date.isoformat()} 届满，不能再批准延期，"
-                                      f"只能不同意 (the original period ended on {due_date.isoformat()}; "
-                                      "the extension can no longer be approved, only refused)"})
+        raise InvalidForm({"approve": msg(
+            "data_review.extension_approval_too_late",
+            "the original period ended on {due_date}; the extension can no longer be approved, only refused",
+            due_date=due_date.isoformat())})
     return cleaned
 
 
@@ -186,7 +189,7 @@ def original_end(ctx) -> tuple[date, datetime, bool]:
 def _check_supervision(ctx, cleaned: dict) -> dict:
     note = cleaned.setdefault("note", "")
     if cleaned["decision"] == "dismiss" and not note:
-        raise InvalidForm({"note": "不予立案须说明理由 (give the reason for dismissing)"})
+        raise InvalidForm({"note": msg("data_review.dismissal_needs_reason", "give the reason for dismissing")})
     return cleaned
 
 

@@ -10,11 +10,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.errors import GovflowError, InvalidForm, NotFound
+from engine.messages import Message, msg
 from engine.models import Base, UTCDateTime
 from engine.uow import Actor, UnitOfWork
 from engine.domain.org import Department
 from engine.views.public import OBJECTION_STATUSES, OBJECTOR_KINDS, OUTCOMES, RECEIPT_LENGTH  # noqa: F401
 from engine.domain.record_checks import Checks, load, record_audit, require_status
+
+# the words naming the objection and its fields in messages (engine.domain.record_checks)
+OBJECTION = msg("label.objection", "objection")
+OBJECTOR_KIND = msg("label.objector_kind", "kind of objector")
+PROVIDER_DEPARTMENT = msg("label.provider_department", "provider department")
+RECORD_CONCERNED = msg("label.record_concerned", "record concerned")
+DESCRIPTION = msg("label.objection_description", "description")
+EVIDENCE_NOTE = msg("label.evidence_note", "evidence note")
+OBJECTING_DEPARTMENT = msg("label.objecting_department", "objecting department")
+CONTACT_PERSON = msg("label.contact_person", "contact person")
+OBJECTOR_NAME = msg("label.objector_name", "objector's name")
+PHONE_NUMBER = msg("label.phone_number", "phone number")
+EMAIL_ADDRESS = msg("label.email_address", "e-mail address")
+OUTCOME = msg("label.review_outcome", "outcome")
+ANSWER = msg("label.answer", "answer")
+CORRECTION = msg("label.correction_made", "correction made")
+EXTENSION_REASON = msg("label.extension_reason", "reason for the extension")
 
 MAX_EXTENSION_DAYS = 10  # art. 18: at most 10 working days (the default; a case reads its rule set)
 # No 0/O, 1/I/L or U/V look-alikes: the code is read out on the phone and typed from paper.
@@ -70,12 +88,12 @@ def create_objection(uow: UnitOfWork, *, objector_kind: str, resource_code: str,
     """Receive an objection (art. 18); the returned record carries the objector's receipt code."""
     check = Checks(uow.session)
     objection = Objection(
-        objector_kind=check.choice("objector_kind", objector_kind, OBJECTOR_KINDS, "申请人类型", "kind of objector"),
+        objector_kind=check.choice("objector_kind", objector_kind, OBJECTOR_KINDS, OBJECTOR_KIND),
         resource_code=check.resource_code("resource_code", resource_code),
-        provider=check.department("provider_dept_code", provider_dept_code, "提供部门", "provider department"),
-        record_ref=check.text("record_ref", record_ref, "有疑义的数据记录", "record concerned", max_length=500),
-        description=check.text("description", description, "疑义或错误说明", "description"),
-        evidence=check.optional_text("evidence", evidence, "证明材料说明", "evidence note"),
+        provider=check.department("provider_dept_code", provider_dept_code, PROVIDER_DEPARTMENT),
+        record_ref=check.text("record_ref", record_ref, RECORD_CONCERNED, max_length=500),
+        description=check.text("description", description, DESCRIPTION),
+        evidence=check.optional_text("evidence", evidence, EVIDENCE_NOTE),
         case_id=check.case("case_id", case_id), status="received", received_by=actor.username, received_at=now)
     _objector(check, objection, objector_dept_code, objector_name, contact_phone, contact_email)
     check.done()
@@ -92,21 +110,21 @@ def _objector(check: Checks, objection: Objection, dept_code, name, phone, email
     """A department is known by its code; anyone else needs a name and a way to be answered."""
     if objection.objector_kind == "department":
         objection.objector_department = check.department(
-            "objector_dept_code", dept_code, "申请部门", "objecting department")
-        objection.objector_name = check.optional_text("objector_name", name, "联系人", "contact person", 200)
+            "objector_dept_code", dept_code, OBJECTING_DEPARTMENT)
+        objection.objector_name = check.optional_text("objector_name", name, CONTACT_PERSON, max_length=200)
     else:
         if dept_code:
-            check.fail("objector_dept_code", "只有部门申请人填写部门", "only a department objector has a department")
-        objection.objector_name = check.text("objector_name", name, "申请人名称", "objector's name", 200)
-    objection.contact_phone = check.optional_text("contact_phone", phone, "联系电话", "phone number", 50)
-    objection.contact_email = check.optional_text("contact_email", email, "电子邮箱", "e-mail address", 200)
+            check.fail("objector_dept_code", msg("data_review.department_of_non_department",
+                                                 "only a department objector has a department"))
+        objection.objector_name = check.text("objector_name", name, OBJECTOR_NAME, max_length=200)
+    objection.contact_phone = check.optional_text("contact_phone", phone, PHONE_NUMBER, max_length=50)
+    objection.contact_email = check.optional_text("contact_email", email, EMAIL_ADDRESS, max_length=200)
     if objection.contact_phone and not PHONE.match(objection.contact_phone):
-        check.fail("contact_phone", "联系电话格式不正确", "the phone number is not valid")
+        check.fail("contact_phone", phone_invalid())
     if objection.contact_email and "@" not in objection.contact_email:
-        check.fail("contact_email", "电子邮箱格式不正确", "the e-mail address is not valid")
+        check.fail("contact_email", email_invalid())
     if objection.objector_kind != "department" and not (objection.contact_phone or objection.contact_email):
-        check.fail("contact_phone", "请填写联系电话或电子邮箱以便答复",
-                   "a phone number or an e-mail address is required for the answer")
+        check.fail("contact_phone", contact_required())
 
 
 def _new_receipt_code(session: Session) -> str:
@@ -114,7 +132,7 @@ def _new_receipt_code(session: Session) -> str:
         code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
         if session.scalar(sa.select(Objection.id).where(Objection.receipt_code == code)) is None:
             return code
-    raise GovflowError("无法生成回执码，请重试 (could not draw a receipt code; try again)")
+    raise GovflowError(msg("data_review.receipt_code_unavailable", "could not draw a receipt code; try again"))
 
 
 def objection_by_receipt(session: Session, code: str) -> Objection:
@@ -124,7 +142,7 @@ def objection_by_receipt(session: Session, code: str) -> Objection:
     if len(normalised) == RECEIPT_LENGTH:
         found = session.scalars(sa.select(Objection).where(Objection.receipt_code == normalised)).first()
     if found is None:
-        raise NotFound("没有与此回执码对应的复核申请 (no objection with this receipt code)")
+        raise NotFound(msg("data_review.unknown_receipt_code", "no objection with this receipt code"))
     return found
 
 
@@ -141,15 +159,15 @@ def objection_of_case(session: Session, case_id: int) -> Objection:
 def answer_objection(uow: UnitOfWork, objection_id: int, outcome: str, answer: str, actor: Actor,
                      now: datetime, correction: str = "") -> Objection:
     """Verify and answer (art. 18): corrected (saying what changed) or confirmed (saying why)."""
-    objection = load(uow.session, Objection, objection_id, "复核申请", "objection")
+    objection = load(uow.session, Objection, objection_id, OBJECTION)
     check = Checks(uow.session)
-    check.choice("outcome", outcome, OUTCOMES, "复核结果", "outcome")
-    answer = check.text("answer", answer, "答复内容", "answer")
-    correction = check.optional_text("correction", correction, "更正内容", "correction made")
+    check.choice("outcome", outcome, OUTCOMES, OUTCOME)
+    answer = check.text("answer", answer, ANSWER)
+    correction = check.optional_text("correction", correction, CORRECTION)
     if outcome == "corrected" and not correction:
-        check.fail("correction", "结果为已更正时须说明更正内容", "say what was corrected")
+        check.fail("correction", correction_required())
     check.done()
-    require_status(objection, ["received"], "复核申请", "objection")
+    require_status(objection, ["received"], OBJECTION)
     objection.status, objection.outcome, objection.answer = "answered", outcome, answer
     objection.correction = correction or None
     objection.answered_by, objection.answered_at = actor.username, now
@@ -162,16 +180,15 @@ def record_extension(uow: UnitOfWork, objection_id: int, days: int, reason: str,
                      now: datetime, maximum: int = MAX_EXTENSION_DAYS) -> Objection:
     """Record the provider's request to extend the review period, once, by at most ``maximum``
     working days (the case's rule set, ``review_extension_max_days``; art. 18: 10)."""
-    objection = load(uow.session, Objection, objection_id, "复核申请", "objection")
+    objection = load(uow.session, Objection, objection_id, OBJECTION)
     check = Checks(uow.session)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= maximum:
-        check.fail("days", f"延长期限应为 1–{maximum} 个工作日（第十八条）",
-                   f"an extension is 1 to {maximum} working days (art. 18)")
-    reason = check.text("reason", reason, "延期理由", "reason for the extension")
+        check.fail("days", extension_out_of_range(maximum))
+    reason = check.text("reason", reason, EXTENSION_REASON)
     check.done()
-    require_status(objection, ["received"], "复核申请", "objection")
+    require_status(objection, ["received"], OBJECTION)
     if objection.extension_days is not None:
-        raise GovflowError("复核期限只能延长一次 (the review period can be extended only once)")
+        raise GovflowError(msg("data_review.extension_once", "the review period can be extended only once"))
     objection.extension_days, objection.extension_reason = days, reason
     objection.extension_requested_by, objection.extension_requested_at = actor.username, now
     record_audit(uow, actor, now, "objection_extension_requested", objection.case_id,
@@ -181,14 +198,38 @@ def record_extension(uow: UnitOfWork, objection_id: int, days: int, reason: str,
 
 def decide_extension(uow: UnitOfWork, objection_id: int, approved: bool, actor: Actor, now: datetime) -> Objection:
     """The department head approves or refuses the requested extension (art. 18)."""
-    objection = load(uow.session, Objection, objection_id, "复核申请", "objection")
+    objection = load(uow.session, Objection, objection_id, OBJECTION)
     if not isinstance(approved, bool):
-        raise InvalidForm({"approved": "应为是或否 (must be yes or no)"})
+        raise InvalidForm({"approved": msg("data_review.approval_not_yes_or_no", "must be yes or no")})
     if objection.extension_days is None or objection.extension_approved is not None:
-        raise GovflowError("没有待审批的延期申请 (there is no extension request awaiting a decision)")
-    require_status(objection, ["received"], "复核申请", "objection")
+        raise GovflowError(msg("data_review.no_extension_request",
+                               "there is no extension request awaiting a decision"))
+    require_status(objection, ["received"], OBJECTION)
     objection.extension_approved = approved
     objection.extension_decided_by, objection.extension_decided_at = actor.username, now
     record_audit(uow, actor, now, "objection_extension_decided", objection.case_id,
                  {"objection_id": objection.id, "days": objection.extension_days, "approved": approved})
     return objection
+
+
+# -- messages the glue shares (a form error there, a field error here) ------------------------------
+
+def contact_required() -> Message:
+    return msg("data_review.contact_required", "a phone number or an e-mail address is required for the answer")
+
+
+def phone_invalid() -> Message:
+    return msg("data_review.phone_invalid", "the phone number is not valid")
+
+
+def email_invalid() -> Message:
+    return msg("data_review.email_invalid", "the e-mail address is not valid")
+
+
+def correction_required() -> Message:
+    return msg("data_review.correction_required", "say what was corrected")
+
+
+def extension_out_of_range(maximum: int) -> Message:
+    return msg("data_review.extension_out_of_range", "an extension is 1 to {maximum} working days, art. 18",
+               maximum=maximum)

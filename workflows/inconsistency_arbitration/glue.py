@@ -41,13 +41,14 @@ from engine.domain import catalog, notifications, org
 from engine.domain.violations import open_supervision_item
 from engine.errors import GovflowError, InvalidForm, NotFound
 from engine.forms import FormField
+from engine.messages import msg
 from engine.models import HumanTask
 from engine.periods import PeriodSpec
 from SpiffWorkflow.util.task import TaskState
 
 from . import records
 from . import records as inconsistencies
-from ..common import ESCALATION_ACTOR, period_of_task
+from ..common import ESCALATION_ACTOR, dismissal_needs_reason, joined, overdue_note, period_of_task
 from ..common import FUNCTIONS as COMMON
 
 START_ROLES = {"authority", "consumer_clerk", "provider_clerk"}
@@ -86,13 +87,15 @@ def check_start(ctx, cleaned: dict) -> dict:
     """Resolve each resource to its provider department; art. 19 needs two departments or more."""
     codes = _lines(cleaned["resources"])
     if len(codes) < 2:
-        raise InvalidForm({"resources": "至少填写两个资源代码 (name at least two resource codes)"})
+        raise InvalidForm({"resources": msg("inconsistency_arbitration.two_resources_needed",
+                                            "name at least two resource codes")})
     parties = [{"department": code_dept, "resource_code": code}
                for code, code_dept in zip(codes, _providers(ctx, codes))]
     departments = list(dict.fromkeys(p["department"] for p in parties))
     if len(departments) < 2:
-        raise InvalidForm({"resources": "资源须属于至少两个不同部门（第十九条） (the resources must "
-                                        "belong to two different departments or more, art. 19)"})
+        raise InvalidForm({"resources": msg("inconsistency_arbitration.two_departments_needed",
+                                            "the resources must belong to two different departments or more, "
+                                            "art. 19")})
     started = ctx.services.receipt_date(ctx.session, ctx.now).isoformat()
     lead = departments[0]  # design: the provider of the first resource named leads the negotiation
     return {**cleaned, "records": cleaned.get("records", ""), "parties": parties, "departments": departments,
@@ -111,8 +114,8 @@ def _providers(ctx, codes: list[str]) -> list[str]:
         except NotFound:
             unknown.append(code)
     if unknown:
-        raise InvalidForm({"resources": f"目录中没有已发布的资源 {'、'.join(unknown)} "
-                                        f"(no published resource {', '.join(unknown)})"})
+        raise InvalidForm({"resources": msg("inconsistency_arbitration.unknown_resources",
+                                            "no published resource {codes}", **joined("codes", unknown))})
     return found
 
 
@@ -150,15 +153,17 @@ def _propose(ctx, data: dict, cleaned: dict) -> dict:
     authority to coordinate; a proposal without a prevailing record or a correction is refused."""
     if cleaned["proposal_action"] == "escalate":
         if not cleaned.get("proposal_note"):
-            raise InvalidForm({"proposal_note": "提请协调须说明理由 (say why no agreement can be reached)"})
+            raise InvalidForm({"proposal_note": msg("inconsistency_arbitration.escalation_needs_reason",
+                                                    "say why no agreement can be reached")})
         return {**cleaned, "proposal_summary": ""}
     prevailing = cleaned.get("proposed_prevailing") or ""
     errors = {}
     if not prevailing:
-        errors["proposed_prevailing"] = ("一致意见须指明采信哪个部门的数据 "
-                                         "(an agreement names the department whose record is right)")
+        errors["proposed_prevailing"] = msg("inconsistency_arbitration.prevailing_required",
+                                            "an agreement names the department whose record is right")
     if not cleaned.get("resolution_text"):
-        errors["resolution_text"] = "须写明一致意见 (state the resolution: the right value and what is corrected)"
+        errors["resolution_text"] = msg("inconsistency_arbitration.resolution_required",
+                                        "state the resolution: the right value and what is corrected")
     if errors:
         raise InvalidForm(errors)
     codes = _must_correct(data["departments"], prevailing, cleaned.get("proposed_correcting", ""),
@@ -172,10 +177,11 @@ def _propose(ctx, data: dict, cleaned: dict) -> dict:
 def _negotiate(ctx, data: dict, cleaned: dict) -> dict:
     """The department accepts the proposed resolution or says why not; its stated position stays."""
     if not cleaned["agree"] and not cleaned.get("note"):
-        raise InvalidForm({"note": "不同意时须说明理由 (say why the department disagrees)"})
+        raise InvalidForm({"note": msg("inconsistency_arbitration.disagreement_needs_reason",
+                                       "say why the department disagrees")})
     if cleaned["agree"] and not (data.get("proposed_prevailing") and data.get("proposed_codes")):
-        raise InvalidForm({"agree": "没有可同意的一致意见（采信的数据和须更正的部门） "
-                                    "(there is no resolution to agree to)"})
+        raise InvalidForm({"agree": msg("inconsistency_arbitration.nothing_to_agree_to",
+                                        "there is no resolution to agree to")})
     report = _report(ctx, data["report_id"])
     position = report.parties_of(data["department"])[0].position  # stated before negotiating
     records.record_position(ctx.uow, report.id, data["department"], position, cleaned["agree"],
@@ -204,7 +210,7 @@ def _confirm(ctx, data: dict, cleaned: dict) -> dict:
 
 def _check_supervision(ctx, data: dict, cleaned: dict) -> dict:
     if cleaned["decision"] == "dismiss" and not cleaned.get("note"):
-        raise InvalidForm({"note": "不予立案须说明理由 (say why no rectification is needed)"})
+        raise InvalidForm({"note": dismissal_needs_reason()})
     return cleaned
 
 
@@ -233,8 +239,8 @@ def settle_agreed(ctx, report_id: int, prevailing: str, codes: list[str], summar
     """Every department accepted the lead department's resolution: settle as ``agreed``; the
     departments it names correct their data by the end of the correction period (arts. 13, 19)."""
     if not prevailing or not codes:  # _negotiate refuses an acceptance of nothing; never settle one
-        raise GovflowError("没有提出一致意见（采信的数据和须更正的部门），不能按协商一致办结 "
-                           "(no resolution was proposed: an agreement needs one)")
+        raise GovflowError(msg("inconsistency_arbitration.no_resolution_proposed",
+                               "no resolution was proposed: an agreement needs one"))
     answers = _answers(ctx, "negotiate")
     text = (f"各部门协商一致：{summary}。"
             + "；".join(f"{_name(ctx, dept)}：{answer.get('note') or '同意'}" for dept, answer in answers.items()))
@@ -298,8 +304,7 @@ def escalate_overdue(ctx, element_id: str, dept_code: str, item: int = 3) -> int
         open_supervision_item(ctx.uow, case_id=ctx.case.id, human_task_id=str(instance.id),
                               dept_code=instance.data["department"], possible_violation_item=item,
                               actor=ESCALATION_ACTOR, now=ctx.now, period_id=period.id if period else None,
-                              note=f"{PERIODS['correction'].title} 已超过法定期限 (overdue)"
-                                   + (f"（第{period.article}条，期限至 {period.due_date}）" if period else ""))
+                              note=overdue_note(PERIODS["correction"].title, period))
     _notify_instances(ctx, element_id, f"{element_id}_overdue", "overdue", bool(period and period.provisional))
     return first
 
@@ -363,10 +368,10 @@ def _must_correct(departments: list[str], prevailing: str, text: str, field: str
     codes = _lines(text) or [d for d in departments if d != prevailing]
     unknown = [c for c in codes if c not in departments]
     if unknown:
-        raise InvalidForm({field: f"{'、'.join(unknown)} 不是本案涉及的部门 "
-                                  f"(not a department involved: {', '.join(unknown)})"})
+        raise InvalidForm({field: msg("inconsistency_arbitration.not_involved",
+                                      "not a department involved: {codes}", **joined("codes", unknown))})
     if prevailing in codes:
-        raise InvalidForm({field: "被采信部门的数据无须更正 (the prevailing department does not correct)"})
+        raise InvalidForm({field: records.prevailing_does_not_correct()})
     return codes
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.errors import GovflowError
+from engine.messages import Message, msg
 from engine.models import Base, UTCDateTime
 from engine.uow import Actor, UnitOfWork
 from engine.domain.org import Department
@@ -23,6 +24,18 @@ from engine.domain.record_checks import Checks, load, record_audit, require_stat
 # open → settled (outcome agreed or decided) → closed once every required correction is done
 REPORT_STATUSES = {"open": "协商中", "settled": "待更正", "closed": "已办结"}
 OUTCOMES = {"agreed": "协商一致", "decided": "主管部门协调决定"}  # art. 19
+
+# the words naming the report and its fields in messages (engine.domain.record_checks)
+INCONSISTENCY_REPORT = msg("label.inconsistency_report", "inconsistency report")
+DESCRIPTION = msg("label.inconsistency_description", "description of the inconsistency")
+REPORTING_DEPARTMENT = msg("label.reporting_department", "reporting department")
+DEPARTMENT_INVOLVED = msg("label.department_involved", "department involved")
+POSITION = msg("label.position", "position")
+RESOLUTION = msg("label.resolution", "resolution")
+COORDINATION_OUTCOME = msg("label.coordination_outcome", "coordination outcome")
+DECISION = msg("label.inconsistency_decision", "decision on the inconsistency")
+CORRECTION_NOTE = msg("label.correction_report", "report on the correction")
+CONFIRMATION = msg("label.confirmation", "confirmation")
 
 
 class InconsistencyReport(Base):
@@ -81,12 +94,12 @@ def create_inconsistency_report(uow: UnitOfWork, *, description: str, involved: 
     resource code) pairs of at least two departments (art. 19)."""
     check = Checks(uow.session)
     report = InconsistencyReport(
-        description=check.text("description", description, "不一致情况说明", "description"),
+        description=check.text("description", description, DESCRIPTION),
         reporter=actor.username, reported_at=now, status="open", case_id=check.case("case_id", case_id),
         parties=_parties(check, involved))
     if reporter_dept_code:
         report.reporter_department = check.department(
-            "reporter_dept_code", reporter_dept_code, "报告部门", "reporting department")
+            "reporter_dept_code", reporter_dept_code, REPORTING_DEPARTMENT)
     check.done()
     uow.session.add(report)
     uow.session.flush()
@@ -99,26 +112,27 @@ def _parties(check: Checks, involved) -> list[InconsistencyParty]:
     pairs = [tuple(x) for x in involved if isinstance(x, (list, tuple)) and len(x) == 2] \
         if isinstance(involved, (list, tuple)) else []
     if len(pairs) != len(involved or ()) or len(dict.fromkeys(pairs)) != len(pairs):
-        check.fail("involved", "涉及的部门和资源应为不重复的（部门代码, 资源代码）",
-                   "involved entries are distinct (department code, resource code) pairs")
-    parties = [InconsistencyParty(department=check.department("involved", code, "涉及部门", "department involved"),
+        check.fail("involved", msg("inconsistency_arbitration.involved_pairs",
+                                   "involved entries are distinct (department code, resource code) pairs"))
+    parties = [InconsistencyParty(department=check.department("involved", code, DEPARTMENT_INVOLVED),
                                   resource_code=check.resource_code("involved", resource)) for code, resource in pairs]
     if len({p.department.id for p in parties if p.department is not None}) < 2:
-        check.fail("involved", "至少涉及两个不同部门（第十九条）", "at least two different departments (art. 19)")
+        check.fail("involved", msg("inconsistency_arbitration.two_departments_involved",
+                                   "at least two different departments (art. 19)"))
     return parties
 
 
 def record_position(uow: UnitOfWork, report_id: int, dept_code: str, position: str, agreed: bool,
                     actor: Actor, now: datetime) -> InconsistencyReport:
     """A department states which value is right and whether it accepts the proposed resolution."""
-    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    report = load(uow.session, InconsistencyReport, report_id, INCONSISTENCY_REPORT)
     check = Checks(uow.session)
     parties = _involved(check, report, dept_code)
-    position = check.text("position", position, "意见", "position")
+    position = check.text("position", position, POSITION)
     if not isinstance(agreed, bool):
-        check.fail("agreed", "是否同意应为是或否", "agreed must be yes or no")
+        check.fail("agreed", msg("inconsistency_arbitration.agreed_not_yes_or_no", "agreed must be yes or no"))
     check.done()
-    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    require_status(report, ["open"], INCONSISTENCY_REPORT)
     for party in parties:
         party.position, party.agreed, party.position_by, party.position_at = position, agreed, actor.username, now
     record_audit(uow, actor, now, "inconsistency_position", report.case_id,
@@ -130,7 +144,8 @@ def _involved(check: Checks, report: InconsistencyReport, dept_code: str,
               field: str = "dept_code") -> list[InconsistencyParty]:
     parties = report.parties_of(dept_code)
     if not parties:
-        check.fail(field, f"部门 {dept_code} 不是本报告涉及的部门", f"department {dept_code} is not involved")
+        check.fail(field, msg("inconsistency_arbitration.department_not_involved",
+                              "department {dept_code} is not involved", dept_code=dept_code))
     return parties
 
 
@@ -140,12 +155,12 @@ def _resolution(check: Checks, report: InconsistencyReport, prevailing: str | No
     corrected), never the prevailing one; the prevailing department, when named, is involved."""
     codes = list(dict.fromkeys(must_correct or []))
     if not codes:
-        check.fail("must_correct", "须指明数据有误、需要更正的部门（没有更正的一致意见不是一致意见）",
-                   "name the departments whose data is wrong and must be corrected")
+        check.fail("must_correct", msg("inconsistency_arbitration.must_correct_required",
+                                       "name the departments whose data is wrong and must be corrected"))
     if prevailing is not None:
         _involved(check, report, prevailing, "prevailing_department")
         if prevailing in codes:
-            check.fail("must_correct", "被采信部门的数据无须更正", "the prevailing department does not correct")
+            check.fail("must_correct", prevailing_does_not_correct())
     return [p for code in codes for p in _involved(check, report, code, "must_correct")]
 
 
@@ -153,16 +168,17 @@ def record_proposal(uow: UnitOfWork, report_id: int, dept_code: str, prevailing:
                     resolution: str, actor: Actor, now: datetime) -> InconsistencyReport:
     """The lead department proposes a resolution (art. 19: 协商形成一致意见): whose record is right,
     which departments correct; proposing it is the lead department's acceptance."""
-    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    report = load(uow.session, InconsistencyReport, report_id, INCONSISTENCY_REPORT)
     check = Checks(uow.session)
     proposer = _involved(check, report, dept_code)
-    resolution = check.text("resolution", resolution, "一致意见", "resolution", 2000)
+    resolution = check.text("resolution", resolution, RESOLUTION, max_length=2000)
     if not isinstance(prevailing, str) or not prevailing:
-        check.fail("prevailing_department", "须指明采信哪个部门的数据", "name the department whose record is right")
+        check.fail("prevailing_department", msg("inconsistency_arbitration.prevailing_department_required",
+                                                "name the department whose record is right"))
         prevailing = None
     _resolution(check, report, prevailing, must_correct)
     check.done()
-    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    require_status(report, ["open"], INCONSISTENCY_REPORT)
     for party in proposer:
         party.agreed = True
     record_audit(uow, actor, now, "inconsistency_proposed", report.case_id, {
@@ -178,15 +194,16 @@ def decide_inconsistency(uow: UnitOfWork, report_id: int, outcome: str, decision
     (art. 19); ``must_correct`` names the departments whose data is wrong (at least one: a settlement
     without a correction is refused), ``prevailing`` the department whose record is right,
     ``correction_due`` the last day of the correction period (art. 13; recorded in the audit)."""
-    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    report = load(uow.session, InconsistencyReport, report_id, INCONSISTENCY_REPORT)
     check = Checks(uow.session)
-    check.choice("outcome", outcome, OUTCOMES, "协调结果", "outcome")
-    decision = check.text("decision", decision, "处理意见", "decision")
+    check.choice("outcome", outcome, OUTCOMES, COORDINATION_OUTCOME)
+    decision = check.text("decision", decision, DECISION)
     wrong = _resolution(check, report, prevailing, must_correct)
     check.done()
-    require_status(report, ["open"], "不一致报告", "inconsistency report")
+    require_status(report, ["open"], INCONSISTENCY_REPORT)
     if outcome == "agreed" and not all(p.agreed for p in report.parties):
-        raise GovflowError("尚有部门未同意，须由主管部门协调决定 (not every department agreed; the authority decides)")
+        raise GovflowError(msg("inconsistency_arbitration.not_all_agreed",
+                               "not every department agreed; the authority decides"))
     for party in wrong:
         party.must_correct = True
     report.status = "settled"
@@ -200,14 +217,15 @@ def decide_inconsistency(uow: UnitOfWork, report_id: int, outcome: str, decision
 def record_correction(uow: UnitOfWork, report_id: int, dept_code: str, note: str, actor: Actor,
                       now: datetime) -> InconsistencyReport:
     """A department reports its correction; the report closes when the last one is done."""
-    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    report = load(uow.session, InconsistencyReport, report_id, INCONSISTENCY_REPORT)
     check = Checks(uow.session)
     parties = [p for p in _involved(check, report, dept_code) if p.must_correct]
-    note = check.text("note", note, "更正情况", "correction made")
+    note = check.text("note", note, CORRECTION_NOTE)
     check.done()
-    require_status(report, ["settled"], "不一致报告", "inconsistency report")
+    require_status(report, ["settled"], INCONSISTENCY_REPORT)
     if not parties or any(p.corrected_at for p in parties):
-        raise GovflowError(f"部门 {dept_code} 无待完成的更正 (department {dept_code} has no correction due)")
+        raise GovflowError(msg("inconsistency_arbitration.no_correction_due",
+                               "department {dept_code} has no correction due", dept_code=dept_code))
     for party in parties:
         party.correction_note, party.corrected_by, party.corrected_at = note, actor.username, now
     if all(p.corrected_at for p in report.parties if p.must_correct):
@@ -220,11 +238,15 @@ def record_correction(uow: UnitOfWork, report_id: int, dept_code: str, note: str
 def confirm_corrections(uow: UnitOfWork, report_id: int, note: str, actor: Actor,
                         now: datetime) -> InconsistencyReport:
     """The authority confirms that every required correction was made (docs/procedures.md section 4)."""
-    report = load(uow.session, InconsistencyReport, report_id, "不一致报告", "inconsistency report")
+    report = load(uow.session, InconsistencyReport, report_id, INCONSISTENCY_REPORT)
     check = Checks(uow.session)
-    note = check.text("confirm_note", note, "确认意见", "confirmation", 2000)
+    note = check.text("confirm_note", note, CONFIRMATION, max_length=2000)
     check.done()
-    require_status(report, ["closed"], "不一致报告", "inconsistency report")
+    require_status(report, ["closed"], INCONSISTENCY_REPORT)
     record_audit(uow, actor, now, "inconsistency_confirmed", report.case_id, {
         "report_id": report.id, "corrected": [p.department.code for p in report.parties if p.must_correct]})
     return report
+
+
+def prevailing_does_not_correct() -> Message:
+    return msg("inconsistency_arbitration.prevailing_does_not_correct", "the prevailing department does not correct")

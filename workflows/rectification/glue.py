@@ -27,6 +27,7 @@ from engine.domain import violations
 from engine.domain.org import Department, department_by_code
 from engine.errors import InvalidForm
 from engine.forms import FormField, Option
+from engine.messages import msg
 from engine.periods import PeriodSpec
 
 from ..common import FUNCTIONS as COMMON
@@ -100,7 +101,7 @@ def check_task(ctx, element_id: str, cleaned: dict) -> dict:
     if element_id in SEND_BACKS:
         decision, back, why = SEND_BACKS[element_id]
         if cleaned.get(decision) == back and not cleaned.get(why):
-            raise InvalidForm({why: "退回时须说明理由 (say why it is sent back)"})
+            raise InvalidForm({why: msg("rectification.send_back_needs_reason", "say why it is sent back")})
         return {why: "", **cleaned}
     return cleaned
 
@@ -183,7 +184,7 @@ def _live_tasks(workflow) -> list:
 def record_rectified(ctx, violation_id: int, opinion: str) -> str:
     """The authority accepts the department's report: the violation is rectified."""
     violations.advance_violation(ctx.uow, violation_id, "rectified", ctx.actor, ctx.now,
-                                 opinion or "经核查整改到位 (rectification accepted)")
+                                 opinion or msg("rectification.accepted", "rectification accepted"))
     return "rectified"
 
 

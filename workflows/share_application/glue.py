@@ -34,14 +34,17 @@ from engine.domain import catalog, grants, org
 from engine.domain.record_checks import beijing_today, load, record_audit, require_status
 from engine.errors import InvalidForm, NotFound
 from engine.forms import FormField
+from engine.messages import msg
 from engine.periods import PeriodSpec
 from engine.uow import Actor
 
 from ..common import FUNCTIONS as COMMON
+from ..common import dismissal_needs_reason, joined
 from . import records
 
 START_ROLES = {"consumer_clerk"}
 PLATFORM = Actor.system("share_platform")  # the county data centre grants 无条件共享 itself (art. 17)
+GRANT = msg("label.grant", "grant")
 UNCONDITIONAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：无条件共享，直接获取"
 APPROVAL_BASIS = "《怀宁县政务数据资源管理暂行办法》第十七条：有条件共享，提供部门授权"
 ORDERED_BASIS = "县政府政务数据资源主管部门协调意见（第十四条第三款）"
@@ -120,8 +123,9 @@ def check_start(ctx, cleaned: dict) -> dict:
     """Check the application against the resource's registration (arts. 14, 16) and record who and when."""
     entry = _resource(ctx, cleaned["resource"])
     if entry is None:
-        raise InvalidForm({"resource": f"目录中没有资源 {cleaned['resource']} "
-                                       "(no published resource with this code)"})
+        raise InvalidForm({"resource": msg("share_application.no_such_resource",
+                                           "no published resource with the code {resource_code}",
+                                           resource_code=cleaned["resource"])})
     items, materials = _lines(cleaned["data_items"]), _lines(cleaned.get("materials"))
     received = ctx.services.receipt_date(ctx.session, ctx.now)
     errors = {**_item_errors(entry, items), **_material_errors(entry, materials),
@@ -139,8 +143,10 @@ def check_start(ctx, cleaned: dict) -> dict:
 def _item_errors(entry, items: list[str]) -> dict:
     unknown = [i for i in items if i not in {d["name"] for d in entry.data_items}]
     if unknown:
-        return {"data_items": f"资源 {entry.code} 没有数据项：{'、'.join(unknown)} "
-                              f"(the resource has no data items {', '.join(unknown)})"}
+        return {"data_items": msg("share_application.unknown_data_items",
+                                  "the resource {resource_code} has no data items {items}",
+                                  resource_code=entry.code,
+                                  **joined("items", unknown))}
     return {}
 
 
@@ -149,15 +155,16 @@ def _material_errors(entry, materials: list[str]) -> dict:
     a material when it names it (``共享申请表（盖章）`` covers ``共享申请表``)."""
     missing = [m for m in entry.materials if not any(m in given for given in materials)]
     if missing:
-        return {"materials": f"缺少申请材料：{'、'.join(missing)} (materials missing: {', '.join(missing)})"}
+        return {"materials": msg("share_application.materials_missing", "materials missing: {materials}",
+                                 **joined("materials", missing))}
     return {}
 
 
 def _period_errors(first: str, last: str, received: date) -> dict:
     if last < first:
-        return {"period_until": "截止日不能早于起始日 (the last day cannot be before the first day)"}
+        return {"period_until": _period_reversed()}
     if date.fromisoformat(last) < received:
-        return {"period_until": "使用期限已经结束 (the period of use has already ended)"}
+        return {"period_until": msg("share_application.period_ended", "the period of use has already ended")}
     return {}
 
 
@@ -178,12 +185,14 @@ def _check_review(data: dict, cleaned: dict) -> dict:
     if decision == "approve":
         return _grant_terms(data, cleaned, APPROVAL_BASIS)
     if decision == "refuse":  # art. 14: no refusal without a reason and a legal or policy basis
-        _require(cleaned, {"reason": "不予共享理由 (the reason)",
-                           "basis": "不予共享的法律、行政法规或政策依据 (the legal or policy basis)"})
+        _require(cleaned, {"reason": msg("share_application.label.refusal_reason", "the reason for refusing"),
+                           "basis": msg("share_application.label.refusal_basis",
+                                     "the legal, statutory or policy basis for refusing")})
         return cleaned
     if data.get("supplemented_on"):
-        raise InvalidForm({"decision": "只能要求补充一次材料 (materials can be requested only once)"})
-    _require(cleaned, {"reason": "需要补充的材料 (which materials are missing)"})
+        raise InvalidForm({"decision": msg("share_application.supplement_once",
+                                           "materials can be requested only once")})
+    _require(cleaned, {"reason": msg("share_application.label.materials_wanted", "which materials are missing")})
     return cleaned
 
 
@@ -199,12 +208,14 @@ def _grant_terms(data: dict, cleaned: dict, basis: str) -> dict:
     errors = {}
     extra = [i for i in items if i not in data["data_items"]]
     if extra:
-        errors["granted_items"] = f"未申请的数据项：{'、'.join(extra)} (items not applied for: {', '.join(extra)})"
+        errors["granted_items"] = records.items_not_applied_for(extra)
     if first < data["period_from"] or last > data["period_until"]:
-        errors["valid_until"] = (f"授权期限应在申请的期限 {data['period_from']} 至 {data['period_until']} 之内 "
-                                 f"(the grant's period lies within the period applied for)")
+        errors["valid_until"] = msg("share_application.grant_outside_period",
+                                    "the grant's period lies within the period applied for, {period_from} to "
+                                    "{period_until}", period_from=data["period_from"],
+                                    period_until=data["period_until"])
     elif last < first:
-        errors["valid_until"] = "截止日不能早于起始日 (the last day cannot be before the first day)"
+        errors["valid_until"] = _period_reversed()
     if errors:
         raise InvalidForm(errors)
     return {**cleaned, "granted_items": items, "valid_from": first, "valid_until": last,
@@ -213,26 +224,32 @@ def _grant_terms(data: dict, cleaned: dict, basis: str) -> dict:
 
 def _check_supplement(data: dict, cleaned: dict) -> dict:
     if cleaned["supplement_action"] == "supplement":
-        _require(cleaned, {"materials": "补充的材料 (the materials supplied)"})
+        _require(cleaned, {"materials": msg("share_application.label.materials_supplied", "the materials supplied")})
         cleaned["materials"] = _lines(cleaned["materials"])
     return cleaned
 
 
 def _check_after_refusal(data: dict, cleaned: dict) -> dict:
     if cleaned["next_step"] == "coordinate":
-        _require(cleaned, {"coordination_request": "申请协调的理由 (why coordination is needed)"})
+        _require(cleaned, {"coordination_request": msg("share_application.label.coordination_reason",
+                                                       "why coordination is needed")})
     return cleaned
 
 
+def _period_reversed():
+    return msg("share_application.period_reversed", "the last day cannot be before the first day")
+
+
 def _require(cleaned: dict, fields: dict) -> None:
-    missing = {f: f"{what}必填 (required)" for f, what in fields.items() if not cleaned.get(f)}
+    missing = {f: msg("share_application.required", "{what}: required", what=what)
+               for f, what in fields.items() if not cleaned.get(f)}
     if missing:
         raise InvalidForm(missing)
 
 
 def _check_supervision(data: dict, cleaned: dict) -> dict:
     if cleaned["decision"] == "dismiss" and not cleaned.get("note"):
-        raise InvalidForm({"note": "不予立案须说明理由 (say why no rectification is needed)"})
+        raise InvalidForm({"note": dismissal_needs_reason()})
     return cleaned
 
 
@@ -279,8 +296,8 @@ def refuse_application(ctx, application_id: int, reason: str, basis: str) -> boo
 def supplement_materials(ctx, application_id: int, materials) -> str:
     """The consumer supplies the materials the provider asked for; the provider's ``share_reply_days``
     start afresh from their receipt (the diagram re-enters the review: a new period)."""
-    application = load(ctx.session, records.ShareApplication, application_id, "共享申请", "share application")
-    require_status(application, ["submitted"], "共享申请", "share application")
+    application = load(ctx.session, records.ShareApplication, application_id, records.SHARE_APPLICATION)
+    require_status(application, ["submitted"], records.SHARE_APPLICATION)
     application.materials = list(dict.fromkeys([*application.materials, *materials]))
     record_audit(ctx.uow, ctx.actor, ctx.now, "share_application_supplemented", ctx.case.id,
                  {"application_id": application.id, "materials": list(materials)})
@@ -308,12 +325,12 @@ def coordinate(ctx, application_id: int, outcome: str, note: str) -> str:
 
 def grant_end(ctx, grant_id: int) -> datetime:
     """The instant a grant ends: 24:00 Beijing time of its last day (it is in force on that day)."""
-    return period_end(load(ctx.session, grants.Grant, grant_id, "授权", "grant").valid_until)
+    return period_end(load(ctx.session, grants.Grant, grant_id, GRANT).valid_until)
 
 
 def expire_grant(ctx, grant_id: int) -> str:
     """End one grant with its period; one revoked, or expired by the daily sweep, stays as it is."""
-    grant = load(ctx.session, grants.Grant, grant_id, "授权", "grant")
+    grant = load(ctx.session, grants.Grant, grant_id, GRANT)
     if grant.status == "active":
         grant.status, grant.expired_at = "expired", ctx.now
         record_audit(ctx.uow, grants.GRANT_EXPIRY_ACTOR, ctx.now, "grant_expired", grant.case_id,

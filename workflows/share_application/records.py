@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.errors import GovflowError, InvalidForm
+from engine.messages import Message, msg
 from engine.models import Base, UTCDateTime
 from engine.uow import Actor, UnitOfWork
 from engine.domain.grants import Grant, create_grant
@@ -19,6 +20,21 @@ APPLICATION_STATUSES = {"submitted": "已提交", "granted": "已授权", "refus
 DECISIONS = ("approve", "refuse")
 # art. 14 para. 3: after a refusal the authority upholds it or orders the provider to share.
 COORDINATION_OUTCOMES = {"upheld": "维持不予共享", "share_ordered": "责成提供部门共享"}
+
+# the words naming the application and its fields in messages (engine.domain.record_checks)
+SHARE_APPLICATION = msg("label.share_application", "share application")
+CONSUMER_DEPARTMENT = msg("label.consumer_department", "consumer department")
+PROVIDER_DEPARTMENT = msg("label.provider_department", "provider department")
+DATA_ITEMS = msg("label.data_items", "data items")
+USAGE_SCENARIO = msg("label.usage_scenario", "usage scenario")
+FIRST_DAY_OF_USE = msg("label.first_day_of_use", "first day of use")
+LAST_DAY_OF_USE = msg("label.last_day_of_use", "last day of use")
+MATERIALS = msg("label.application_materials", "materials")
+DECISION = msg("label.share_decision", "decision")
+REFUSAL_REASON = msg("label.refusal_reason", "reason for refusing")
+REFUSAL_BASIS = msg("label.refusal_basis", "legal or policy basis for refusing")
+COORDINATION_OUTCOME = msg("label.coordination_outcome", "coordination outcome")
+COORDINATION_NOTE = msg("label.coordination_note", "coordination note")
 
 
 class ShareApplication(Base):
@@ -63,13 +79,13 @@ def create_share_application(uow: UnitOfWork, *, consumer_dept_code: str, resour
     """Record an application for one resource (art. 17) with its usage scenario (art. 14)."""
     check = Checks(uow.session)
     application = ShareApplication(
-        consumer=check.department("consumer_dept_code", consumer_dept_code, "使用部门", "consumer department"),
-        provider=check.department("provider_dept_code", provider_dept_code, "提供部门", "provider department"),
+        consumer=check.department("consumer_dept_code", consumer_dept_code, CONSUMER_DEPARTMENT),
+        provider=check.department("provider_dept_code", provider_dept_code, PROVIDER_DEPARTMENT),
         resource_code=check.resource_code("resource_code", resource_code),
-        data_items=check.items("data_items", data_items, "数据项", "data items"),
-        scenario=check.text("scenario", scenario, "应用场景", "usage scenario"),
-        period_from=check.day("period_from", period_from, "使用期限起始日", "first day of use"),
-        period_until=check.day("period_until", period_until, "使用期限截止日", "last day of use"),
+        data_items=check.items("data_items", data_items, DATA_ITEMS),
+        scenario=check.text("scenario", scenario, USAGE_SCENARIO),
+        period_from=check.day("period_from", period_from, FIRST_DAY_OF_USE),
+        period_until=check.day("period_until", period_until, LAST_DAY_OF_USE),
         materials=_materials(check, materials), case_id=check.case("case_id", case_id),
         status="submitted", submitted_by=actor.username, submitted_at=now)
     check.different("consumer_dept_code", application.consumer, application.provider)
@@ -84,7 +100,7 @@ def create_share_application(uow: UnitOfWork, *, consumer_dept_code: str, resour
 
 
 def _materials(check: Checks, materials: list[str] | None) -> list[str]:
-    return check.items("materials", materials, "申请材料", "materials") if materials else []
+    return check.items("materials", materials, MATERIALS) if materials else []
 
 
 @dataclass(frozen=True)
@@ -104,9 +120,9 @@ def decide_share_application(uow: UnitOfWork, application_id: int, decision: str
                              data_items: list[str] | None = None) -> ShareApplication:
     """The provider's answer (art. 17): approve → a grant (by default for the items and period
     applied for); refuse → needs a reason **and** a legal or policy basis (art. 14)."""
-    application = load(uow.session, ShareApplication, application_id, "共享申请", "share application")
+    application = load(uow.session, ShareApplication, application_id, SHARE_APPLICATION)
     check = Checks(uow.session)
-    check.choice("decision", decision, DECISIONS, "审批结论", "decision")
+    check.choice("decision", decision, DECISIONS, DECISION)
     check.done()
     if decision == "refuse":
         return _refuse(uow, application, reason, basis, actor, now)
@@ -118,10 +134,10 @@ def decide_share_application(uow: UnitOfWork, application_id: int, decision: str
 def _refuse(uow: UnitOfWork, application: ShareApplication, reason: str, basis: str, actor: Actor,
             now: datetime) -> ShareApplication:
     check = Checks(uow.session)
-    reason = check.text("reason", reason, "不予共享理由", "reason for refusing")
-    basis = check.text("basis", basis, "不予共享的法律或政策依据", "legal or policy basis for refusing")
+    reason = check.text("reason", reason, REFUSAL_REASON)
+    basis = check.text("basis", basis, REFUSAL_BASIS)
     check.done()
-    require_status(application, ["submitted"], "共享申请", "share application")
+    require_status(application, ["submitted"], SHARE_APPLICATION)
     application.status, application.refusal_reason, application.refusal_basis = "refused", reason, basis
     application.decided_by, application.decided_at = actor.username, now
     record_audit(uow, actor, now, "share_application_refused", application.case_id, {
@@ -133,7 +149,7 @@ def _approve(uow: UnitOfWork, application: ShareApplication, terms: GrantTerms, 
              now: datetime) -> ShareApplication:
     ordered = application.status == "refused" and application.coordination_outcome == "share_ordered"
     if not ordered:
-        require_status(application, ["submitted"], "共享申请", "share application")
+        require_status(application, ["submitted"], SHARE_APPLICATION)
     _check_scope(application, terms.data_items)
     grant = create_grant(
         uow, consumer_dept_code=application.consumer.code, resource_code=application.resource_code,
@@ -152,15 +168,20 @@ def _check_scope(application: ShareApplication, data_items: list[str]) -> None:
     """A grant may narrow the data items applied for, never widen them."""
     extra = [i for i in data_items if isinstance(i, str) and i.strip() not in application.data_items]
     if extra:
-        raise InvalidForm({"data_items": f"未申请的数据项：{'、'.join(extra)} (items not applied for: {', '.join(extra)})"})
+        raise InvalidForm({"data_items": items_not_applied_for(extra)})
+
+
+def items_not_applied_for(extra: list[str]) -> Message:
+    return msg("share_application.items_not_applied_for", "items not applied for: {items}",
+               items=", ".join(extra), items_zh="、".join(extra))
 
 
 def withdraw_share_application(uow: UnitOfWork, application_id: int, actor: Actor, now: datetime,
                                reason: str = "") -> ShareApplication:
     """The consumer withdraws an application not yet answered; ``reason`` says why when the consumer
     did not act itself (``supplement_lapsed``: silent past the supplement period, arts. 14, 16)."""
-    application = load(uow.session, ShareApplication, application_id, "共享申请", "share application")
-    require_status(application, ["submitted"], "共享申请", "share application")
+    application = load(uow.session, ShareApplication, application_id, SHARE_APPLICATION)
+    require_status(application, ["submitted"], SHARE_APPLICATION)
     application.status = "withdrawn"
     record_audit(uow, actor, now, "share_application_withdrawn", application.case_id,
                  {"application_id": application.id, **({"reason": reason} if reason else {})})
@@ -170,14 +191,15 @@ def withdraw_share_application(uow: UnitOfWork, application_id: int, actor: Acto
 def coordinate_share_application(uow: UnitOfWork, application_id: int, outcome: str, note: str, actor: Actor,
                                  now: datetime) -> ShareApplication:
     """The authority's coordination after a refusal (art. 14 para. 3), once per application."""
-    application = load(uow.session, ShareApplication, application_id, "共享申请", "share application")
+    application = load(uow.session, ShareApplication, application_id, SHARE_APPLICATION)
     check = Checks(uow.session)
-    check.choice("outcome", outcome, COORDINATION_OUTCOMES, "协调结果", "coordination outcome")
-    note = check.text("note", note, "协调意见", "coordination note")
+    check.choice("outcome", outcome, COORDINATION_OUTCOMES, COORDINATION_OUTCOME)
+    note = check.text("note", note, COORDINATION_NOTE)
     check.done()
-    require_status(application, ["refused"], "共享申请", "share application")
+    require_status(application, ["refused"], SHARE_APPLICATION)
     if application.coordination_outcome is not None:
-        raise GovflowError("该申请已协调处理 (the authority has already coordinated this application)")
+        raise GovflowError(msg("share_application.already_coordinated",
+                               "the authority has already coordinated this application"))
     application.coordination_outcome, application.coordination_note = outcome, note
     application.coordinated_by, application.coordinated_at = actor.username, now
     record_audit(uow, actor, now, "share_application_coordinated", application.case_id, {
