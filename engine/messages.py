@@ -54,7 +54,7 @@ class Message(str):
         return Message, (self.code, self.text, self.params)
 
 
-def msg(code: str, text: str, **params: Any) -> Message:
+def msg(code: str, text: str, /, **params: Any) -> Message:
     """A message ``code`` with English ``text`` (extracted into the catalogs) and ``params``."""
     return Message(code, text, params)
 
