@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import audit
 from ..errors import GovflowError, InvalidForm, NotFound
+from ..messages import msg
 from ..models import Base, UTCDateTime
 from ..uow import UnitOfWork
 from .org import Person
@@ -55,12 +56,14 @@ def create_token(uow: UnitOfWork, person: Person, name: str, now: datetime) -> t
     """A new token for ``person``; the returned secret is never stored and cannot be shown again."""
     name = " ".join((name or "").split())
     if not name:
-        raise InvalidForm({"name": "请填写令牌名称 (give the token a name)"})
+        raise InvalidForm({"name": msg("api_tokens.name_required", "give the token a name")})
     if len(name) > MAX_NAME:
-        raise InvalidForm({"name": f"最多 {MAX_NAME} 字 (at most {MAX_NAME} characters)"})
+        raise InvalidForm({"name": msg("api_tokens.name_too_long", "at most {max_length} characters",
+                                        max_length=MAX_NAME)})
     if len(active_tokens(uow.session, person.id)) >= MAX_ACTIVE:
-        raise GovflowError(f"最多可有 {MAX_ACTIVE} 个有效令牌，请先撤销不用的令牌 "
-                           f"(at most {MAX_ACTIVE} active tokens; revoke one you no longer use)")
+        raise GovflowError(msg("api_tokens.too_many",
+                               "at most {max_active} active tokens; revoke one you no longer use",
+                               max_active=MAX_ACTIVE))
     prefix = _new_prefix(uow.session)
     secret = f"{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
     row = ApiToken(person_id=person.id, name=name, prefix=prefix, token_hash=digest(secret), created_at=now)
@@ -76,7 +79,7 @@ def _new_prefix(session: Session) -> str:
         prefix = f"{SCHEME}_{secrets.token_hex(PREFIX_BYTES)}"
         if session.scalar(sa.select(ApiToken.id).where(ApiToken.prefix == prefix)) is None:
             return prefix
-    raise GovflowError("无法生成令牌，请重试 (could not draw a token; try again)")
+    raise GovflowError(msg("api_tokens.no_prefix", "could not draw a token; try again"))
 
 
 def active_tokens(session: Session, person_id: int) -> list[ApiToken]:
@@ -89,7 +92,7 @@ def revoke_token(uow: UnitOfWork, person: Person, token_id: int, now: datetime) 
     """Revoke one of the person's own tokens (someone else's is not found)."""
     row = uow.session.get(ApiToken, token_id)
     if row is None or row.person_id != person.id or row.revoked_at is not None:
-        raise NotFound("没有这个有效令牌 (no such active token)")
+        raise NotFound(msg("api_tokens.not_found", "no such active token"))
     row.revoked_at = now
     uow.record(audit.Entry(now, person.login, "api_token_revoked",
                            summary={"token_id": row.id, "name": row.name, "prefix": row.prefix}))

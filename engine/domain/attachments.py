@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import audit
 from ..errors import InvalidForm, NotFound
+from ..messages import msg
 from ..models import Base, UTCDateTime
 
 MAX_SIZE = 10 * 1024 * 1024  # 10 MB a file
@@ -120,20 +121,24 @@ def check_file(name: str, data: bytes) -> tuple[str, str]:
     name = clean_name(name)
     labels = [k.label for k in KINDS.values()]
     if not name:
-        raise InvalidForm({"file": "请选择文件 (choose a file)"})
+        raise InvalidForm({"file": msg("attachments.no_file", "choose a file")})
     if not data:
-        raise InvalidForm({"file": "文件是空的 (the file is empty)"})
+        raise InvalidForm({"file": msg("attachments.empty", "the file is empty")})
     if len(data) > MAX_SIZE:
-        raise InvalidForm({"file": f"文件超过 {MAX_SIZE // 1024 // 1024} MB (the file is larger than "
-                                   f"{MAX_SIZE // 1024 // 1024} MB)"})
+        raise InvalidForm({"file": msg("attachments.too_large", "the file is larger than {megabytes} MB",
+                                       megabytes=MAX_SIZE // 1024 // 1024)})
     kind = sniff(data)
     if kind is None:
-        raise InvalidForm({"file": f"只接受 {'、'.join(labels)} 文件 "
-                                   f"(only these kinds of file are accepted: {', '.join(labels)})"})
+        raise InvalidForm({"file": msg("attachments.kind_not_accepted",
+                                       "only these kinds of file are accepted: {kinds}",
+                                       kinds=", ".join(labels), kinds_zh="、".join(labels))})
     extension = os.path.splitext(name)[1].lower()
     if extension not in KINDS[kind].extensions:
-        raise InvalidForm({"file": f"文件内容是 {KINDS[kind].label}，与文件名后缀 {extension or '（无）'} 不符 "
-                                   f"(the content is {KINDS[kind].label} but the name ends in {extension or 'nothing'})"})
+        raise InvalidForm({"file": msg("attachments.extension_mismatch",
+                                       "the content is {kind} but the name ends in {extension}",
+                                       kind=KINDS[kind].label, extension=extension) if extension else
+                           msg("attachments.no_extension", "the content is {kind} but the name ends in nothing",
+                               kind=KINDS[kind].label)})
     return kind, name
 
 
@@ -156,7 +161,7 @@ def store(directory: Path, data: bytes) -> str:
 
 def path_of(directory: Path, stored_name: str) -> Path:
     if not STORED_NAME.match(stored_name):
-        raise NotFound("附件不存在 (no such attachment)")
+        raise NotFound(msg("attachments.not_found", "no such attachment"))
     return Path(directory) / stored_name
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import audit
 from ..errors import GovflowError, InvalidForm, NotFound
+from ..messages import Message, msg
 from ..models import Base, UTCDateTime
 from ..uow import Actor, UnitOfWork
 from .org import Department, department_by_code
@@ -35,33 +36,37 @@ CATALOG_LOCK_KEY = 7_290_007  # pg advisory lock serialising publications ("art.
 
 
 class Field(NamedTuple):
-    zh: str
-    en: str
+    zh: str  # the column title of the Excel sheet (data: the template's words)
+    label: Message  # the field's name in messages
     max_length: int = 2000
     multiline: bool = True
+
+    @property
+    def en(self) -> str:
+        return self.label.text
 
 
 # The art. 7 contents of one resource, in display (and Excel column) order.
 FIELDS: dict[str, Field] = {
-    "code": Field("资源代码", "code", 60, False),
-    "name": Field("资源名称", "name", 200, False),
-    "classification": Field("资源分类", "classification", 20, False),
-    "category": Field("类目", "category", 100, False),
-    "summary": Field("资源摘要", "summary"),
-    "format": Field("资源格式", "format", 20, False),
-    "data_items": Field("信息项", "data items"),
-    "update_frequency": Field("更新周期", "update frequency", 20, False),
-    "share_type": Field("共享类型", "share type", 20, False),
-    "share_conditions": Field("共享条件", "share conditions"),
-    "share_reason": Field("有条件/不予共享理由", "reason for conditional or no sharing"),
-    "share_basis": Field("有条件/不予共享依据", "legal or policy basis"),
-    "share_method": Field("共享方式", "share method", 20, False),
-    "usage_requirements": Field("使用要求", "usage requirements"),
-    "materials": Field("申请材料", "materials an applicant provides"),
-    "open_type": Field("开放属性", "open attribute", 20, False),
-    "open_conditions": Field("开放条件", "open conditions"),
-    "open_reason": Field("非开放理由", "reason not open"),
-    "status": Field("状态", "status", 20, False),
+    "code": Field("资源代码", msg("label.resource_code", "resource code"), 60, False),
+    "name": Field("资源名称", msg("label.resource_name", "resource name"), 200, False),
+    "classification": Field("资源分类", msg("label.resource_classification", "resource classification"), 20, False),
+    "category": Field("类目", msg("label.resource_category", "resource category"), 100, False),
+    "summary": Field("资源摘要", msg("label.resource_summary", "resource summary")),
+    "format": Field("资源格式", msg("label.resource_format", "resource format"), 20, False),
+    "data_items": Field("信息项", msg("label.information_items", "information items")),
+    "update_frequency": Field("更新周期", msg("label.update_frequency", "update frequency"), 20, False),
+    "share_type": Field("共享类型", msg("label.share_type", "share type"), 20, False),
+    "share_conditions": Field("共享条件", msg("label.share_conditions", "share conditions")),
+    "share_reason": Field("有条件/不予共享理由", msg("label.share_reason", "reason for conditional or no sharing")),
+    "share_basis": Field("有条件/不予共享依据", msg("label.share_basis", "legal or policy basis")),
+    "share_method": Field("共享方式", msg("label.share_method", "share method"), 20, False),
+    "usage_requirements": Field("使用要求", msg("label.usage_requirements", "usage requirements")),
+    "materials": Field("申请材料", msg("label.materials", "materials an applicant provides")),
+    "open_type": Field("开放属性", msg("label.open_type", "open attribute"), 20, False),
+    "open_conditions": Field("开放条件", msg("label.open_conditions", "open conditions")),
+    "open_reason": Field("非开放理由", msg("label.open_reason", "reason not open")),
+    "status": Field("状态", msg("label.resource_status", "resource status"), 20, False),
 }
 CHOICES = {"classification": CLASSIFICATIONS, "format": FORMATS, "update_frequency": FREQUENCIES,
            "share_type": SHARE_TYPES, "share_method": SHARE_METHODS, "open_type": OPEN_TYPES,
@@ -104,7 +109,9 @@ class CatalogVersion(Base):
 
     @property
     def label(self) -> str:
-        return "草稿 (draft)" if self.number is None else f"第 {self.number} 版 (version {self.number})"
+        if self.number is None:
+            return msg("catalog.draft_label", "draft")
+        return msg("catalog.version_label", "version {number}", number=self.number)
 
 
 class CatalogEntry(Base):
@@ -186,8 +193,8 @@ def items_from_text(text: str) -> list[dict[str, str]]:
             continue
         parts = [p.strip() for p in ITEM_SEPARATOR.split(line, maxsplit=2)]
         if len(parts) < 2:
-            raise ValueError(f"「信息项」第 {number} 行应写作 字段名|类型|说明 "
-                             f"(data items, line {number}: write name|type|description)")
+            raise ValueError(msg("catalog.item_line", "data items, line {line}: write name|type|description",
+                                 line=number))
         items.append({"name": parts[0], "type": parts[1], "description": parts[2] if len(parts) > 2 else ""})
     return items
 
@@ -217,7 +224,7 @@ def clean_entry(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]
         try:
             values[name] = _clean_value(name, data.get(name))
         except ValueError as exc:
-            values[name], errors[name] = None, str(exc)
+            values[name], errors[name] = None, exc.args[0] if exc.args else str(exc)
     for name, message in _rule_errors(values).items():
         errors.setdefault(name, message)
     return values, errors
@@ -237,9 +244,11 @@ def _clean_value(name: str, value: Any) -> Any:
 def _clean_text(value: Any, spec: Field) -> str:
     text = "" if value is None else str(value).replace("\r\n", "\n").strip()
     if CONTROL.search(text) or (not spec.multiline and "\n" in text):
-        raise ValueError(f"「{spec.zh}」含有换行或控制字符 ({spec.en} contains line breaks or control characters)")
+        raise ValueError(msg("catalog.control_characters", "{label} contains line breaks or control characters",
+                             label=spec.label))
     if len(text) > spec.max_length:
-        raise ValueError(f"「{spec.zh}」不能超过 {spec.max_length} 个字 ({spec.en}: at most {spec.max_length} characters)")
+        raise ValueError(msg("catalog.too_long", "{label}: at most {max_length} characters", label=spec.label,
+                             max_length=spec.max_length))
     return text
 
 
@@ -253,13 +262,14 @@ def _clean_choice(name: str, text: str) -> str:
         if text == label:
             return key
     spec = FIELDS[name]
-    raise ValueError(f"「{spec.zh}」的值“{text}”无效，应为：{'、'.join(choices.values())} "
-                     f"({spec.en} must be one of {', '.join(choices)})")
+    raise ValueError(msg("catalog.not_a_choice", "{label} must be one of {keys}", label=spec.label, value=text,
+                         keys=", ".join(choices), names="、".join(choices.values())))
 
 
 def _clean_items(raw: list) -> list[dict[str, str]]:
     if not isinstance(raw, (list, tuple)) or len(raw) > MAX_ITEMS:
-        raise ValueError(f"「信息项」应为不超过 {MAX_ITEMS} 项的列表 (data items: a list of at most {MAX_ITEMS})")
+        raise ValueError(msg("catalog.too_many_items", "data items: a list of at most {max_items}",
+                             max_items=MAX_ITEMS))
     items, seen = [], set()
     for number, item in enumerate(raw, 1):
         if isinstance(item, Mapping):
@@ -268,9 +278,11 @@ def _clean_items(raw: list) -> list[dict[str, str]]:
             parts = (list(item) + [None, None, None])[:3] if isinstance(item, (list, tuple)) else [item, None, None]
         name, kind, description = (_item_text(p, number, 100 if i < 2 else 500) for i, p in enumerate(parts))
         if not name or not kind:
-            raise ValueError(f"「信息项」第 {number} 项须填写字段名和类型 (data item {number} needs a name and a type)")
+            raise ValueError(msg("catalog.item_incomplete", "data item {number} needs a name and a type",
+                                 number=number))
         if ITEM_SEPARATOR.search(name + kind) or name in seen:
-            raise ValueError(f"「信息项」第 {number} 项“{name}”重复或含有 | (data item {number} is repeated or contains |)")
+            raise ValueError(msg("catalog.item_repeated", "data item {number} is repeated or contains |", number=number,
+                                 name=name))
         seen.add(name)
         items.append({"name": name, "type": kind, "description": description})
     return items
@@ -279,60 +291,71 @@ def _clean_items(raw: list) -> list[dict[str, str]]:
 def _item_text(value: Any, number: int, limit: int) -> str:
     text = "" if value is None else str(value).strip()
     if "\n" in text or "\r" in text or CONTROL.search(text) or len(text) > limit:
-        raise ValueError(f"「信息项」第 {number} 项含有换行、控制字符或超过 {limit} 个字 "
-                         f"(data item {number}: line breaks, control characters or over {limit} characters)")
+        raise ValueError(msg("catalog.item_text", "data item {number}: line breaks, control characters or over {limit} "
+                                                  "characters", number=number, limit=limit))
     return text
 
 
 def _clean_materials(raw: list) -> list[str]:
     if not isinstance(raw, (list, tuple)) or len(raw) > MAX_MATERIALS:
-        raise ValueError(f"「申请材料」应为不超过 {MAX_MATERIALS} 项的列表 (materials: a list of at most {MAX_MATERIALS})")
-    materials = [_clean_text(m, Field("申请材料", "materials", 200, False)) for m in raw]
+        raise ValueError(msg("catalog.too_many_materials", "materials: a list of at most {max_materials}",
+                             max_materials=MAX_MATERIALS))
+    material = FIELDS["materials"]._replace(max_length=200, multiline=False)
+    materials = [_clean_text(m, material) for m in raw]
     return [m for m in materials if m]
 
 
 def _rule_errors(v: Mapping[str, Any]) -> dict[str, str]:
     errors = {name: _required(name) for name in ALWAYS_REQUIRED if v[name] in ("", [])}
     if v["code"] and not CODE.match(v["code"]):
-        errors["code"] = ("「资源代码」只能由字母、数字和 - _ . 组成，如 HN-GA-001 "
-                          "(code: letters, digits, - _ . only, e.g. HN-GA-001)")
+        errors["code"] = msg("catalog.bad_code", "code: letters, digits, - _ . only, e.g. HN-GA-001")
     share, opening = v["share_type"], v["open_type"]
     if share in ("conditional", "none"):  # art. 15: a reason and a legal or policy basis
-        _need(errors, v, "share_reason", "有条件共享、不予共享须说明理由（第十五条）"
-              " (a reason is required for conditional or no sharing, art. 15)")
-        _need(errors, v, "share_basis", "有条件共享、不予共享须提供法律、行政法规或党中央、国务院、省、市文件依据（第十五条）"
-              " (the legal or policy basis is required for conditional or no sharing, art. 15)")
+        _need(errors, v, "share_reason", msg("catalog.share_reason_required",
+                                             "a reason is required for conditional or no sharing, art. 15"))
+        _need(errors, v, "share_basis", msg(
+            "catalog.share_basis_required",
+            "the legal or policy basis is required for conditional or no sharing, art. 15"))
     if share == "conditional":
-        _need(errors, v, "share_conditions", "有条件共享须写明共享条件 (state the conditions of a conditional share)")
+        _need(errors, v, "share_conditions", msg("catalog.share_conditions_required",
+                                                 "state the conditions of a conditional share"))
     if share in SHAREABLE:
-        _need(errors, v, "share_method", "可共享的资源须选择共享方式（第七条） (a shareable resource needs a share method, art. 7)")
-        _need(errors, v, "usage_requirements", "可共享的资源须写明使用要求（第七条） (state the usage requirements, art. 7)")
-        _need(errors, v, "materials", "无条件、有条件共享的资源须列出申请使用时所需提供的全部材料（第十六条）"
-              " (list every material an applicant must provide, art. 16)")
+        _need(errors, v, "share_method", msg("catalog.share_method_required",
+                                             "a shareable resource needs a share method, art. 7"))
+        _need(errors, v, "usage_requirements", msg("catalog.usage_requirements_required",
+                                                   "state the usage requirements, art. 7"))
+        _need(errors, v, "materials", msg("catalog.materials_required",
+                                          "list every material an applicant must provide, art. 16"))
     if opening == "conditional":  # art. 24
-        _need(errors, v, "open_conditions", "有条件开放须写明开放条件（第二十四条） (state the conditions of opening, art. 24)")
+        _need(errors, v, "open_conditions", msg("catalog.open_conditions_required",
+                                                "state the conditions of opening, art. 24"))
     if opening == "closed":  # art. 24
-        _need(errors, v, "open_reason", "非开放类须说明理由（第二十四条）"
-              " (a reason is required for a resource that is not open, art. 24)")
+        _need(errors, v, "open_reason", msg("catalog.open_reason_required",
+                                            "a reason is required for a resource that is not open, art. 24"))
     if share == "none" and opening == "open":
-        errors.setdefault("open_type", "不予共享的资源不能列为无条件开放（第十五条、第二十四条）"
-                          " (a resource not shared with departments cannot be open to everyone)")
+        errors.setdefault("open_type", msg("catalog.unshared_cannot_open",
+                                           "a resource not shared with departments cannot be open to everyone"))
     return errors
 
 
 def _required(name: str) -> str:
-    return f"「{FIELDS[name].zh}」必填 (required: {FIELDS[name].en})"
+    return msg("catalog.required", "required: {label}", label=FIELDS[name].label)
 
 
-def _need(errors: dict[str, str], values: Mapping[str, Any], name: str, message: str) -> None:
+def _need(errors: dict[str, str], values: Mapping[str, Any], name: str, message: Message) -> None:
     if values[name] in ("", []) and name not in errors:
         errors[name] = message
 
 
 def _invalid(values: Mapping[str, Any], errors: dict[str, str], keyed: bool = False) -> InvalidForm:
     """Name the resource in every message (keyed: ``code.field`` keys, for a whole catalog)."""
-    who = f"资源 {values.get('code') or '（未填代码）'}《{values.get('name') or ''}》"
-    return InvalidForm({(f"{values.get('code')}.{f}" if keyed else f): f"{who}：{m}" for f, m in errors.items()})
+    code, name = values.get("code") or "", values.get("name") or ""
+    return InvalidForm({(f"{values.get('code')}.{f}" if keyed else f): (
+        msg("catalog.resource_problem",
+            "resource {resource_code} ({name}): {problem}", resource_code=code, name=name, problem=m) if code
+        else msg("catalog.uncoded_resource_problem", "resource without a code ({name}): {problem}", name=name,
+                 problem=m))
+        for f, m in errors.items()})
 
 
 # -- queries --------------------------------------------------------------------------------------
@@ -340,7 +363,7 @@ def _invalid(values: Mapping[str, Any], errors: dict[str, str], keyed: bool = Fa
 def get_version(session: Session, version_id: int) -> CatalogVersion:
     version = session.get(CatalogVersion, version_id)
     if version is None:
-        raise NotFound(f"目录版本 {version_id} 不存在 (no such catalog version)")
+        raise NotFound(msg("catalog.no_version_id", "no such catalog version", version_id=version_id))
     return version
 
 
@@ -358,8 +381,8 @@ def find_version(session: Session, dept_code: str, number: int | None) -> Catalo
     where = CatalogVersion.status == "draft" if number is None else CatalogVersion.number == number
     version = _version_where(session, dept_code, where)
     if version is None:
-        raise NotFound(f"部门 {dept_code} 没有{'草稿' if number is None else f'第 {number} 版'}目录 "
-                       f"(no {'open draft' if number is None else f'version {number}'})")
+        raise NotFound(msg("catalog.no_draft", "no open draft", department=dept_code) if number is None else
+                       msg("catalog.no_version", "no version {number}", department=dept_code, number=number))
     return version
 
 
@@ -389,9 +412,9 @@ def get_resource(session: Session, code: str, include_retired: bool = False) -> 
     entry = session.scalars(sa.select(CatalogEntry).join(CatalogEntry.version).where(
         CatalogVersion.status == "published", CatalogEntry.code == code)).first()
     if entry is None:
-        raise NotFound(f"目录中没有资源 {code} (no published resource with this code)")
+        raise NotFound(msg("catalog.resource_not_found", "no published resource with this code", resource_code=code))
     if entry.status != "active" and not include_retired:
-        raise NotFound(f"资源 {code} 已停用 (the resource is retired)")
+        raise NotFound(msg("catalog.resource_retired", "the resource is retired", resource_code=code))
     return entry
 
 
@@ -426,7 +449,7 @@ def open_draft(uow: UnitOfWork, dept_code: str, actor: Actor | str, now: datetim
     session = uow.session
     dept = session.scalars(sa.select(Department).where(Department.code == dept_code).with_for_update()).first()
     if dept is None:
-        raise NotFound(f"部门 {dept_code} 不存在 (no such department)")
+        raise NotFound(msg("org.no_department", "no such department", department_code=dept_code))
     draft = draft_of(session, dept_code)
     if draft is not None:
         return draft
@@ -550,10 +573,10 @@ def _lock_draft(session: Session, draft_id: int) -> CatalogVersion:
     draft = session.scalars(sa.select(CatalogVersion).where(CatalogVersion.id == draft_id)
                             .with_for_update(of=CatalogVersion)).first()
     if draft is None:
-        raise NotFound(f"目录草稿 {draft_id} 不存在 (no such catalog draft)")
+        raise NotFound(msg("catalog.no_draft_id", "no such catalog draft", draft_id=draft_id))
     if draft.status != "draft":
-        raise GovflowError(f"目录{draft.label}已发布，不能再修改；请新建草稿 "
-                           "(this version is published; open a new draft to change it)")
+        raise GovflowError(msg("catalog.published", "this version is published; open a new draft to change it",
+                               version=draft.label))
     return draft
 
 
@@ -561,7 +584,7 @@ def _existing(session: Session, draft_id: int, code: str) -> CatalogEntry:
     draft = _lock_draft(session, draft_id)
     entry = _entry(session, draft.id, code)
     if entry is None:
-        raise NotFound(f"草稿中没有资源 {code} (no resource with this code in the draft)")
+        raise NotFound(msg("catalog.not_in_draft", "no resource with this code in the draft", resource_code=code))
     return entry
 
 
@@ -569,7 +592,7 @@ def _check_catalog(session: Session, draft: CatalogVersion, rows: list[Mapping[s
                    keyed: bool = False) -> None:
     """Every resource valid, codes unique here and unused by other departments; else InvalidForm."""
     if not rows:
-        raise GovflowError("目录中没有任何资源 (the catalog has no resources)")
+        raise GovflowError(msg("catalog.empty", "the catalog has no resources"))
     errors: dict[str, str] = {}
     seen: set[str] = set()
     taken = codes_taken(session, draft.department_id, [str(r.get("code") or "") for r in rows])
@@ -577,7 +600,7 @@ def _check_catalog(session: Session, draft: CatalogVersion, rows: list[Mapping[s
         values, problems = clean_entry(row)
         code = values.get("code") or ""
         if code in seen:
-            problems["code"] = f"资源代码 {code} 重复 (the code is used twice)"
+            problems["code"] = msg("catalog.code_repeated", "the code is used twice", resource_code=code)
         elif code in taken:
             problems["code"] = _taken_message(code, taken[code])
         seen.add(code)
@@ -587,7 +610,8 @@ def _check_catalog(session: Session, draft: CatalogVersion, rows: list[Mapping[s
 
 
 def _taken_message(code: str, department: str) -> str:
-    return f"资源代码 {code} 已被{department}的目录使用 (the code belongs to another department's catalog)"
+    return msg("catalog.code_taken", "the code belongs to another department's catalog", resource_code=code,
+               department=department)
 
 
 # -- comparing versions ---------------------------------------------------------------------------
@@ -629,7 +653,7 @@ def diff_versions(session: Session, version_a_id: int, version_b_id: int) -> Cat
     """Resources added, removed and changed (field by field) from version A to version B."""
     a, b = get_version(session, version_a_id), get_version(session, version_b_id)
     if a.department_id != b.department_id:
-        raise GovflowError("只能比较同一部门的目录版本 (both versions must belong to one department)")
+        raise GovflowError(msg("catalog.diff_departments", "both versions must belong to one department"))
     old = {e.code: e.data() for e in entries_of(session, a.id)}
     new = {e.code: e.data() for e in entries_of(session, b.id)}
     changed = {code: field_changes(old[code], new[code]) for code in sorted(old.keys() & new.keys())}

@@ -21,6 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from ..errors import GovflowError
+from ..messages import Message, msg
 from ..uow import Actor, UnitOfWork
 from . import catalog
 from .org import department_by_code
@@ -51,8 +52,6 @@ NOTES = {
     "open_reason": "非开放时必填（第二十四条）",
     "status": "在用或停用；留空为在用",
 }
-FILE_PROBLEM = "文件已损坏或不是 Excel 工作簿（.xlsx）；请用 Excel 或 WPS 另存为 .xlsx 后重试 " \
-               "(the file is corrupt or not an .xlsx workbook; save it as .xlsx and try again)"
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,22 @@ class RowError:
 
     row: int | None
     column: str | None
-    message: str
+    message: Message | str
     letter: str | None = None  # the column letter as Excel shows it
 
-    def __str__(self) -> str:
+    @property
+    def text(self) -> Message:
+        """The problem with where it is."""
         if self.row is None:
-            return f"文件 (file)：{self.message}"
-        where = f" {self.letter} 列" if self.letter else ""
-        return f"第 {self.row} 行{where}「{self.column or '—'}」(row {self.row})：{self.message}"
+            return msg("catalog_excel.file_problem", "file: {problem}", problem=self.message)
+        if self.letter:
+            return msg("catalog_excel.cell_problem", "row {row}, column {letter} ({column}): {problem}",
+                       row=self.row, letter=self.letter, column=self.column or "—", problem=self.message)
+        return msg("catalog_excel.row_problem", "row {row} ({column}): {problem}", row=self.row,
+                   column=self.column or "—", problem=self.message)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class ImportRejected(GovflowError):
@@ -78,9 +85,17 @@ class ImportRejected(GovflowError):
 
     def __init__(self, errors: list[RowError]):
         self.errors = errors
-        shown = "\n".join(str(e) for e in errors[:20]) + ("\n…" if len(errors) > 20 else "")
-        super().__init__(f"导入被拒绝，共 {len(errors)} 处错误，未导入任何资源 "
-                         f"(import refused: {len(errors)} problem(s), nothing imported)\n{shown}")
+        super().__init__(msg("catalog_excel.import_refused", "import refused: {count} problem(s), nothing imported",
+                             count=len(errors)))
+
+    def __str__(self) -> str:
+        """The refusal and the first 20 problems, one a line (for logs and the command line)."""
+        shown = "\n".join(str(e) for e in self.errors[:20]) + ("\n…" if len(self.errors) > 20 else "")
+        return f"{self.args[0]}\n{shown}"
+
+
+def _file_problem() -> Message:
+    return msg("catalog_excel.not_xlsx", "the file is corrupt or not an .xlsx workbook; save it as .xlsx and try again")
 
 
 @dataclass(frozen=True)
@@ -190,7 +205,7 @@ def read_rows(source: str | Path | bytes | BinaryIO) -> SheetRows:
     except ImportRejected:
         raise
     except Exception:  # noqa: BLE001 - whatever breaks while parsing untrusted bytes is a bad file
-        raise ImportRejected([RowError(None, None, FILE_PROBLEM)]) from None
+        raise ImportRejected([RowError(None, None, _file_problem())]) from None
 
 
 def _read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
@@ -200,8 +215,9 @@ def _read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
     else:
         content = source if isinstance(source, bytes) else source.read(MAX_BYTES + 1)
     if len(content) > MAX_BYTES:
-        raise ImportRejected([RowError(None, None, f"文件超过 {MAX_BYTES // 1024 // 1024} MB 上限 "
-                                                   f"(the file is larger than {MAX_BYTES // 1024 // 1024} MB)")])
+        raise ImportRejected([RowError(None, None, msg("catalog_excel.too_large",
+                                                       "the file is larger than the {megabytes} MB limit",
+                                                       megabytes=MAX_BYTES // 1024 // 1024))])
     return content
 
 
@@ -214,12 +230,12 @@ def _check_package(content: bytes) -> None:
             unpacked = sum(m.file_size for m in members)
             unsafe = any(_declares_entities(package, m) for m in members if m.filename.endswith((".xml", ".rels")))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ImportRejected([RowError(None, None, FILE_PROBLEM)]) from None
+        raise ImportRejected([RowError(None, None, _file_problem())]) from None
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise ImportRejected([RowError(None, None, FILE_PROBLEM)])
+        raise ImportRejected([RowError(None, None, _file_problem())])
     if unpacked > MAX_UNPACKED_BYTES or unsafe:
-        raise ImportRejected([RowError(None, None, "文件内容过大或含有不安全的 XML 声明 "
-                                                   "(the workbook inflates too far or declares XML entities)")])
+        raise ImportRejected([RowError(None, None, msg("catalog_excel.unsafe", "the workbook inflates too far or "
+                                                                              "declares XML entities"))])
 
 
 def _declares_entities(package: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -245,11 +261,12 @@ def _rows(book) -> SheetRows:
         if not any(values.values()):
             continue
         if len(found) == MAX_ROWS:
-            raise ImportRejected([RowError(number, None, f"超过 {MAX_ROWS} 行上限，请分部门或分批导入 "
-                                                         f"(more than {MAX_ROWS} resources in one file)")])
+            raise ImportRejected([RowError(number, None, msg("catalog_excel.too_many_rows",
+                                                             "more than {max_rows} resources in one file",
+                                                             max_rows=MAX_ROWS))])
         found.append((number, values))
     if not found:
-        raise ImportRejected([RowError(None, None, "文件中没有任何资源 (the file lists no resources)")])
+        raise ImportRejected([RowError(None, None, msg("catalog_excel.no_rows", "the file lists no resources"))])
     return SheetRows(found, {name: get_column_letter(i + 1) for name, i in positions.items()})
 
 
@@ -258,7 +275,8 @@ def _positions(header: tuple) -> dict[str, int]:
     titles = [_text(value) for value in header]
     missing = [TITLES[name] for name in COLUMNS if TITLES[name] not in titles]
     if missing:
-        raise ImportRejected([RowError(1, title, "缺少此列；请使用导出的模板 (the column is missing; use the template)")
+        raise ImportRejected([RowError(1, title, msg("catalog_excel.column_missing",
+                                                     "the column is missing; use the template"))
                               for title in missing])
     return {name: titles.index(TITLES[name]) for name in COLUMNS}
 
@@ -286,9 +304,12 @@ def check_rows(session: Session, dept_code: str, sheet: SheetRows) -> list[RowEr
         problems = catalog.validate_entry(values)
         code = values["code"]
         if code in first_row and "code" not in problems:
-            problems["code"] = f"资源代码 {code} 与第 {first_row[code]} 行重复 (the code repeats row {first_row[code]})"
+            problems["code"] = msg("catalog_excel.code_repeated",
+                                   "the code repeats row {first_row}", resource_code=code,
+                                   first_row=first_row[code])
         elif code in taken and "code" not in problems:
-            problems["code"] = f"资源代码 {code} 已被{taken[code]}的目录使用 (another department's code)"
+            problems["code"] = msg("catalog_excel.code_taken", "another department's code", resource_code=code,
+                                   department=taken[code])
         first_row.setdefault(code, number)
         errors += [RowError(number, TITLES[name], problems[name], sheet.letters[name])
                    for name in COLUMNS if name in problems]

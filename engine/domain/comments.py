@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import audit
 from ..errors import InvalidForm
+from ..messages import msg
 from ..models import Base, UTCDateTime
 
 MAX_LENGTH = 5000
@@ -27,9 +28,9 @@ def add_comment(uow, case_id: int, author: str, text: str, now: datetime) -> Cas
     """Record a comment on the case (audited); blank or overlong text is refused."""
     text = (text or "").strip()
     if not text:
-        raise InvalidForm({"text": "请填写审批意见 (write a comment)"})
+        raise InvalidForm({"text": msg("comments.text_required", "write a comment")})
     if len(text) > MAX_LENGTH:
-        raise InvalidForm({"text": f"最多 {MAX_LENGTH} 字 (at most {MAX_LENGTH} characters)"})
+        raise InvalidForm({"text": msg("comments.too_long", "at most {max_length} characters", max_length=MAX_LENGTH)})
     comment = CaseComment(case_id=case_id, author=author, text=text, created_at=now)
     uow.session.add(comment)
     uow.session.flush()

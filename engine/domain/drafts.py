@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .. import audit
 from ..definitions import BPMN_NS, NS
 from ..errors import GovflowError, NotFound
+from ..messages import msg
 from ..models import Base, UTCDateTime
 from ..spiff.parser import MAX_XML_BYTES, UnsafeXml, parse_xml_safely
 from ..uow import UnitOfWork
@@ -56,25 +57,26 @@ def read_diagram(raw: bytes | str) -> DiagramHead:
     """Check an untrusted file: size, no DTD or entities, well-formed, UTF-8, a BPMN 2.0 document."""
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
     if not data.strip():
-        raise DiagramRejected("empty", "文件是空的 (the file is empty)")
+        raise DiagramRejected("empty", msg("drafts.empty", "the file is empty"))
     if len(data) > MAX_XML_BYTES:
-        raise DiagramRejected("too_large", f"文件过大：{len(data)} 字节，上限 {MAX_XML_BYTES} 字节 "
-                                           f"(the file is too large: {len(data)} bytes, the limit is {MAX_XML_BYTES})")
+        raise DiagramRejected("too_large", msg("drafts.too_large",
+                                               "the file is too large: {size} bytes, the limit is {limit}",
+                                               size=len(data), limit=MAX_XML_BYTES))
     try:
         root = parse_xml_safely(data)
     except UnsafeXml as exc:
         if "DOCTYPE" in str(exc):
-            raise DiagramRejected("dtd", "出于安全原因，不接受含 DOCTYPE 或实体声明的文件 (files with a "
-                                         "DOCTYPE or entity declarations are refused for safety)") from None
-        raise DiagramRejected("not_xml", f"不是格式正确的 XML 文件 (not a well-formed XML file): "
-                                         f"{str(exc).split(': ', 1)[-1]}") from None
+            raise DiagramRejected("dtd", msg("drafts.dtd", "files with a DOCTYPE or entity declarations are refused "
+                                                          "for safety")) from None
+        raise DiagramRejected("not_xml", msg("drafts.not_xml", "not a well-formed XML file: {detail}",
+                                             detail=str(exc).split(": ", 1)[-1])) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise DiagramRejected("encoding", "文件须为 UTF-8 编码 (the file must be encoded in UTF-8)") from None
+        raise DiagramRejected("encoding", msg("drafts.encoding", "the file must be encoded in UTF-8")) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DiagramRejected("not_bpmn", "不是 BPMN 2.0 流程图，根元素应为 bpmn:definitions "
-                                          "(not a BPMN 2.0 diagram: the root element must be bpmn:definitions)")
+        raise DiagramRejected("not_bpmn", msg("drafts.not_bpmn",
+                                              "not a BPMN 2.0 diagram: the root element must be bpmn:definitions"))
     processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS) or \
         root.xpath("./bpmn:process", namespaces=NS)
     process = processes[0] if processes else None
@@ -104,7 +106,7 @@ def save_draft(uow: UnitOfWork, draft_id: int | None, raw: bytes | str, name: st
 def get_draft(session: Session, draft_id: int) -> DefinitionDraft:
     draft = session.get(DefinitionDraft, draft_id)
     if draft is None:
-        raise NotFound("草稿不存在 (no such draft)")
+        raise NotFound(msg("drafts.not_found", "no such draft"))
     return draft
 
 

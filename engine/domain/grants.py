@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
+from ..messages import msg
 from ..models import Base, UTCDateTime
 from ..uow import Actor, UnitOfWork
 from .org import Department
@@ -18,6 +19,9 @@ THIRD_PARTY_LIMIT = "不得以任何形式提供给第三方（第十四条第�
 GRANT_EXPIRY_ACTOR = Actor.system("grant_expiry")
 GRANT_NOTICE_ACTOR = Actor.system("grant_expiry_notice")
 TEXT_MAX = 2000  # a revocation's reason and basis
+GRANT = msg("label.grant", "grant")
+CONSUMER_DEPARTMENT = msg("label.consumer_department", "consumer department")
+PROVIDER_DEPARTMENT = msg("label.provider_department", "provider department")
 
 
 class Grant(Base):
@@ -67,15 +71,16 @@ def create_grant(uow: UnitOfWork, *, consumer_dept_code: str, resource_code: str
     """Record a grant (art. 17); the third-party ban of art. 14 para. 2 is always among its limits."""
     check = Checks(uow.session)
     grant = Grant(
-        consumer=check.department("consumer_dept_code", consumer_dept_code, "使用部门", "consumer department"),
-        provider=check.department("provider_dept_code", provider_dept_code, "提供部门", "provider department"),
+        consumer=check.department("consumer_dept_code", consumer_dept_code, CONSUMER_DEPARTMENT),
+        provider=check.department("provider_dept_code", provider_dept_code, PROVIDER_DEPARTMENT),
         resource_code=check.resource_code("resource_code", resource_code),
-        data_items=check.items("data_items", data_items, "数据项", "data items"),
-        scenario=check.text("scenario", scenario, "应用场景", "usage scenario"),
-        valid_from=check.day("valid_from", valid_from, "授权起始日", "first day of the grant"),
-        valid_until=check.day("valid_until", valid_until, "授权截止日", "last day of the grant"),
-        usage_limits=_limits(check.optional_text("usage_limits", usage_limits, "使用限制", "usage limits")),
-        basis=check.text("basis", basis, "授权依据", "basis of the grant"),
+        data_items=check.items("data_items", data_items, msg("label.data_items", "data items")),
+        scenario=check.text("scenario", scenario, msg("label.usage_scenario", "usage scenario")),
+        valid_from=check.day("valid_from", valid_from, msg("label.grant_first_day", "first day of the grant")),
+        valid_until=check.day("valid_until", valid_until, msg("label.grant_last_day", "last day of the grant")),
+        usage_limits=_limits(check.optional_text("usage_limits", usage_limits,
+                                                        msg("label.usage_limits", "usage limits"))),
+        basis=check.text("basis", basis, msg("label.grant_basis", "basis of the grant")),
         case_id=check.case("case_id", case_id), approved_by=actor.username, approved_at=now, status="active",
         materials=list(materials) if materials is not None else None)
     check.different("consumer_dept_code", grant.consumer, grant.provider)
@@ -102,12 +107,14 @@ def revoke_grant(uow: UnitOfWork, grant_id: int, reason: str, actor: Actor, now:
     """Withdraw an active grant before the end of its period, with the reason and (art. 14: the
     consumer broke the terms of use, or the legal basis) the basis. Who may revoke, and that a basis
     is required, is ``engine.grant_service.revoke_grant``'s business; this records it."""
-    grant = load(uow.session, Grant, grant_id, "授权", "grant")
+    grant = load(uow.session, Grant, grant_id, GRANT)
     check = Checks(uow.session)
-    reason = check.text("reason", reason, "撤销理由", "reason for revoking", max_length=TEXT_MAX)
-    basis = check.optional_text("basis", basis, "撤销依据", "basis for revoking", max_length=TEXT_MAX) or None
+    reason = check.text("reason", reason, msg("label.revocation_reason", "reason for revoking"),
+                        max_length=TEXT_MAX)
+    basis = check.optional_text("basis", basis, msg("label.revocation_basis", "basis for revoking"),
+                                max_length=TEXT_MAX) or None
     check.done()
-    require_status(grant, ["active"], "授权", "grant")
+    require_status(grant, ["active"], GRANT)
     grant.status, grant.revoked_by, grant.revoked_at = "revoked", actor.username, now
     grant.revocation_reason, grant.revocation_basis = reason, basis
     summary = {"grant_id": grant.id, "consumer": grant.consumer.code, "provider": grant.provider.code,

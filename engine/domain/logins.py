@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import audit
 from ..errors import GovflowError
+from ..messages import msg
 from ..models import Base, UTCDateTime
 from .org import Person, authenticate
 
@@ -42,8 +43,8 @@ def log_in(uow, login: str, password: str, ip: str, now: datetime) -> Person | N
     """
     login, ip = _key(login), ip[:64]
     if is_limited(uow.session, login, ip, now):
-        raise TooManyFailures(f"登录失败次数过多，请 {WINDOW.seconds // 60} 分钟后再试 "
-                              f"(too many failed log-ins; try again in {WINDOW.seconds // 60} minutes)")
+        raise TooManyFailures(msg("logins.too_many_failures", "too many failed log-ins; try again in {minutes} minutes",
+                                  minutes=WINDOW.seconds // 60))
     person = authenticate(uow.session, login, password)
     if person is None:
         record_failure(uow.session, login, ip, now)

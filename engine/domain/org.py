@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .. import audit, memo
 from ..errors import GovflowError, InvalidForm, NotFound, PermissionDenied
+from ..messages import Message, msg
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
 
@@ -85,12 +86,12 @@ class PersonRole(Base):
 def require_admin(actor: Actor) -> None:
     """Only administrators manage people, departments and the calendar."""
     if "admin" not in actor.roles:
-        raise PermissionDenied("仅系统管理员可访问 (administrators only)")
+        raise PermissionDenied(msg("org.admin_only", "administrators only"))
 
 
 def hash_password(password: str) -> str:
     if len(password) < 8:
-        raise GovflowError("密码至少 8 位 (a password needs at least 8 characters)")
+        raise GovflowError(_password_too_short())
     return _hasher.hash(password)
 
 
@@ -107,7 +108,7 @@ def department_by_code(session: Session, code: str) -> Department:
         sa.select(Department).where(Department.code == code)).first())
     if dept is None:
         memo.forget(session, ("department", code))
-        raise NotFound(f"部门 {code} 不存在 (no such department)")
+        raise NotFound(msg("org.no_department", "no such department", department_code=code))
     return dept
 
 
@@ -117,12 +118,13 @@ def person_by_login(session: Session, login: str) -> Person | None:
 
 def create_department(session: Session, code: str, name: str, kind: str) -> Department:
     if kind not in DEPARTMENT_KINDS:
-        raise GovflowError(f"未知的部门类型 {kind!r} (unknown department kind)")
+        raise GovflowError(_unknown_kind(kind))
     if not code.strip() or not name.strip():
-        raise GovflowError("部门代码和名称必填 (code and name are required)")
+        raise GovflowError(msg("org.department_code_name_required", "code and name are required"))
     if session.scalars(sa.select(Department).where(
             sa.or_(Department.code == code, Department.name == name))).first():
-        raise GovflowError(f"部门 {code} / {name} 已存在 (the department exists already)")
+        raise GovflowError(msg("org.department_exists",
+                               "the department exists already", department_code=code, name=name))
     dept = Department(code=code.strip(), name=name.strip(), kind=kind)
     session.add(dept)
     session.flush()
@@ -132,12 +134,12 @@ def create_department(session: Session, code: str, name: str, kind: str) -> Depa
 def create_person(session: Session, login: str, display_name: str, department: Department,
                   roles: set[str], password: str, now: datetime) -> Person:
     if not LOGIN_NAME.match(login):
-        raise GovflowError(f"登录名 {login!r} 无效：小写字母开头，2–64 位字母数字 (invalid login name)")
+        raise GovflowError(msg("org.invalid_login", "invalid login name {login!r}", login=login))
     unknown = set(roles) - set(ROLES)
     if unknown:
-        raise GovflowError(f"未知角色 {sorted(unknown)} (unknown roles)")
+        raise GovflowError(_unknown_roles(unknown))
     if person_by_login(session, login) is not None:
-        raise GovflowError(f"登录名 {login} 已被使用 (the login name is taken)")
+        raise GovflowError(_login_taken(login))
     person = Person(login=login, display_name=display_name.strip() or login, department=department,
                     password_hash=hash_password(password), created_at=now)
     person.role_rows = [PersonRole(role=r) for r in sorted(roles)]
@@ -190,9 +192,9 @@ def add_department(uow, code: str, name: str, kind: str, by: str, now: datetime)
     code, name = (code or "").strip(), (name or "").strip()
     errors = _department_errors(uow.session, name, kind, None)
     if not DEPARTMENT_CODE.match(code):
-        errors["code"] = "部门代码为 1–40 位字母、数字、- 或 _ (1 to 40 letters, digits, - or _)"
+        errors["code"] = msg("org.bad_department_code", "1 to 40 letters, digits, - or _")
     elif uow.session.scalars(sa.select(Department.id).where(Department.code == code)).first():
-        errors["code"] = f"部门代码 {code} 已存在 (the department code is taken)"
+        errors["code"] = msg("org.department_code_taken", "the department code is taken", department_code=code)
     if errors:
         raise InvalidForm(errors)
     dept = create_department(uow.session, code, name, kind)
@@ -208,7 +210,7 @@ def update_department(uow, code: str, name: str, kind: str, head_login: str | No
     errors = _department_errors(uow.session, name, kind, dept.id)
     head = person_by_login(uow.session, head_login) if head_login else None
     if head_login and (head is None or head.department_id != dept.id or not head.active):
-        errors["head"] = "数长须为本部门在职人员 (the head must be an active member of the department)"
+        errors["head"] = msg("org.head_not_member", "the head must be an active member of the department")
     if errors:
         raise InvalidForm(errors)
     changes = _changes(dept, {"name": name, "kind": kind, "head_id": head.id if head else None})
@@ -224,11 +226,13 @@ def update_department(uow, code: str, name: str, kind: str, head_login: str | No
 def _department_errors(session: Session, name: str, kind: str, own_id: int | None) -> dict[str, str]:
     errors = {}
     if kind not in DEPARTMENT_KINDS:
-        errors["kind"] = f"未知的部门类型 {kind!r} (unknown department kind)"
+        errors["kind"] = _unknown_kind(kind)
     if not name or len(name) > DEPARTMENT_NAME_LENGTH:
-        errors["name"] = f"部门名称必填，不超过 {DEPARTMENT_NAME_LENGTH} 字 (the name is required, at most {DEPARTMENT_NAME_LENGTH} characters)"
+        errors["name"] = msg("org.department_name_required",
+                             "the name of the department is required, at most {max_length} characters",
+                             max_length=DEPARTMENT_NAME_LENGTH)
     elif session.scalars(sa.select(Department.id).where(Department.name == name, Department.id != own_id)).first():
-        errors["name"] = f"部门 {name} 已存在 (a department with this name exists)"
+        errors["name"] = msg("org.department_name_taken", "a department with this name exists", name=name)
     return errors
 
 
@@ -238,11 +242,12 @@ def add_person(uow, login: str, display_name: str, department_code: str, roles: 
     login = (login or "").strip()
     errors = _person_errors(uow.session, display_name, department_code, roles)
     if not LOGIN_NAME.match(login):
-        errors["login"] = "登录名须以小写字母开头，2–64 位小写字母、数字、. _ - (invalid login name)"
+        errors["login"] = msg("org.login_pattern", "invalid login name: a lowercase letter first, "
+                                                   "2 to 64 lowercase letters, digits, . _ -")
     elif person_by_login(uow.session, login) is not None:
-        errors["login"] = f"登录名 {login} 已被使用 (the login name is taken)"
+        errors["login"] = _login_taken(login)
     if len(password or "") < 8:
-        errors["password"] = "密码至少 8 位 (a password needs at least 8 characters)"
+        errors["password"] = _password_too_short()
     if errors:
         raise InvalidForm(errors)
     person = create_person(uow.session, login, display_name.strip(), department_by_code(uow.session, department_code),
@@ -258,12 +263,12 @@ def update_person(uow, login: str, display_name: str, department_code: str, role
     claimed tasks went back to the shared inbox because they may no longer work them."""
     person = person_by_login(uow.session, login)
     if person is None:
-        raise NotFound(f"用户 {login} 不存在 (no such person)")
+        raise NotFound(msg("org.no_person", "no person with login {login}", login=login))
     errors = _person_errors(uow.session, display_name, department_code, roles)
     if login == by and (not active or "admin" not in roles):
-        errors["roles"] = "不能停用自己或撤销自己的管理员角色 (you cannot deactivate yourself or drop your own admin role)"
+        errors["roles"] = msg("org.cannot_demote_self", "you cannot deactivate yourself or drop your own admin role")
     elif "admin" in person.roles and (not active or "admin" not in roles) and _other_admins(uow.session, person.id) == 0:
-        errors["roles"] = "至少保留一名在职的系统管理员 (keep at least one active administrator)"
+        errors["roles"] = msg("org.last_admin", "keep at least one active administrator")
     if errors:
         raise InvalidForm(errors)
     dept = department_by_code(uow.session, department_code)
@@ -287,9 +292,9 @@ def reset_password(uow, login: str, password: str, by: str, now: datetime) -> No
     """Give a person a new password (audited without it)."""
     person = person_by_login(uow.session, login)
     if person is None:
-        raise NotFound(f"用户 {login} 不存在 (no such person)")
+        raise NotFound(msg("org.no_person", "no person with login {login}", login=login))
     if len(password or "") < 8:
-        raise InvalidForm({"password": "密码至少 8 位 (a password needs at least 8 characters)"})
+        raise InvalidForm({"password": _password_too_short()})
     person.password_hash = hash_password(password)
     uow.record(audit.Entry(now, by, "password_reset", summary={"login": login}))
 
@@ -298,13 +303,30 @@ def _person_errors(session: Session, display_name: str, department_code: str, ro
     errors = {}
     name = (display_name or "").strip()
     if not name or len(name) > NAME_LENGTH:
-        errors["display_name"] = f"姓名必填，不超过 {NAME_LENGTH} 字 (the name is required, at most {NAME_LENGTH} characters)"
+        errors["display_name"] = msg("org.person_name_required",
+                                     "the name is required, at most {max_length} characters", max_length=NAME_LENGTH)
     if not session.scalars(sa.select(Department.id).where(Department.code == (department_code or ""))).first():
-        errors["department"] = "请选择部门 (choose a department)"
+        errors["department"] = msg("org.choose_department", "choose a department")
     unknown = set(roles) - set(ROLES)
     if unknown:
-        errors["roles"] = f"未知角色 {sorted(unknown)} (unknown roles)"
+        errors["roles"] = _unknown_roles(unknown)
     return errors
+
+
+def _password_too_short() -> Message:
+    return msg("org.password_too_short", "a password needs at least 8 characters")
+
+
+def _unknown_kind(kind: str) -> Message:
+    return msg("org.unknown_department_kind", "unknown department kind {kind!r}", kind=kind)
+
+
+def _unknown_roles(unknown: set[str]) -> Message:
+    return msg("org.unknown_roles", "unknown roles {roles}", roles=", ".join(sorted(unknown)))
+
+
+def _login_taken(login: str) -> Message:
+    return msg("org.login_taken", "the login name is taken", login=login)
 
 
 def _other_admins(session: Session, person_id: int) -> int:

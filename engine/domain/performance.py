@@ -57,6 +57,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..calendar import BEIJING, WorkingDayCalendar
 from ..errors import InvalidForm, PermissionDenied
+from ..messages import msg
 from ..models import Deadline, HumanTask, StatutoryPeriod, UTCDateTime
 from ..uow import Actor
 from .org import Department
@@ -82,13 +83,13 @@ class Period:
         """A checked period; errors by field (``from``, ``to``) for the form."""
         errors = {}
         if start is None:
-            errors["from"] = "请填写开始日期 (enter the first day)"
+            errors["from"] = msg("performance.first_day_required", "enter the first day")
         if end is None:
-            errors["to"] = "请填写结束日期 (enter the last day)"
+            errors["to"] = msg("performance.last_day_required", "enter the last day")
         if not errors and end < start:
-            errors["to"] = "结束日期不能早于开始日期 (the last day cannot be before the first)"
+            errors["to"] = msg("performance.period_reversed", "the last day cannot be before the first")
         elif not errors and (end - start).days > MAX_PERIOD_DAYS:
-            errors["to"] = "期间最长五年 (a period is at most five years)"
+            errors["to"] = msg("performance.period_too_long", "a period is at most five years")
         if errors:
             raise InvalidForm(errors)
         return cls(start, end)
@@ -135,9 +136,11 @@ def scope(actor: Actor, requested: str | None) -> str | None:
         return requested or None
     if "dept_head" in actor.roles and actor.department:
         if requested and requested != actor.department:
-            raise PermissionDenied("数长只能查看本部门的绩效 (a department head sees only their own department)")
+            raise PermissionDenied(msg("performance.own_department_only",
+                                       "a department head sees only their own department"))
         return actor.department
-    raise PermissionDenied("仅限主管部门和数长 (for the data authority and department heads only)")
+    raise PermissionDenied(msg("performance.authority_or_head_only",
+                               "for the data authority and department heads only"))
 
 
 class beijing_day(FunctionElement):

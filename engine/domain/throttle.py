@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..errors import GovflowError
+from ..messages import msg
 from ..models import Base, UTCDateTime
 
 KEEP = timedelta(days=1)  # older rows no longer matter and are pruned
@@ -60,8 +61,9 @@ def check(session: Session, kind: str, client: str, now: datetime) -> None:
     limit = LIMITS[kind]
     if count(session, kind, client, now) >= limit.requests:
         minutes = int(limit.window.total_seconds() // 60)
-        raise TooManyRequests(f"请求过于频繁，请 {minutes} 分钟后再试 "
-                              f"(too many requests; please try again in {minutes} minutes)", limit.window)
+        raise TooManyRequests(msg("throttle.too_many_requests",
+                                  "too many requests; please try again in {minutes} minutes",
+                                  minutes=minutes), limit.window)
 
 
 def record(session: Session, kind: str, client: str, now: datetime) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .. import audit
 from ..errors import InvalidForm
+from ..messages import msg
 from ..models import Base, Case, HumanTask, UTCDateTime
 from .notifications import notify
 from .org import eligible_people
@@ -45,7 +46,8 @@ def urge(uow, task: HumanTask, case: Case, by: str, note: str, now: datetime) ->
     """Record an urge on an open task and notify its assignee, or everyone it is offered to."""
     note = (note or "").strip()
     if len(note) > NOTE_LENGTH:
-        raise InvalidForm({"note": f"催办说明不超过 {NOTE_LENGTH} 字 (at most {NOTE_LENGTH} characters)"})
+        raise InvalidForm({"note": msg("urges.note_too_long", "the note has at most {max_length} characters",
+                                        max_length=NOTE_LENGTH)})
     logins = [p.login for p in eligible_people(uow.session, task)]
     text = f"{case.number or case.id} {case.title} · {task.name}".strip() + (f" · {note}" if note else "")
     count = notify(uow, logins, "urge", case.id, task.id, text, now)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..errors import GovflowError
+from ..messages import msg
 from ..models import Base, UTCDateTime
 from ..uow import Actor, UnitOfWork
 from .org import Department
@@ -45,6 +46,12 @@ NEXT_STEPS = {
 STEPS_WITH_DEADLINE = frozenset({"notified", "ordered"})
 SOURCES = {"manual": "主管部门登记", "overdue_escalation": "超期督办"}
 ESCALATION_ITEMS = (1, 3)  # an overdue catalog task suggests item 1, any other overdue task item 3
+VIOLATION = msg("label.violation", "violation")
+SUPERVISION_ITEM = msg("label.supervision_item", "supervision item")
+RESPONSIBLE_DEPARTMENT = msg("label.responsible_department", "responsible department")
+EVIDENCE = msg("label.violation_evidence", "evidence of the violation")
+DEADLINE = msg("label.rectification_deadline", "rectification deadline")
+CASE = msg("label.case", "case")
 
 
 class Violation(Base):
@@ -97,8 +104,8 @@ def record_violation(uow: UnitOfWork, *, dept_code: str, item: int, evidence: st
     """The authority records a violation of one item of art. 31 against a department."""
     check = Checks(uow.session)
     violation = Violation(
-        department=check.department("dept_code", dept_code, "责任部门", "department"),
-        item=_item(check, item, ART31_ITEMS), evidence=check.text("evidence", evidence, "违规事实及证据", "evidence"),
+        department=check.department("dept_code", dept_code, RESPONSIBLE_DEPARTMENT),
+        item=_item(check, item, ART31_ITEMS), evidence=check.text("evidence", evidence, EVIDENCE),
         case_id=check.case("case_id", case_id), source="manual")
     check.done()
     return _add(uow, violation, actor, now)
@@ -107,7 +114,7 @@ def record_violation(uow: UnitOfWork, *, dept_code: str, item: int, evidence: st
 def _item(check: Checks, item, allowed, field: str = "item") -> int:
     if isinstance(item, bool) or item not in tuple(allowed):
         names = "、".join(str(i) for i in allowed)
-        check.fail(field, f"第三十一条的项号应为 {names} 之一", f"the item of art. 31 must be one of {names}")
+        check.fail(field, msg("violations.not_an_item", "the item of art. 31 must be one of {items}", items=names))
     return item
 
 
@@ -126,15 +133,19 @@ def _add(uow: UnitOfWork, violation: Violation, actor: Actor, now: datetime) -> 
 def advance_violation(uow: UnitOfWork, violation_id: int, step: str, actor: Actor, now: datetime,
                       note: str, deadline: date | str | None = None) -> Violation:
     """Climb one rung of the art. 31 ladder; a notice or an order sets a deadline."""
-    violation = load(uow.session, Violation, violation_id, "违规记录", "violation")
+    violation = load(uow.session, Violation, violation_id, VIOLATION)
     check = Checks(uow.session)
-    check.choice("step", step, [s for s in VIOLATION_STEPS if s != "recorded"], "处理步骤", "step")
-    note = check.text("note", note, "处理说明", "note")
+    check.choice("step", step, [s for s in VIOLATION_STEPS if s != "recorded"],
+                 msg("label.ladder_step", "ladder step"))
+    note = check.text("note", note, msg("label.step_note", "note on the step"))
     deadline = _deadline(check, step, deadline, now)
     check.done()
     if step not in NEXT_STEPS[violation.status]:
-        raise GovflowError(f"{VIOLATION_STEPS[violation.status]}之后不能{VIOLATION_STEPS[step]} "
-                           f"(after {violation.status} the next step is one of {', '.join(NEXT_STEPS[violation.status]) or 'none'}, not {step})")
+        raise GovflowError(msg("violations.step_not_next",
+                               "after {status} the next step is one of {next_steps}, not {step}",
+                               status=violation.status, step=step, status_label=VIOLATION_STEPS[violation.status],
+                               step_label=VIOLATION_STEPS[step],
+                               next_steps=", ".join(NEXT_STEPS[violation.status]) or "none"))
     violation.status, violation.updated_at = step, now
     violation.deadline = deadline if step in STEPS_WITH_DEADLINE else violation.deadline
     violation.steps.append(ViolationStep(step=step, at=now, actor=actor.username, note=note, deadline=deadline))
@@ -148,8 +159,8 @@ def move_violation_deadline(uow: UnitOfWork, violation_id: int, deadline: date, 
     """The deadline in force moved without a new rung (art. 31): the department's rework period after
     a rejected report (``reason="rework"``), or its period recomputed when a provisional year was
     published (``"period_moved"``). The steps keep what the notice or order set; the audit keeps both."""
-    violation = load(uow.session, Violation, violation_id, "违规记录", "violation")
-    require_status(violation, STEPS_WITH_DEADLINE, "违规记录", "violation")
+    violation = load(uow.session, Violation, violation_id, VIOLATION)
+    require_status(violation, STEPS_WITH_DEADLINE, VIOLATION)
     old = violation.deadline
     if old == deadline:
         return violation
@@ -163,26 +174,27 @@ def move_violation_deadline(uow: UnitOfWork, violation_id: int, deadline: date, 
 def _deadline(check: Checks, step: str, deadline, now: datetime) -> date | None:
     if step not in STEPS_WITH_DEADLINE:
         if deadline is not None:
-            check.fail("deadline", "只有整改通知和责令改正设定期限", "only a notice or an order sets a deadline")
+            check.fail("deadline", msg("violations.deadline_not_allowed", "only a notice or an order sets a deadline"))
         return None
     if deadline is None:
-        check.fail("deadline", "整改期限必填", "the deadline is required")
+        check.fail("deadline", msg("check.required", "the {label} is required", label=DEADLINE))
         return None
-    found = check.day("deadline", deadline, "整改期限", "deadline")
+    found = check.day("deadline", deadline, DEADLINE)
     if found is not None and found < beijing_today(now):
-        check.fail("deadline", "整改期限不能早于今天", "the deadline cannot be in the past")
+        check.fail("deadline", msg("violations.deadline_past", "the deadline cannot be in the past"))
     return found
 
 
 def attach_violation_case(uow: UnitOfWork, violation_id: int, case_id: int, actor: Actor, now: datetime) -> Violation:
     """Link a violation to the rectification case (procedure 5) started for it, once."""
-    violation = load(uow.session, Violation, violation_id, "违规记录", "violation")
+    violation = load(uow.session, Violation, violation_id, VIOLATION)
     check = Checks(uow.session)
     if check.case("case_id", case_id) is None:
-        check.fail("case_id", "案件必填", "the case is required")
+        check.fail("case_id", msg("check.required", "the {label} is required", label=CASE))
     check.done()
     if violation.case_id is not None:
-        raise GovflowError(f"违规记录已关联案件 {violation.case_id} (the violation already has case {violation.case_id})")
+        raise GovflowError(msg("violations.case_attached", "the violation already has case {case_id}",
+                                case_id=violation.case_id))
     violation.case_id, violation.updated_at = case_id, now
     record_audit(uow, actor, now, "violation_case_attached", case_id, {"violation_id": violation.id})
     return violation
@@ -229,10 +241,11 @@ def open_supervision_item(uow: UnitOfWork, *, case_id: int, human_task_id: str, 
     check = Checks(uow.session)
     supervision = SupervisionItem(
         case_id=_required_case(check, case_id),
-        human_task_id=check.text("human_task_id", human_task_id, "超期任务", "overdue task", 36),
-        department=check.department("dept_code", dept_code, "责任部门", "department"),
+        human_task_id=check.text("human_task_id", human_task_id, msg("label.overdue_task", "overdue task"),
+                                 max_length=36),
+        department=check.department("dept_code", dept_code, RESPONSIBLE_DEPARTMENT),
         possible_violation_item=_item(check, possible_violation_item, ESCALATION_ITEMS, "possible_violation_item"),
-        note=check.optional_text("note", note, "说明", "note"),
+        note=check.optional_text("note", note, msg("label.supervision_note", "supervision note")),
         created_by=actor.username, created_at=now, status="open", confirmed=False, period_id=period_id)
     check.done()
     uow.session.add(supervision)
@@ -246,7 +259,7 @@ def open_supervision_item(uow: UnitOfWork, *, case_id: int, human_task_id: str, 
 
 def _required_case(check: Checks, case_id) -> int | None:
     if case_id is None:
-        check.fail("case_id", "案件必填", "the case is required")
+        check.fail("case_id", msg("check.required", "the {label} is required", label=CASE))
     return check.case("case_id", case_id)
 
 
@@ -254,16 +267,16 @@ def confirm_supervision_item(uow: UnitOfWork, supervision_id: int, actor: Actor,
                              evidence: str = "", item: int | None = None) -> Violation:
     """The authority confirms the possible violation: a violation is recorded against the department
     (item defaults to the suggested one), linked to the originating case and task."""
-    supervision = load(uow.session, SupervisionItem, supervision_id, "督办事项", "supervision item")
+    supervision = load(uow.session, SupervisionItem, supervision_id, SUPERVISION_ITEM)
     check = Checks(uow.session)
     violation = Violation(
         department=supervision.department, source="overdue_escalation", source_case_id=supervision.case_id,
         source_task_id=supervision.human_task_id,
         item=_item(check, supervision.possible_violation_item if item is None else item, ART31_ITEMS),
-        evidence=check.optional_text("evidence", evidence, "违规事实及证据", "evidence") or _escalation_evidence(supervision))
+        evidence=check.optional_text("evidence", evidence, EVIDENCE) or _escalation_evidence(supervision))
     check.done()
     if supervision.confirmed:
-        raise GovflowError("该督办事项已确认为违规 (this supervision item was already confirmed)")
+        raise GovflowError(msg("violations.supervision_confirmed", "this supervision item was already confirmed"))
     _add(uow, violation, actor, now)
     supervision.confirmed, supervision.violation = True, violation
     supervision.confirmed_by, supervision.confirmed_at = actor.username, now
@@ -273,18 +286,19 @@ def confirm_supervision_item(uow: UnitOfWork, supervision_id: int, actor: Actor,
 
 
 def _escalation_evidence(supervision: SupervisionItem) -> str:
-    return (f"案件 {supervision.case_id} 的任务 {supervision.human_task_id} 超期未办理（督办 {supervision.id}） "
-            f"(task overdue in case {supervision.case_id})")
+    return msg("violations.escalation_evidence",
+               "task {task_id} overdue in case {case_id}, supervision item {supervision_id}",
+               case_id=supervision.case_id, task_id=supervision.human_task_id, supervision_id=supervision.id)
 
 
 def resolve_supervision_item(uow: UnitOfWork, supervision_id: int, resolution: str, actor: Actor,
                              now: datetime) -> SupervisionItem:
     """Close the 督办 (the task was done, or the authority needs nothing more), with what happened."""
-    supervision = load(uow.session, SupervisionItem, supervision_id, "督办事项", "supervision item")
+    supervision = load(uow.session, SupervisionItem, supervision_id, SUPERVISION_ITEM)
     check = Checks(uow.session)
-    resolution = check.text("resolution", resolution, "办理结果", "resolution")
+    resolution = check.text("resolution", resolution, msg("label.handling_result", "handling result"))
     check.done()
-    require_status(supervision, ["open"], "督办事项", "supervision item")
+    require_status(supervision, ["open"], SUPERVISION_ITEM)
     supervision.status, supervision.resolution = "resolved", resolution
     supervision.resolved_by, supervision.resolved_at = actor.username, now
     record_audit(uow, actor, now, "supervision_resolved", supervision.case_id, {
