@@ -20,6 +20,7 @@ from .errors import GovflowError
 from .models import Deadline, HumanTask
 from .spiff.tasks import all_tasks
 from .spiff.timers import due_instant
+from .messages import msg
 
 REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
 
@@ -110,7 +111,7 @@ def extend_deadline(ctx, element_id, days) -> str:
     days = _count(days)
     maximum = ctx.rules.periods.get("review_extension_max_days", 10)
     if days > maximum:  # art. 18: at most 10 working days
-        raise GovflowError(f"延长不得超过 {maximum} 个工作日 (an extension is at most {maximum} working days)")
+        raise GovflowError(msg("deadline.extension_too_long", "an extension is at most {max} working days", max=maximum))
     timers = [t for t in attached_timers(ctx.workflow, element_id) if t._get_internal_data("deadline")]
     keys = {(m["period"], m.get("seq")) for m in (t._get_internal_data("deadline") for t in timers) if "period" in m}
     timers += [t for t in ctx.workflow.get_tasks(state=TaskState.WAITING) if is_timer(t) and t not in timers
@@ -119,15 +120,14 @@ def extend_deadline(ctx, element_id, days) -> str:
     for timer in timers:
         meta = timer._get_internal_data("deadline")
         if not meta.get("before") and ctx.now >= period_end(date.fromisoformat(meta["due_date"])):
-            raise GovflowError("原期限已届满，不能再延长 (the original period has already ended)")
+            raise GovflowError(msg("deadline.period_ended", "the original period has already ended"))
         new = compute(ctx.services.calendar(ctx.session), date.fromisoformat(meta["start"]),
                       int(meta["n"]) + days, int(meta.get("before", 0)), extra_of(meta))
         move_timer(ctx, timer, new, reason=f"extension +{days}")
         moved = moved or new.due_date.isoformat()
     if moved is None:
-        raise GovflowError(f"任务 {element_id} 没有运行中的期限：原期限已届满或已办结 "
-                           "(no running deadline to extend: the original period has already ended, "
-                           "or the task is done)")
+        raise GovflowError(msg("deadline.nothing_to_extend", "task {task_id} has no running deadline to extend: the "
+                                "original period has already ended, or the task is done", task_id=element_id))
     from . import periods
     for name, seq in keys:
         periods.extend(ctx, name, seq, days)
@@ -144,7 +144,8 @@ DIAGRAM_FUNCTIONS = {"workdays": workdays, "remind_before": remind_before, "exte
 
 def _count(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise GovflowError(f"工作日数必须是正整数 (working days must be a positive whole number, not {n!r})")
+        raise GovflowError(msg("deadline.days_not_positive", "working days must be a positive whole number, not {n!r}",
+                                n=n))
     return n
 
 
@@ -164,7 +165,7 @@ def start_of(ctx, start) -> tuple[date, dict, bool]:
     try:
         return date.fromisoformat(str(start)[:10]), {}, False
     except ValueError:
-        raise GovflowError(f"期限起算日无效 (not a date: {start!r})") from None
+        raise GovflowError(msg("deadline.bad_start", "not a date: {start!r}", start=start)) from None
 
 
 # -- timers in a workflow ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import forms
 from .errors import DefinitionError
+from .messages import msg
 from .models import DefinitionVersion
 from .spiff.parser import GovParser, UnsafeXml, parse_xml_safely, timer_expression
 from .spiff.script import ForbiddenScript, check_script
@@ -47,7 +48,8 @@ def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise DefinitionError(f"invalid BPMN: {exc}", exc.id or None, exc.name or None) from None
+        raise DefinitionError(msg("definition.invalid_bpmn", "invalid BPMN: {error}", error=str(exc)),
+                              exc.id or None, exc.name or None) from None
     bundle = SpecBundle(spec, subprocess_specs)
     _check_forms(bundle)
     return ParsedDiagram(process_id, name or process_id, bundle)
@@ -55,11 +57,11 @@ def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
 
 def _top_process(root) -> tuple[str, str]:
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DefinitionError("the file is not a BPMN 2.0 document (no bpmn:definitions root)")
+        raise DefinitionError(msg("definition.not_bpmn", "the file is not a BPMN 2.0 document (no bpmn:definitions root)"))
     processes = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)
     if len(processes) != 1:
-        raise DefinitionError(f"a diagram must contain exactly one executable process "
-                              f"(isExecutable=\"true\"), found {len(processes)}")
+        raise DefinitionError(msg("definition.executable_processes", "a diagram must contain exactly one executable "
+                                  "process (isExecutable=\"true\"), found {count}", count=len(processes)))
     return processes[0].get("id"), processes[0].get("name") or ""
 
 
@@ -77,16 +79,18 @@ def _check_expressions(root, allowed_calls: set[str]) -> None:
         try:
             expression = timer_expression(node.text)
         except ValueError as exc:
-            raise DefinitionError(f"timer: {exc}", *_element(node)) from None
+            raise DefinitionError(msg("model.timer_invalid", "invalid timer: {error}", error=str(exc)),
+                                  *_element(node)) from None
         if node.tag.endswith("timeCycle"):
-            raise DefinitionError("cycle timers are not supported; use a timeDate or timeDuration", *_element(node))
+            raise DefinitionError(msg("definition.cycle_timer", "cycle timers are not supported; use a timeDate or "
+                                      "timeDuration"), *_element(node))
         _check_one(node, expression, "eval", allowed_calls)
 
 
 def _check_one(node, source: str, mode: str, allowed_calls: set[str]) -> None:
     if not source.strip():
         if mode == "exec":
-            raise DefinitionError("script task without a script", *_element(node))
+            raise DefinitionError(msg("definition.empty_script", "script task without a script"), *_element(node))
         return
     try:
         check_script(source, mode, allowed_calls)

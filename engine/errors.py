@@ -1,6 +1,8 @@
 """Errors the service layer raises; each carries a message a clerk can read."""
 from __future__ import annotations
 
+from .messages import Message, msg
+
 
 class GovflowError(Exception):
     """Base class: a refused operation that changed nothing."""
@@ -44,8 +46,12 @@ class DefinitionError(GovflowError):
     def __init__(self, message: str, element_id: str | None = None, element_name: str | None = None):
         self.element_id = element_id
         self.element_name = element_name
-        where = f" [{element_id}{' ' + element_name if element_name else ''}]" if element_id else ""
-        super().__init__(message + where)
+        element = f"{element_id}{' ' + element_name if element_name else ''}" if element_id else ""
+        if isinstance(message, Message):
+            super().__init__(msg("definition.at_element", "{problem} [{element}]", problem=message, element=element)
+                             if element else message)
+        else:
+            super().__init__(message + (f" [{element}]" if element else ""))
 
 
 class ScriptError(GovflowError):

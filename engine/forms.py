@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 
 from .errors import InvalidForm
+from .messages import Message, msg
 
 FIELD_TYPES = {"string", "long", "boolean", "date", "enum", "textarea"}
 CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
@@ -90,13 +91,13 @@ def validate(fields: Iterable[FormField], data: Mapping[str, Any],
         try:
             value = _clean(f, data.get(f.id), dynamic_options or {}, max_length)
         except ValueError as exc:
-            errors[f.id] = str(exc)
+            errors[f.id] = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
             continue
         if value is not None:
             cleaned[f.id] = value
     unknown = set(data) - {f.id for f in fields}
     for key in sorted(unknown):
-        errors[str(key)[:100]] = "不是此表单的字段 (not a field of this form)"
+        errors[str(key)[:100]] = msg("form.unknown_field", "not a field of this form")
     if errors:
         raise InvalidForm(errors)
     return cleaned
@@ -109,7 +110,7 @@ def _blank(value: Any) -> bool:
 def _clean(f: FormField, value: Any, dynamic: Mapping[str, Iterable[str]], max_length: int) -> Any:
     if _blank(value):
         if f.required:
-            raise ValueError("必填 (required)")
+            raise ValueError(msg("form.required", "required"))
         return None
     converted = _CONVERTERS.get(f.type, _to_str)(f, value, dynamic)
     _apply_limits(f, converted, max_length)
@@ -121,22 +122,22 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 def _to_str(f: FormField, value: Any, _dynamic) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ValueError("应为文本 (must be text)")
+        raise ValueError(msg("form.not_text", "must be text"))
     text = str(value).strip()
     if CONTROL.search(text):  # NUL and friends: PostgreSQL refuses them, and no clerk types them
-        raise ValueError("含有不允许的控制字符 (contains control characters)")
+        raise ValueError(msg("form.control_characters", "contains control characters"))
     return text
 
 
 def _to_long(f: FormField, value: Any, _dynamic) -> int:
     if isinstance(value, bool):
-        raise ValueError("应为整数 (must be a whole number)")
+        raise ValueError(msg("form.not_integer", "must be a whole number"))
     if isinstance(value, int):
         return value
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ValueError("应为整数 (must be a whole number)") from None
+        raise ValueError(msg("form.not_integer", "must be a whole number")) from None
 
 
 def _to_bool(f: FormField, value: Any, _dynamic) -> bool:
@@ -147,21 +148,21 @@ def _to_bool(f: FormField, value: Any, _dynamic) -> bool:
         return True
     if text in {"false", "off", "0", "no", "否"}:
         return False
-    raise ValueError("应为是或否 (must be yes or no)")
+    raise ValueError(msg("form.not_boolean", "must be yes or no"))
 
 
 def _to_date(f: FormField, value: Any, _dynamic) -> str:
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise ValueError("应为日期 YYYY-MM-DD (must be a date)") from None
+        raise ValueError(msg("form.not_date", "must be a date")) from None
 
 
 def _to_enum(f: FormField, value: Any, dynamic: Mapping[str, Iterable[str]]) -> str:
     allowed = set(dynamic[f.id]) if f.id in dynamic else {o.id for o in f.options}
     text = str(value).strip()
     if text not in allowed:
-        raise ValueError("不是可选的值 (not one of the allowed values)")
+        raise ValueError(msg("form.not_an_option", "not one of the allowed values"))
     return text
 
 
@@ -172,13 +173,13 @@ def _apply_limits(f: FormField, value: Any, max_length: int) -> None:
     v = f.validation
     if isinstance(value, str):
         if len(value) > max_length:
-            raise ValueError(f"过长，最多 {max_length} 字 (too long)")
+            raise ValueError(msg("form.too_long", "too long: at most {max_length} characters", max_length=max_length))
         if "minlength" in v and len(value) < int(v["minlength"]):
-            raise ValueError(f"至少 {v['minlength']} 字 (at least {v['minlength']} characters)")
+            raise ValueError(msg("form.too_short", "at least {minlength} characters", minlength=v["minlength"]))
         if "maxlength" in v and len(value) > int(v["maxlength"]):
-            raise ValueError(f"最多 {v['maxlength']} 字 (at most {v['maxlength']} characters)")
+            raise ValueError(msg("form.above_maxlength", "at most {maxlength} characters", maxlength=v["maxlength"]))
     if isinstance(value, int) and not isinstance(value, bool):
         if "min" in v and value < int(v["min"]):
-            raise ValueError(f"不能小于 {v['min']} (at least {v['min']})")
+            raise ValueError(msg("form.below_min", "at least {min}", min=v["min"]))
         if "max" in v and value > int(v["max"]):
-            raise ValueError(f"不能大于 {v['max']} (at most {v['max']})")
+            raise ValueError(msg("form.above_max", "at most {max}", max=v["max"]))

@@ -38,6 +38,7 @@ from .errors import AlreadyDone, GovflowError, InvalidForm, NotFound, Permission
 from .uow import Actor
 from .procedures import provider as procedure_providing
 from .views.modeler import NotDeployed, StartForm, start_form
+from .messages import msg
 
 READERS = frozenset({"authority"})             # the data authority reads every grant (art. 4)
 AUTHORITY = frozenset({"authority"})           # and may revoke any (art. 14 para. 3: it coordinates sharing)
@@ -165,14 +166,14 @@ def _load(session, grant_id, lock: bool = False) -> Grant:
             query = query.with_for_update(of=Grant)
         grant = session.scalars(query).unique().first()
     if grant is None:
-        raise NotFound(f"授权 {grant_id} 不存在 (no grant {grant_id})")
+        raise NotFound(msg("grant.not_found", "no grant {grant_id}", grant_id=grant_id))
     return grant
 
 
 def _readable(session, grant_id, actor: Actor, lock: bool = False) -> Grant:
     grant = _load(session, grant_id, lock)
     if not may_read(grant, actor):
-        raise PermissionDenied("此授权不属于本部门 (this grant is not your department's)")
+        raise PermissionDenied(msg("grant.not_your_department", "this grant is not your department's"))
     return grant
 
 
@@ -195,11 +196,11 @@ def list_grants(engine, actor: Actor, side: str = "consumer", status: str | None
     """My department's grants, newest first: those it holds (``consumer``), those it gave
     (``provider``), or every grant of the county (``all``, the data authority only)."""
     if side not in SIDES:
-        raise InvalidForm({"side": f"应为 {', '.join(SIDES)} 之一 (must be one of {', '.join(SIDES)})"})
+        raise InvalidForm({"side": msg("grant.unknown_side", "must be one of {sides}", sides=", ".join(SIDES))})
     if status is not None and status not in GRANT_STATUSES:
-        raise InvalidForm({"status": "不是可选的状态 (not a grant status)"})
+        raise InvalidForm({"status": msg("grant.unknown_status", "not a grant status")})
     if side == "all" and not actor.roles & READERS:
-        raise PermissionDenied("只有数据资源主管部门可以查看全县的授权 (only the data authority sees every grant)")
+        raise PermissionDenied(msg("grant.authority_only", "only the data authority sees every grant"))
     page, per_page = max(1, page), max(1, min(per_page, 100))
     today = beijing_today(engine)
     with engine.uow() as uow:
@@ -269,14 +270,15 @@ def revoke_grant(engine, grant_id: int, actor: Actor, reason: str, basis: str) -
         s = uow.session
         grant = _load(s, grant_id, lock=True)
         if not may_revoke(grant, actor):
-            raise PermissionDenied("只有提供部门或数据资源主管部门可以撤销授权 "
-                                   "(only the provider department or the data authority may revoke a grant)")
+            raise PermissionDenied(msg("grant.may_not_revoke",
+                                       "only the provider department or the data authority may revoke a grant"))
         if grant.status == "revoked":
-            raise AlreadyDone(f"授权 {grant.id} 已于 {grant.revoked_at.astimezone(BEIJING):%Y-%m-%d %H:%M} 撤销 "
-                              f"(grant {grant.id} was already revoked)")
+            raise AlreadyDone(msg("grant.already_revoked", "grant {grant_id} was already revoked on {revoked_at}",
+                                  grant_id=grant.id,
+                                  revoked_at=grant.revoked_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")))
         if effective_status(grant, today) == "expired":
-            raise GrantEnded(f"授权 {grant.id} 已于 {grant.valid_until.isoformat()} 到期，无需撤销 "
-                             f"(grant {grant.id} has already expired)")
+            raise GrantEnded(msg("grant.expired_not_revocable", "grant {grant_id} has already expired on {valid_until}",
+                                 grant_id=grant.id, valid_until=grant.valid_until.isoformat()))
         check = Checks(s)
         check.text("reason", reason, "撤销理由", "reason for revoking", max_length=TEXT_MAX)
         check.text("basis", basis, "撤销依据（违反的使用条件或法律、政策依据）",
@@ -341,11 +343,11 @@ def send_expiry_notices(engine) -> list[int]:
 def _renewable(session, grant_id, actor: Actor) -> Grant:
     grant = _load(session, grant_id)
     if not may_renew(grant, actor):
-        raise PermissionDenied("只有该授权使用部门的经办人可以申请续期 "
-                               "(only a clerk of the grant's consumer department may apply to renew it)")
+        raise PermissionDenied(msg("grant.may_not_renew",
+                                   "only a clerk of the grant's consumer department may apply to renew it"))
     if grant.status == "revoked":
-        raise GrantEnded(f"授权 {grant.id} 已撤销，不能续期，请重新申请 "
-                         f"(grant {grant.id} was revoked and cannot be renewed; apply afresh)")
+        raise GrantEnded(msg("grant.revoked_not_renewable",
+                             "grant {grant_id} was revoked and cannot be renewed; apply afresh", grant_id=grant.id))
     return grant
 
 
@@ -401,8 +403,9 @@ def start_renewal(engine, grant_id: int, actor: Actor, data: dict) -> int:
         grant = _renewable(uow.session, grant_id, actor)
         cleaned = engine.validate_start(uow, proc, actor, dict(data))
         if cleaned.get("resource_code") != grant.resource_code:
-            raise InvalidForm({"resource": f"续期申请的数据资源应为原授权的 {grant.resource_code} "
-                                           f"(a renewal is for the grant's resource {grant.resource_code})"})
+            raise InvalidForm({"resource": msg("grant.renewal_other_resource",
+                                               "a renewal is for the grant's resource {resource_code}",
+                                               resource_code=grant.resource_code)})
         cleaned["renews_grant_id"] = grant.id
         case_id = engine.start_case_in(uow, process_id, actor, cleaned, trusted=True)
         record_audit(uow, actor, engine.clock.now(), "grant_renewal_applied", case_id, {

@@ -13,6 +13,7 @@ from .errors import AlreadyDone, DefinitionError, GovflowError, NotFound
 from .models import Case, DefinitionVersion
 from .spiff.parser import ISO_LITERAL, UnsafeXml, parse_xml_safely, timer_expression
 from .uow import Actor
+from .messages import Message, msg
 
 NS = definitions.NS
 BPMN = "{%s}" % definitions.BPMN_NS
@@ -47,7 +48,7 @@ def validate_diagram(engine, xml: bytes | str) -> list[Problem]:
     try:
         process_id = definitions._top_process(root)[0]
     except DefinitionError as exc:
-        return [Problem(str(exc))]
+        return [Problem(exc.args[0])]
     process = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)[0]
     for check in (_check_roles, _check_gateways, _check_reachable):
         problems.extend(check(process))
@@ -55,7 +56,7 @@ def validate_diagram(engine, xml: bytes | str) -> list[Problem]:
     try:
         definitions.parse_diagram(definitions.normalise(xml), engine.allowed_calls(process_id))
     except DefinitionError as exc:
-        problems.append(Problem(str(exc), exc.element_id, exc.element_name))
+        problems.append(Problem(exc.args[0], exc.element_id, exc.element_name))
     return _unique(problems)
 
 
@@ -79,11 +80,12 @@ def _check_roles(process) -> list[Problem]:
         groups = [g.strip() for g in (task.get("{%s}candidateGroups" % NS["camunda"]) or "").split(",") if g.strip()]
         users = task.get("{%s}candidateUsers" % NS["camunda"]) or task.get("{%s}assignee" % NS["camunda"])
         if not groups and not users:
-            problems.append(Problem("用户任务没有指定办理角色 (the user task names no candidate group)",
+            problems.append(Problem(msg("model.no_candidate_group", "the user task names no candidate group"),
                                     task.get("id"), _name(task)))
         for group in groups:
             if group not in ROLES:
-                problems.append(Problem(f"未知角色 {group!r} (unknown role; known: {', '.join(ROLES)})",
+                problems.append(Problem(msg("model.unknown_role", "unknown role {role!r}; known: {known}", role=group,
+                                            known=", ".join(ROLES)),
                                         task.get("id"), _name(task)))
     return problems
 
@@ -100,10 +102,11 @@ def _check_gateways(process) -> list[Problem]:
             for flow in outgoing:
                 has_condition = flow.find(BPMN + "conditionExpression") is not None
                 if not has_condition and flow.get("id") != default:
-                    problems.append(Problem("网关的出口既无条件也不是默认路径 (a gateway flow has no condition "
-                                            "and is not the default flow)", gateway.get("id"), _name(gateway)))
+                    problems.append(Problem(msg("model.flow_without_condition",
+                                                "a gateway flow has no condition and is not the default flow"),
+                                            gateway.get("id"), _name(gateway)))
             if default is None:
-                problems.append(Problem("网关没有默认路径 (the gateway has no default flow)",
+                problems.append(Problem(msg("model.no_default_flow", "the gateway has no default flow"),
                                         gateway.get("id"), _name(gateway)))
     return problems
 
@@ -122,7 +125,7 @@ def _check_reachable(process) -> list[Problem]:
             if target not in seen:
                 seen.add(target)
                 todo.append(target)
-    return [Problem("从开始事件无法到达此元素 (unreachable from the start event)", node_id, _name(node))
+    return [Problem(msg("model.unreachable", "unreachable from the start event"), node_id, _name(node))
             for node_id, node in nodes.items() if node_id not in seen and node.getparent() is process]
 
 
@@ -133,7 +136,8 @@ def _check_timers(engine, process) -> list[Problem]:
         try:
             expression = timer_expression(node.text)
         except ValueError as exc:
-            problems.append(Problem(f"定时器表达式无效 (timer: {exc})", event.get("id"), _name(event)))
+            problems.append(Problem(msg("model.timer_invalid", "invalid timer: {error}", error=str(exc)),
+                                    event.get("id"), _name(event)))
             continue
         problems.extend(_check_timer_expression(engine, expression, event, process.get("id")))
     return problems
@@ -143,23 +147,25 @@ def _check_timer_expression(engine, expression: str, event, process_id: str | No
     where = (event.get("id"), _name(event))
     if expression[0] in "'\"":
         literal = expression.strip("'\"")
-        return [] if ISO_LITERAL.fullmatch(literal) else [Problem(f"不是 ISO 8601 日期或期间 (not an ISO 8601 "
-                                                                  f"date or duration): {literal}", *where)]
+        return [] if ISO_LITERAL.fullmatch(literal) else [Problem(msg(
+            "model.timer_not_iso", "not an ISO 8601 date or duration: {literal}", literal=literal), *where)]
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
-        return [Problem(f"定时器表达式语法错误 (timer syntax error): {expression}", *where)]
+        return [Problem(msg("model.timer_syntax_error", "timer syntax error: {expression}", expression=expression),
+                        *where)]
     periods = known_periods(engine)
     problems = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "rules":
             if node.attr not in periods:
-                problems.append(Problem(f"规则集中没有期限 {node.attr!r} (no such period in the rule sets: "
-                                        f"{', '.join(sorted(periods))})", *where))
+                problems.append(Problem(msg("model.unknown_rule_period", "no such period in the rule sets: {period!r}; "
+                                            "known: {known}", period=node.attr, known=", ".join(sorted(periods))),
+                                        *where))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DEADLINE_FUNCTIONS:
             count = node.args[0] if node.args else None
             if isinstance(count, ast.Constant) and (not isinstance(count.value, int) or count.value < 1):
-                problems.append(Problem("工作日数必须是正整数 (working days must be a positive whole number)",
+                problems.append(Problem(msg("model.working_days_not_positive", "working days must be a positive whole number"),
                                         *where))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in PERIOD_FUNCTIONS:
             problems.extend(_check_period_call(engine, node, process_id, where))
@@ -172,10 +178,10 @@ def _check_period_call(engine, node: ast.Call, process_id: str | None, where) ->
     declared = sorted(proc.periods) if proc is not None else []
     name = node.args[0] if node.args else None
     if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
-        return [Problem("法定期限的名称必须是文字常量 (the period's name must be a quoted constant)", *where)]
+        return [Problem(msg("model.period_name_not_constant", "the period's name must be a quoted constant"), *where)]
     if name.value not in declared:
-        return [Problem(f"流程没有定义法定期限 {name.value!r} (the procedure declares no such period; "
-                        f"declared: {', '.join(declared) or 'none'})", *where)]
+        return [Problem(msg("model.undeclared_period", "the procedure declares no such period {period!r}; declared: "
+                        "{declared}", period=name.value, declared=", ".join(declared) or "none"), *where)]
     return []
 
 
@@ -200,7 +206,7 @@ def diff_versions(engine, old_id: int, new_id: int) -> VersionDiff:
     with engine.uow() as uow:
         old, new = (uow.session.get(DefinitionVersion, i) for i in (old_id, new_id))
         if old is None or new is None:
-            raise NotFound("流程版本不存在 (no such definition version)")
+            raise NotFound(msg("definition.version_not_found", "no such definition version"))
         a, b = _elements(old.xml), _elements(new.xml)
     result = VersionDiff()
     result.added = [(i, b[i][0]) for i in b if i not in a]
@@ -261,7 +267,7 @@ def migration_report(engine, target_id: int) -> list[MigrationCheck]:
     with engine.uow() as uow:
         target = uow.session.get(DefinitionVersion, target_id)
         if target is None:
-            raise NotFound("流程版本不存在 (no such definition version)")
+            raise NotFound(msg("definition.version_not_found", "no such definition version"))
         cases = uow.session.scalars(sa.select(Case).join(DefinitionVersion, Case.definition_id == DefinitionVersion.id)
                                     .where(Case.process_id == target.process_id, Case.status == "running",
                                            DefinitionVersion.version < target.version).order_by(Case.id)).all()
@@ -280,15 +286,24 @@ def _blockers(engine, workflow, bundle) -> list[str]:
     reasons = []
     for task in top.removed:
         if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-            reasons.append(f"当前步骤「{task.task_spec.bpmn_name or task.task_spec.bpmn_id}」在新版本中已删除 "
-                           f"(its current task {task.task_spec.bpmn_id} was removed)")
+            reasons.append(msg("migration.current_task_removed", "its current task {task_id} was removed",
+                               task_id=task.task_spec.bpmn_id,
+                               task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id))
     for task in top.changed:
         if task.state == TaskState.COMPLETED and task.task_spec.bpmn_id:
-            reasons.append(f"已完成的步骤「{task.task_spec.bpmn_name or task.task_spec.bpmn_id}」在新版本中有改动 "
-                           f"(a completed task changed: {task.task_spec.bpmn_id})")
+            reasons.append(msg("migration.completed_task_changed", "a completed task changed: {task_id}",
+                               task_id=task.task_spec.bpmn_id,
+                               task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id))
     if any(d is None for d in subs.values()):
-        reasons.append("子流程在新版本中已删除 (a running subprocess was removed)")
+        reasons.append(msg("migration.subprocess_removed", "a running subprocess was removed"))
     return sorted(set(reasons))
+
+
+def _joined(reasons: list) -> Message:
+    """Several reasons as one message, each rendered in the reader's language."""
+    if len(reasons) == 1:
+        return reasons[0]
+    return msg("common.semicolons", "{first}; {rest}", first=reasons[0], rest=_joined(reasons[1:]))
 
 
 def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
@@ -297,14 +312,14 @@ def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
         case = engine.runner.lock(uow, case_id)
         target = uow.session.get(DefinitionVersion, target_id)
         if target is None or target.process_id != case.process_id:
-            raise NotFound("目标版本不属于此流程 (the target version is not of this process)")
+            raise NotFound(msg("migration.other_process", "the target version is not of this process"))
         if target.id == case.definition_id:
-            raise AlreadyDone("案件已在该版本上 (the case already runs on that version)")
+            raise AlreadyDone(msg("migration.already_on_version", "the case already runs on that version"))
         bundle = engine.definitions.get(uow.session, target.id)
         workflow = engine.runner.load(case, engine.definitions.get(uow.session, case.definition_id))
         reasons = _blockers(engine, workflow, bundle)
         if reasons:
-            raise GovflowError("无法迁移 (cannot migrate): " + "; ".join(reasons))
+            raise GovflowError(msg("migration.blocked", "cannot migrate: {reasons}", reasons=_joined(reasons)))
         top, _subs = diff_workflow(engine.serializer.registry, workflow, bundle.spec, bundle.subprocess_specs)
         migrate_workflow(top, workflow, bundle.spec)
         workflow.subprocess_specs = dict(bundle.subprocess_specs)

@@ -30,6 +30,7 @@ from . import audit
 from .calendar import period_end
 from .deadlines import WorkdayDeadline, compute, extra_of, reminder_days, start_of
 from .errors import GovflowError
+from .messages import msg
 from .models import StatutoryPeriod
 
 PARTIES = {"department": "部门", "authority": "主管部门", "applicant": "申请部门", "county_gov": "县政府"}
@@ -73,7 +74,7 @@ DIAGRAM_FUNCTIONS = {"period_due": period_due, "period_reminder": period_reminde
 def spec_of(ctx, name: str) -> PeriodSpec:
     spec = ctx.services.periods_of(ctx.case.process_id).get(name) if ctx.case is not None else None
     if spec is None:
-        raise GovflowError(f"流程没有定义法定期限 {name!r} (the procedure declares no period {name!r})")
+        raise GovflowError(msg("period.undeclared", "the procedure declares no period {name!r}", name=name))
     return spec
 
 
@@ -123,11 +124,12 @@ def _length(ctx, rule: str, days) -> int:
     """The period's length: ``days`` given by the diagram (a notice's own period), else the rule set's."""
     if days is not None:
         if isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= 365:
-            raise GovflowError(f"期限天数无效 (not a number of working days: {days!r})")
+            raise GovflowError(msg("period.bad_days", "not a number of working days: {days!r}", days=days))
         return days
     value = (ctx.rules.periods if ctx.rules is not None else {}).get(rule)
     if value is None:
-        raise GovflowError(f"规则集 {ctx.case.rule_set} 没有期限 {rule} (the rule set has no period {rule})")
+        raise GovflowError(msg("period.not_in_rule_set", "the rule set {key} has no period {period}", key=ctx.case.rule_set,
+                                period=rule))
     return int(value)
 
 

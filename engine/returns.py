@@ -23,6 +23,7 @@ from .domain.org import eligible_people
 from .errors import GovflowError, InvalidForm
 from .models import Deadline, HumanTask
 from .uow import Actor
+from .messages import msg
 
 REASON_LENGTH = 2000
 ROUTING = frozenset({"ExclusiveGateway", "BoundaryEventSplit", "BoundaryEventJoin"})  # spec class names
@@ -44,8 +45,9 @@ class NotReturnable(GovflowError):
 def check_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_LENGTH:
-        raise InvalidForm({"reason": f"请填写退回理由，不超过 {REASON_LENGTH} 字 "
-                                     f"(give the reason for returning, at most {REASON_LENGTH} characters)"})
+        raise InvalidForm({"reason": msg("return.reason_required",
+                                         "give the reason for returning, at most {max} characters",
+                                         max=REASON_LENGTH)})
     return reason
 
 
@@ -96,15 +98,15 @@ def previous_step(task):
     """The completed user task the case would go back to; NotReturnable with the reason otherwise."""
     props = (task.task_spec.extensions or {}).get("properties", {})
     if str(props.get("returnable", "")).lower() == "false":
-        raise NotReturnable("此环节不允许退回 (this step cannot be returned)")
+        raise NotReturnable(msg("return.not_allowed", "this step cannot be returned"))
     node, chain = task.parent, []
     while node is not None and not node.task_spec.manual:
         if type(node.task_spec).__name__ not in ROUTING:
-            raise NotReturnable("此环节之前没有可退回的上一步 (there is no previous step to return to)")
+            raise NotReturnable(msg("return.no_previous_step", "there is no previous step to return to"))
         chain.append(node)
         node = node.parent
     if node is None or node.state != TaskState.COMPLETED:
-        raise NotReturnable("此环节之前没有可退回的上一步 (there is no previous step to return to)")
+        raise NotReturnable(msg("return.no_previous_step", "there is no previous step to return to"))
     top = node.parent if type(node.parent.task_spec).__name__ == "BoundaryEventSplit" else node
     for other in top:
         if other is top or other is node or other is task or other in chain:
@@ -122,10 +124,10 @@ def _check_undoable(task) -> None:
         if name in ROUTING or name == "EndEvent" or (is_timer(task) and timer_kind(task) == "reminder"):
             return
         if is_timer(task) and timer_kind(task) == "overdue":
-            raise NotReturnable("期限已届满并已督办，不能退回 (the deadline has passed and was escalated; "
-                                "the case cannot be returned)")
-    raise NotReturnable("退回会撤销此后已办理的其他事项，不能退回 "
-                        "(returning would undo other work done since; the case cannot be returned)")
+            raise NotReturnable(msg("return.escalated", "the deadline has passed and was escalated; "
+                                    "the case cannot be returned"))
+    raise NotReturnable(msg("return.would_undo_work",
+                            "returning would undo other work done since; the case cannot be returned"))
 
 
 def _reopen(session, task_id: str, now: datetime) -> HumanTask | None:

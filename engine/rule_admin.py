@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from . import audit, calendar_store, rules
 from .calendar import BEIJING, OFFICE_END
 from .errors import GovflowError, NotFound
+from .messages import msg
 from .models import RuleSetRow
 
 TEXT_LENGTH = 500  # title and document (the columns' length)
@@ -124,7 +125,7 @@ def version_form(engine, source: str | None, default_in_force: bool = False) -> 
     elif default_in_force:
         base = next((v for v in found if v.in_force), None)
         if base is None:
-            raise NotFound(f"没有在 {today(engine)} 生效的规则集 (no rule set in force on {today(engine)})")
+            raise NotFound(msg("rules.none_in_force", "no rule set in force on {day}", day=today(engine)))
     else:
         base = None
     return VersionForm(base, found)
@@ -141,7 +142,7 @@ class Confirmation:
 def confirmation(engine, key: str, action: str) -> Confirmation:
     """``plan`` and the version concerned, read together."""
     if action not in ("activate", "deactivate"):
-        raise GovflowError(f"未知操作 {action!r} (unknown action)")
+        raise GovflowError(msg("rules.unknown_action", "unknown action {action!r}", action=action))
     key, day = exact_key(key), today(engine)
     with engine.uow() as uow:
         rows = _rows(uow.session)
@@ -156,7 +157,7 @@ def in_force(engine, on: date | None = None) -> Version:
     with engine.uow() as uow:
         row = _in_force_row(_rows(uow.session), day)
     if row is None:
-        raise NotFound(f"没有在 {day} 生效的规则集 (no rule set in force on {day})")
+        raise NotFound(msg("rules.none_in_force", "no rule set in force on {day}", day=day))
     return _version(row, on is None or on == today(engine))
 
 
@@ -164,7 +165,7 @@ def period_in_force(engine, key: str, on: date | None = None) -> int:
     """One period's length in the version in force (what a page tells the public or a clerk)."""
     version = in_force(engine, on)
     if key not in version.periods:
-        raise NotFound(f"规则集 {version.key} 没有期限 {key} (no such period)")
+        raise NotFound(msg("rules.no_such_period", "the rule set {key} has no period {period}", key=version.key, period=key))
     return version.periods[key]
 
 
@@ -199,7 +200,7 @@ def plan(engine, key: str, action: str) -> Change:
     """What activating (``action="activate"``) or deactivating ``key`` would do, changing nothing;
     ``refusal`` says why it is not possible."""
     if action not in ("activate", "deactivate"):
-        raise GovflowError(f"未知操作 {action!r} (unknown action)")
+        raise GovflowError(msg("rules.unknown_action", "unknown action {action!r}", action=action))
     with engine.uow() as uow:
         return _plan(_rows(uow.session), action, exact_key(key), today(engine))
 
@@ -208,16 +209,17 @@ def check_new_version(name: str, effective_from: date | None, title: str, docume
     """The problems (per field) of a new version's name, effective date, title and document."""
     errors: dict[str, str] = {}
     if not rules.NAME.match(name):
-        errors["name"] = ("名称只能由小写字母、数字、点、连字符和下划线组成，至多 100 个字符 "
-                          "(a name is lower-case letters, digits, dots, hyphens and underscores, at most 100)")
+        errors["name"] = msg("rules.bad_name", "a name is lower-case letters, digits, dots, hyphens and underscores, "
+                                              "at most {max} characters", max=100)
     if effective_from is None or not EARLIEST <= effective_from <= LATEST:
-        errors["effective_from"] = (f"请填写生效日期（{EARLIEST.year}–{LATEST.year} 年）"
-                                    f"(enter the effective date, {EARLIEST.year} to {LATEST.year})")
+        errors["effective_from"] = msg("rules.effective_from_required", "enter the effective date, {first} to {last}",
+                                         first=EARLIEST.year, last=LATEST.year)
     if not title or len(title) > TEXT_LENGTH:
-        errors["title"] = f"请填写标题，至多 {TEXT_LENGTH} 个字符 (enter a title, at most {TEXT_LENGTH} characters)"
+        errors["title"] = msg("rules.title_required", "enter a title, at most {max} characters", max=TEXT_LENGTH)
     if not document or len(document) > TEXT_LENGTH:
-        errors["document"] = (f"请填写设定这些期限的文件，至多 {TEXT_LENGTH} 个字符 "
-                              f"(enter the document that sets these periods, at most {TEXT_LENGTH} characters)")
+        errors["document"] = msg("rules.document_required",
+                                   "enter the document that sets these periods, at most {max} characters",
+                                   max=TEXT_LENGTH)
     return errors
 
 
@@ -259,7 +261,7 @@ def apply_change(uow, rows: list[RuleSetRow], action: str, key: str, by: str, no
 def _plan(rows: list[RuleSetRow], action: str, key: str, day: date) -> Change:
     target = next((r for r in rows if f"{r.name}@{r.version}" == key), None)
     if target is None:
-        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+        raise NotFound(msg("rules.not_found", "no such rule set {key}", key=key))
     before = _in_force_row(rows, day)
     if action == "activate":
         deactivates = tuple(f"{r.name}@{r.version}" for r in rows if r.active and r.name != target.name)
@@ -270,14 +272,15 @@ def _plan(rows: list[RuleSetRow], action: str, key: str, day: date) -> Change:
     after = _in_force_row(after_rows, day, all_active=True)
     refusal = None
     if action == "activate" and target.active and not deactivates:
-        refusal = f"{key} 已启用 ({key} is active already)"
+        refusal = msg("rules.already_active", "{key} is active already", key=key)
     elif action == "deactivate" and not target.active:
-        refusal = f"{key} 未启用 ({key} is not active)"
+        refusal = msg("rules.not_active", "{key} is not active", key=key)
     elif after is None:
-        refusal = (f"此操作后今天（{day}）没有生效的规则集，将无法发起任何案件"
-                   f"{'（' + key + ' 自 ' + target.effective_from.isoformat() + ' 起生效）' if action == 'activate' else ''} "
-                   f"(after this no rule set would be in force today, {day}, and no case could start"
-                   f"{'; ' + key + ' takes effect on ' + target.effective_from.isoformat() if action == 'activate' else ''})")
+        refusal = msg("rules.none_in_force_after_activation", "after this no rule set would be in force today, "
+                      "{day}, and no case could start; {key} takes effect on {effective_from}", day=day, key=key,
+                      effective_from=target.effective_from.isoformat()) if action == "activate" else \
+            msg("rules.none_in_force_after", "after this no rule set would be in force today, {day}, and no case "
+                "could start", day=day)
     return Change(action, key, deactivates, _key(before), _key(after), refusal, target.effective_from, day)
 
 
@@ -296,14 +299,14 @@ def exact_key(key: str) -> str:
     """``name@version`` exactly (a bare name is refused: a change names its version)."""
     name, version = rules.parse_key(key)
     if version is None:
-        raise NotFound(f"请写出版本号：{name}@版本 (name the version: {name}@VERSION)")
+        raise NotFound(msg("rules.version_required", "name the version: {name}@VERSION", name=name))
     return f"{name}@{version}"
 
 
 def _named(found: list[Version], name: str) -> list[Version]:
     named = [v for v in found if v.name == name]
     if not named:
-        raise NotFound(f"规则集 {name} 不存在 (no such rule set)")
+        raise NotFound(msg("rules.not_found", "no such rule set {key}", key=name))
     return named
 
 
@@ -312,7 +315,7 @@ def _pick(found: list[Version], key: str) -> Version:
     name, number = rules.parse_key(key)
     matching = [v for v in _named(found, name) if number is None or v.version == number]
     if not matching:
-        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+        raise NotFound(msg("rules.not_found", "no such rule set {key}", key=key))
     return matching[-1]
 
 

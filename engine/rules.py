@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from .errors import GovflowError, NotFound
 from .models import RuleSetRow
+from .messages import msg
 
 REQUIRED_PERIODS = ("catalog_update_days", "catalog_report_days", "share_reply_days",
                     "review_reply_days", "review_extension_max_days", "negotiation_days",
@@ -56,7 +57,7 @@ def in_force(session: Session, on: date) -> RuleSet:
         RuleSetRow.active.is_(True), RuleSetRow.effective_from <= on)
         .order_by(RuleSetRow.effective_from.desc(), RuleSetRow.version.desc()).limit(1)).first()
     if row is None:
-        raise NotFound(f"没有在 {on} 生效的规则集 (no rule set in force on {on})")
+        raise NotFound(msg("rules.none_in_force", "no rule set in force on {day}", day=on))
     return RuleSet.from_row(row)
 
 
@@ -66,7 +67,7 @@ def parse_key(key: str) -> tuple[str, int | None]:
     if not sep:
         return name, None
     if not version.isdigit() or int(version) < 1:
-        raise NotFound(f"规则集版本 {key} 无效 (no such rule set version; write NAME@VERSION)")
+        raise NotFound(msg("rules.bad_version", "no such rule set version {key}; write NAME@VERSION", key=key))
     return name, int(version)
 
 
@@ -75,7 +76,7 @@ def by_key(session: Session, key: str) -> RuleSet:
     row = session.scalars(sa.select(RuleSetRow).where(
         RuleSetRow.name == name, RuleSetRow.version == (version or 1))).first()
     if row is None:
-        raise NotFound(f"规则集 {key} 不存在 (no such rule set)")
+        raise NotFound(msg("rules.not_found", "no such rule set {key}", key=key))
     return RuleSet.from_row(row)
 
 
@@ -96,12 +97,12 @@ def period_problems(periods: Mapping[str, object], known: set[str] | None = None
     problems: dict[str, str] = {}
     for key in REQUIRED_PERIODS:
         if key not in periods:
-            problems[key] = "缺少此期限 (this period is missing)"
+            problems[key] = msg("rules.period_missing", "this period is missing")
     for key, value in periods.items():
         if not PERIOD_KEY.match(str(key)) or (known is not None and key not in known):
-            problems[str(key)] = "未知的期限 (unknown period)"
+            problems[str(key)] = msg("rules.unknown_period", "unknown period")
         elif not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_DAYS:
-            problems[key] = f"应为 1–{MAX_DAYS} 的整数工作日 (a whole number of working days from 1 to {MAX_DAYS})"
+            problems[key] = msg("rules.bad_period_length", "a whole number of working days from 1 to {max}", max=MAX_DAYS)
     return problems
 
 
@@ -111,9 +112,10 @@ def add_version(session: Session, name: str, periods: Mapping[str, int], effecti
     record and no activation rules here: ``engine.rule_admin.add`` is the administrators' verb."""
     problems = period_problems(periods)
     if problems or not NAME.match(name or ""):
-        missing = [k for k, v in problems.items() if "missing" in v]
+        missing = [k for k, v in problems.items() if getattr(v, "code", "") == "rules.period_missing"]
         bad = [k for k in problems if k not in missing] + ([] if NAME.match(name or "") else [f"name {name!r}"])
-        raise GovflowError(f"规则集不完整或期限无效 (missing: {missing}, invalid: {bad})")
+        raise GovflowError(msg("rules.incomplete", "incomplete rule set or invalid periods (missing: {missing}, invalid: {bad})",
+                                missing=missing, bad=bad))
     current = session.scalar(sa.select(sa.func.max(RuleSetRow.version)).where(RuleSetRow.name == name)) or 0
     row = RuleSetRow(name=name, version=current + 1, title=title, effective_from=effective_from,
                      active=active, periods=json.dumps(dict(periods), sort_keys=True), document=document,

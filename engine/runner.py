@@ -39,6 +39,7 @@ from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .spiff.tasks import all_tasks
 from .uow import Actor, UnitOfWork
+from .messages import Message, msg
 
 MAX_ENGINE_ROUNDS = 10_000
 EXPRESSION = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")  # ${variable} in an assignee
@@ -64,9 +65,9 @@ class CaseRunner:
         """The running case, locked for this unit of work (NotFound / AlreadyDone otherwise)."""
         case = uow.session.scalars(sa.select(Case).where(Case.id == case_id).with_for_update()).first()
         if case is None:
-            raise NotFound("案件不存在 (no such case)")
+            raise NotFound(msg("case.not_found", "no such case"))
         if case.status != "running":
-            raise AlreadyDone("案件已结束 (the case has ended)")
+            raise AlreadyDone(msg("case.ended", "the case has ended"))
         return case
 
     def bundle(self, session, case: Case) -> SpecBundle:
@@ -171,13 +172,14 @@ def script_errors(where: str | None = None):
         raise
     except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
         message = _script_message(exc)
-        raise ScriptError(f"{where}: {message}" if where else message) from None
+        raise ScriptError(msg("script.failed_at", "{step}: {error}", step=where, error=message) if where
+                          else message) from None
 
 
-def _script_message(exc: Exception) -> str:
+def _script_message(exc: Exception) -> Message:
     task = getattr(exc, "task", None)
     where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
-    return f"流程脚本出错 (script error) {where}{exc}"
+    return msg("script.error", "script error {where}{error}", where=where, error=str(exc))
 
 
 def outcome_of(workflow: BpmnWorkflow) -> str | None:
@@ -201,7 +203,7 @@ def run_until_quiet(workflow: BpmnWorkflow) -> None:
         workflow.do_engine_steps()  # ends with refresh_timers(): a timer may have just become ready
         if workflow.get_next_task(state=TaskState.READY, manual=False) is None:
             return
-    raise CaseStalled("案件在引擎步骤中循环 (the case loops in engine steps without waiting)")
+    raise CaseStalled(msg("case.loops", "the case loops in engine steps without waiting"))
 
 
 def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None:
@@ -212,7 +214,7 @@ def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None
             return
         if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
             return
-    raise CaseStalled("案件无法继续：没有待办任务也没有等待的事件 (the case cannot continue: nothing is ready or waiting)")
+    raise CaseStalled(msg("case.stalled", "the case cannot continue: nothing is ready or waiting"))
 
 
 def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, now: datetime, runner: CaseRunner,

@@ -25,6 +25,7 @@ from .procedures import Procedure, ProcedureServices, ScriptContext
 from .runner import CaseRunner, script_errors, task_or_none
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .uow import Actor, UnitOfWork
+from .messages import msg
 
 START_FORM = "__start__"  # the element id form_options() receives for a procedure's start form
 CASE_READERS = frozenset({"authority"})  # the data authority supervises every case (art. 4)
@@ -140,7 +141,7 @@ class Engine:
         """
         definition = definitions.latest(uow.session, process_id)
         if definition is None:
-            raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
+            raise NotFound(msg("process.not_deployed", "no deployed process {process_id}", process_id=process_id))
         proc = self.procedures.get(process_id)
         data = dict(data or {})
         if proc is not None and not trusted:
@@ -190,7 +191,7 @@ class Engine:
         """Who may start, the start form and the procedure's own checks, inside the caller's unit of work;
         return the cleaned data (a renewal adds fields the form does not have after this)."""
         if not self.may_start(proc.process_id, actor):
-            raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
+            raise PermissionDenied(msg("process.may_not_start", "you may not start this procedure"))
         if not proc.start_form:
             return data
         ctx = ScriptContext(self.services, uow.session, None, actor, self.clock.now(), data)
@@ -208,7 +209,7 @@ class Engine:
             if row.assignee == actor.username:
                 return
             if row.assignee is not None:
-                raise AlreadyDone(f"该任务已被 {row.assignee} 签收 (already claimed by {row.assignee})")
+                raise AlreadyDone(msg("task.already_claimed", "already claimed by {login}", login=row.assignee))
             self._require_eligible(row, actor)
             row.assignee = actor.username
             uow.record(audit.Entry(self.clock.now(), actor.username, "task_claimed", row.case_id, row.id))
@@ -219,7 +220,7 @@ class Engine:
         with self.uow() as uow:
             row = self._open_task(uow, task_id, lock=True)
             if row.assignee != actor.username:
-                raise PermissionDenied("只能退回自己签收的任务 (you can only unclaim your own task)")
+                raise PermissionDenied(msg("task.unclaim_not_yours", "you can only unclaim your own task"))
             row.assignee = None
             uow.record(audit.Entry(self.clock.now(), actor.username, "task_unclaimed", row.case_id, row.id))
             uow.commit()
@@ -258,7 +259,7 @@ class Engine:
             row = self._open_task(uow, task_id, lock=True)
             self._require_eligible(row, actor)
             self._hand_over(uow, row, actor, to_login, "task_transferred", PermissionDenied(
-                f"{to_login} 无权办理此任务，不能转办 (the task cannot be transferred to {to_login}: not eligible)"))
+                msg("task.transfer_not_eligible", "the task cannot be transferred to {login}: not eligible", login=to_login)))
             uow.commit()
 
     # -- supervision (督办): the data authority's actions on other departments' tasks ------------
@@ -269,7 +270,7 @@ class Engine:
         with self.uow() as uow:
             row = self._open_task(uow, task_id, lock=True)
             self._hand_over(uow, row, actor, to_login, "task_reassigned", GovflowError(
-                f"{to_login} 无权办理此任务，不能改派 (the task cannot be reassigned to {to_login}: not eligible)"))
+                msg("task.reassign_not_eligible", "the task cannot be reassigned to {login}: not eligible", login=to_login)))
             uow.commit()
 
     def _hand_over(self, uow: UnitOfWork, row: HumanTask, actor: Actor, to_login: str, action: str,
@@ -277,7 +278,7 @@ class Engine:
         """Give an open task to ``to_login`` (转办 / 改派): someone it is offered to; audited, and the
         new holder is notified unless they are the one acting."""
         if to_login == row.assignee:
-            raise GovflowError(f"该任务已由 {to_login} 办理 (the task is already with {to_login})")
+            raise GovflowError(msg("task.already_with", "the task is already with {login}", login=to_login))
         if to_login not in {p.login for p in transfer_pool(uow.session, row)}:
             raise not_eligible
         now, previous = self.clock.now(), row.assignee
@@ -320,9 +321,9 @@ class Engine:
         with self.uow() as uow:
             case = uow.session.get(Case, case_id)
             if case is None:
-                raise NotFound("案件不存在 (no such case)")
+                raise NotFound(msg("case.not_found", "no such case"))
             if not may_see_case(uow.session, case, actor):
-                raise PermissionDenied("您无权查看此案件 (you may not see this case)")
+                raise PermissionDenied(msg("case.not_visible", "you may not see this case"))
             comment = comments.add_comment(uow, case.id, actor.username, text, self.clock.now())
             uow.commit()
             return comment.id
@@ -333,9 +334,9 @@ class Engine:
         with self.uow() as uow:
             case = uow.session.get(Case, case_id)
             if case is None:
-                raise NotFound("案件不存在 (no such case)")
+                raise NotFound(msg("case.not_found", "no such case"))
             if not may_see_case(uow.session, case, actor):
-                raise PermissionDenied("您无权查看此案件 (you may not see this case)")
+                raise PermissionDenied(msg("case.not_visible", "you may not see this case"))
             workflow = self.runner.load(case, self.definitions.get(uow.session, case.definition_id))
             return diagram_of(uow.session, case, workflow, self.clock.now())
 
@@ -401,7 +402,7 @@ class Engine:
         with self.uow() as uow:
             row = uow.session.get(HumanTask, task_id)
             if row is None:
-                raise NotFound("任务不存在 (no such task)")
+                raise NotFound(msg("task.not_found", "no such task"))
             if actor is not None and row.state == "ready":
                 self._require_eligible(row, actor)
             case = uow.session.get(Case, row.case_id)
@@ -420,7 +421,7 @@ class Engine:
         with self.uow() as uow:
             case = uow.session.get(Case, case_id)
             if case is None:
-                raise NotFound("案件不存在 (no such case)")
+                raise NotFound(msg("case.not_found", "no such case"))
             workflow = self.runner.load(case, self.definitions.get(uow.session, case.definition_id))
             last = workflow.last_task.data if workflow.last_task is not None else {}
             return {**workflow.data, **last}
@@ -430,7 +431,7 @@ class Engine:
         with self.uow() as uow:
             row = uow.session.get(HumanTask, task_id)
             if row is None:
-                raise NotFound("任务不存在 (no such task)")
+                raise NotFound(msg("task.not_found", "no such task"))
             return [(p.login, p.display_name) for p in org.eligible_people(uow.session, row)]
 
     def verify_audit(self) -> audit.Finding | None:
@@ -448,25 +449,25 @@ class Engine:
         case = uow.session.scalars(sa.select(Case).join(HumanTask, HumanTask.case_id == Case.id)
                                    .where(HumanTask.id == str(task_id)).with_for_update(of=Case)).first()
         if case is None:
-            raise NotFound("任务不存在 (no such task)")
+            raise NotFound(msg("task.not_found", "no such task"))
         if project_from_here:  # read under the case's lock: current
             open_rows = {r.id: r for r in uow.session.scalars(sa.select(HumanTask).where(
                 HumanTask.case_id == case.id, HumanTask.state == "ready"))}
             row = open_rows.get(str(task_id))
             if row is None:
-                raise AlreadyDone("该任务已办结 (this task has already been completed)")
+                raise AlreadyDone(msg("task.already_done", "this task has already been completed"))
             uow.step(case.id).open_tasks = open_rows
         else:
             row = self._open_task(uow, task_id, lock=False)
         if case.status != "running":
-            raise AlreadyDone("案件已结束 (the case has ended)")
+            raise AlreadyDone(msg("case.ended", "the case has ended"))
         self._require_eligible(row, actor)
         bundle = self.definitions.get(uow.session, case.definition_id)
         workflow = self.runner.load(case, bundle)
         self.runner.catch_up_timers(uow, case, workflow, actor)
         task = task_or_none(workflow, task_id)
         if task is None or task.state != TaskState.READY:
-            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            raise AlreadyDone(msg("task.already_done", "this task has already been completed"))
         return row, case, bundle, workflow, task
 
     def _open_task(self, uow: UnitOfWork, task_id: str, lock: bool) -> HumanTask:
@@ -475,14 +476,14 @@ class Engine:
             query = query.with_for_update()
         row = uow.session.scalars(query).first()
         if row is None:
-            raise NotFound("任务不存在 (no such task)")
+            raise NotFound(msg("task.not_found", "no such task"))
         if row.state != "ready":
-            raise AlreadyDone("该任务已办结 (this task has already been completed)")
+            raise AlreadyDone(msg("task.already_done", "this task has already been completed"))
         return row
 
     def _require_eligible(self, row: HumanTask, actor: Actor) -> None:
         if not may_work(row, actor):
-            raise PermissionDenied("您无权办理此任务 (you may not work on this task)")
+            raise PermissionDenied(msg("task.not_yours", "you may not work on this task"))
 
     def _dynamic_options(self, uow, case, actor, task) -> dict:
         proc = self.procedures.get(case.process_id)

@@ -41,6 +41,7 @@ from .deadline_state import DEFAULT_REMINDER_DAYS
 from .models import Case, Deadline, DefinitionVersion, HumanTask, StatutoryPeriod
 from .periods import AUTHORITY
 from .uow import Actor
+from .messages import msg
 
 SUPERVISORS = frozenset({"authority"})  # art. 4: the data authority supervises
 
@@ -51,7 +52,7 @@ ITEM_LIMIT = 200
 
 def require_supervisor(actor: Actor) -> None:
     if not actor.roles & SUPERVISORS:
-        raise PermissionDenied("仅限政务数据资源主管部门 (for the data authority only)")
+        raise PermissionDenied(msg("supervision.authority_only", "for the data authority only"))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, memo
 from .errors import ConcurrentModification
 from .step import Step
+from .messages import msg
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,11 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError:
             self.session.rollback()
-            raise ConcurrentModification("该案件已被他人修改，请刷新后重试 (the case was changed by someone else)") from None
+            raise ConcurrentModification(msg("case.changed_concurrently", "the case was changed by someone else")) from None
         except OperationalError as exc:
             self.session.rollback()
             if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
-                raise ConcurrentModification("数据库忙，请重试 (the database is busy; try again)") from None
+                raise ConcurrentModification(msg("db.busy", "the database is busy; try again")) from None
             raise
         self._committed = True
         self.audit = []

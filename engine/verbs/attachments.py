@@ -17,6 +17,7 @@ from ..errors import GovflowError, NotFound, PermissionDenied
 from ..models import Case, HumanTask
 from ..service import may_see_case, may_work
 from ..uow import Actor
+from ..messages import msg
 
 __all__ = ["ALLOWED_EXTENSIONS", "MAX_SIZE", "AttachmentInfo", "attach_to_task", "case_attachments",
            "open_attachment"]
@@ -48,12 +49,12 @@ def attach_to_task(engine, actor: Actor, task_id: str, name: str, data: bytes, d
     with engine.uow() as uow:
         row = uow.session.get(HumanTask, str(task_id))
         if row is None:
-            raise NotFound("任务不存在 (no such task)")
+            raise NotFound(msg("task.not_found", "no such task"))
         if row.state != "ready" or not may_work(row, actor):
-            raise PermissionDenied("只能为自己可办理的待办任务上传附件 (you can only add files to an open task of yours)")
+            raise PermissionDenied(msg("attachment.not_your_task", "you can only add files to an open task of yours"))
         if attachments.count_for_case(uow.session, row.case_id) >= attachments.MAX_PER_CASE:
-            raise GovflowError(f"每个案件最多 {attachments.MAX_PER_CASE} 个附件 "
-                               f"(a case holds at most {attachments.MAX_PER_CASE} files)")
+            raise GovflowError(msg("attachment.too_many", "a case holds at most {max} files",
+                                   max=attachments.MAX_PER_CASE))
         kind, name = attachments.check_file(name, data)
         stored = attachments.store(directory, data)
         try:
@@ -79,18 +80,18 @@ def open_attachment(engine, actor: Actor, attachment_id: int, directory: Path) -
     with engine.uow() as uow:
         found = uow.session.get(Attachment, attachment_id)
         if found is None:
-            raise NotFound("附件不存在 (no such attachment)")
+            raise NotFound(msg("attachment.not_found", "no such attachment"))
         _visible_case(uow.session, found.case_id, actor)
         info, path = _info(found), attachments.path_of(directory, found.stored_name)
     if not path.is_file():
-        raise NotFound("附件文件已丢失，请联系管理员 (the stored file is missing; tell the administrator)")
+        raise NotFound(msg("attachment.file_missing", "the stored file is missing; tell the administrator"))
     return info, path
 
 
 def _visible_case(session, case_id: int, actor: Actor) -> Case:
     case = session.scalars(sa.select(Case).where(Case.id == case_id)).first()
     if case is None:
-        raise NotFound("案件不存在 (no such case)")
+        raise NotFound(msg("case.not_found", "no such case"))
     if not may_see_case(session, case, actor):
-        raise PermissionDenied("您无权查看此案件 (you may not see this case)")
+        raise PermissionDenied(msg("case.not_visible", "you may not see this case"))
     return case

@@ -16,6 +16,7 @@ from ..domain import org
 from ..errors import GovflowError
 from ..models import Setting
 from ..uow import Actor
+from ..messages import msg
 
 
 def publish_year(engine, actor: Actor, year: int, document: str, holidays: list[date],
@@ -24,10 +25,10 @@ def publish_year(engine, actor: Actor, year: int, document: str, holidays: list[
     many running deadlines were recomputed."""
     org.require_admin(actor)
     if not document.strip():
-        raise GovflowError("请填写国务院通知的文号 (the notice's document number is required)")
+        raise GovflowError(msg("calendar.document_required", "the notice's document number is required"))
     days = [(d, False) for d in holidays] + [(d, True) for d in workdays]
     if any(d.year != year for d, _ in days):
-        raise GovflowError(f"日期必须在 {year} 年内 (all dates must be in {year})")
+        raise GovflowError(msg("calendar.date_outside_year", "all dates must be in {year}", year=year))
     now, by = engine.clock.now(), actor.username
     with engine.uow() as uow:
         for d, working in days:
@@ -57,7 +58,8 @@ def set_after_hours_policy(engine, actor: Actor, policy: str) -> None:
     docs/deadlines.md); audited."""
     org.require_admin(actor)
     if policy not in POLICIES:
-        raise GovflowError(f"未知的受理规则 {policy!r} (unknown policy; choose one of {', '.join(POLICIES)})")
+        raise GovflowError(msg("calendar.unknown_policy", "unknown policy {policy!r}; choose one of {choices}",
+                                policy=policy, choices=", ".join(POLICIES)))
     with engine.uow() as uow:
         row = uow.session.get(Setting, calendar_store.POLICY_KEY)
         previous = row.value if row is not None else engine.config.after_hours_policy

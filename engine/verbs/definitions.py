@@ -13,6 +13,7 @@ from ..errors import GovflowError, NotFound, PermissionDenied
 from ..models import Case
 from ..service import DeployResult
 from ..uow import Actor
+from ..messages import msg
 
 __all__ = ["DeployResult", "DiagramRejected", "NewerVersionDeployed", "delete_draft", "deploy", "install",
            "migrate_case", "save_draft"]
@@ -39,7 +40,7 @@ class Migrated:
 
 def require_analyst(actor: Actor) -> None:
     if not actor.roles & ANALYSTS:
-        raise PermissionDenied("仅流程分析员可使用流程设计器 (the modeler is for process analysts only)")
+        raise PermissionDenied(msg("modeler.analysts_only", "the modeler is for process analysts only"))
 
 
 def save_draft(engine, actor: Actor, draft_id: int | None, raw: bytes | str, name: str = "") -> SavedDraft:
@@ -111,11 +112,10 @@ def migrate_case(engine, actor: Actor, process_id: str, case_id: int, target_id:
         case = uow.session.get(Case, case_id)
         newest = definitions.latest(uow.session, process_id)
         if case is None or newest is None or case.process_id != process_id:
-            raise NotFound("案件不存在或不属于此流程 (no such case of this process)")
+            raise NotFound(msg("migration.case_not_of_process", "no such case of this process"))
         migrated, target = Migrated(case.number or str(case.id), newest.version), newest.id
         if target != target_id:
-            raise NewerVersionDeployed("已部署了更新的版本，请重新检查后再迁移 "
-                                       "(a newer version was deployed meanwhile)")
+            raise NewerVersionDeployed(msg("migration.newer_version", "a newer version was deployed meanwhile"))
     # The migration locks the case and moves it in a unit of work of its own (engine.modeling).
     modeling.migrate_case(engine, case_id, target, actor)
     return migrated

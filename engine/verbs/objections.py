@@ -11,10 +11,11 @@ from ..domain.throttle import TooManyRequests
 from ..errors import GovflowError, NotFound
 from ..uow import Actor
 from ..views.public import RECEIPT_LENGTH, ObjectionStatus, objections_of, public_actor
+from ..messages import msg
 
 __all__ = ["TooManyRequests", "look_up_objection", "public_actor", "submit_objection"]
 RECEIPT = re.compile(rf"^[A-Z0-9]{{{RECEIPT_LENGTH}}}$")
-NO_RECEIPT = "没有与此回执码对应的复核申请 (no objection with this receipt code)"
+NO_RECEIPT = msg("objection.no_receipt", "no objection with this receipt code")
 
 
 def submit_objection(engine, actor: Actor, client: str, data: dict) -> ObjectionStatus:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..domain import org
 from ..errors import NotFound
 from ..uow import Actor
+from ..messages import msg
 
 
 def add_person(engine, actor: Actor, login: str, display_name: str, department: str, roles: set[str],
@@ -26,7 +27,7 @@ def update_person(engine, actor: Actor, login: str, display_name: str, departmen
     org.require_admin(actor)
     with engine.uow() as uow:
         if org.person_by_login(uow.session, login) is None:
-            raise NotFound("用户不存在 (no such person)")
+            raise NotFound(msg("person.not_found", "no such person"))
         released = org.update_person(uow, login, display_name, department, roles, active, actor.username,
                                      engine.clock.now())
         uow.commit()

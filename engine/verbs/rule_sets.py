@@ -19,6 +19,7 @@ from ..domain import org
 from ..errors import ConcurrentModification, InvalidForm
 from ..rule_admin import Change, Version
 from ..uow import Actor
+from ..messages import msg
 
 __all__ = ["Change", "Version", "activate", "add", "deactivate"]
 
@@ -44,7 +45,7 @@ def add(engine, actor: Actor, name: str, *, effective_from: date | None, title: 
         if source:
             found = rule_admin.source_row(rows, source)
             if found is None:
-                errors["source"] = f"规则集 {source} 不存在 (no such rule set)"
+                errors["source"] = msg("rules.not_found", "no such rule set {key}", key=source)
             else:
                 base = json.loads(found.periods)
                 source = f"{found.name}@{found.version}"
@@ -56,7 +57,7 @@ def add(engine, actor: Actor, name: str, *, effective_from: date | None, title: 
             added = rules.add_version(s, name, values, effective_from, by, now, title=title, active=False,
                                       document=document)
         except IntegrityError:
-            raise ConcurrentModification("规则集已被他人修改，请重试 (the rule sets were changed; try again)") from None
+            raise ConcurrentModification(msg("rules.changed_concurrently", "the rule sets were changed; try again")) from None
         changed = {k: [base.get(k), v] for k, v in values.items() if source and base.get(k) != v}
         uow.record(audit.Entry(now, by, "rule_set_added", summary={
             "key": added.key, "effective_from": effective_from.isoformat(), "title": title, "document": document,

@@ -32,14 +32,15 @@ from ..domain.violations import SupervisionItem
 from ..errors import AlreadyDone, GovflowError, NotFound
 from ..procedures import ScriptContext, provider
 from ..uow import Actor, UnitOfWork
+from ..messages import msg
 
 __all__ = ["confirm", "confirm_in", "dismiss", "dismiss_in"]
 
-NO_ITEM = "督办事项不存在 (no such supervision item)"
-CONFIRMED = "该督办事项已确认为违规并立案，不能再次立案 (this supervision item was already confirmed: it cannot be confirmed again)"
-CLOSED = "该督办事项已办结（不予立案），不能再立案 (this supervision item was closed without rectification: it can no longer be confirmed)"
-CLOSED_ALREADY = "该督办事项已办结 (this supervision item is closed)"
-NOT_INSTALLED = "违规整改流程未安装 (the rectification procedure is not installed)"
+NO_ITEM = msg("supervision.not_found", "no such supervision item")
+CONFIRMED = msg("supervision.already_confirmed", "this supervision item was already confirmed: it cannot be confirmed again")
+CLOSED = msg("supervision.closed_not_confirmable", "this supervision item was closed without rectification: it can no longer be confirmed")
+CLOSED_ALREADY = msg("supervision.closed", "this supervision item is closed")
+NOT_INSTALLED = msg("supervision.rectification_not_installed", "the rectification procedure is not installed")
 OPENS_RECTIFICATION = "opens_rectification"  # the capability of the procedure a confirmed 督办 opens (art. 31)
 
 Start = Callable[[Any, violations.Violation], int]  # (ctx, violation) -> the rectification case id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..domain import api_tokens, org
 from ..errors import NotFound
 from ..uow import Actor
+from ..messages import msg
 
 
 def create_token(engine, actor: Actor, name: str) -> str:
@@ -27,5 +28,5 @@ def revoke_token(engine, actor: Actor, token_id: int) -> str:
 def _me(uow, actor: Actor):
     person = org.person_by_login(uow.session, actor.username)
     if person is None or not person.active:
-        raise NotFound("用户不存在 (no such person)")
+        raise NotFound(msg("person.not_found", "no such person"))
     return person

@@ -16,6 +16,7 @@ from ..errors import NotFound
 from ..models import AuditRecord, Case, CalendarOverride, CalendarYear, Deadline, HumanTask
 from ..service import may_see_case
 from ..uow import Actor
+from ..messages import msg
 
 ROLES = org.ROLES  # role -> its name, what the person form offers
 DEPARTMENT_KINDS = org.DEPARTMENT_KINDS
@@ -212,7 +213,7 @@ def person_form(engine, login: str | None = None) -> PersonForm:
     with engine.uow() as uow:
         found = org.person_by_login(uow.session, login) if login is not None else None
         if login is not None and found is None:
-            raise NotFound("用户不存在 (no such person)")
+            raise NotFound(msg("person.not_found", "no such person"))
         return PersonForm(_person_row(found) if found is not None else None, _department_choices(uow.session))
 
 

@@ -24,9 +24,10 @@ from ..forms import FormField
 from ..models import AuditRecord, Case, Deadline, DefinitionVersion, HumanTask, RuleSetRow
 from ..service import may_see_case, may_work
 from ..uow import Actor
+from ..messages import msg
 
-NO_CASE = "案件不存在 (no such case)"
-NOT_YOURS = "您无权查看此案件 (you may not see this case)"
+NO_CASE = msg("case.not_found", "no such case")
+NOT_YOURS = msg("case.not_visible", "you may not see this case")
 
 
 @dataclass(frozen=True)

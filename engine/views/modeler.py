@@ -18,16 +18,17 @@ from ..models import Case, DefinitionVersion, HumanTask
 from ..modeling import MigrationCheck, Problem, VersionDiff
 from ..service import may_work, option_pairs
 from ..uow import Actor
+from ..messages import msg
 
 __all__ = ["DiagramRejected", "MigrationCheck", "Problem", "VersionDiff"]
-NO_VERSION = "流程版本不存在 (no such definition version)"
+NO_VERSION = msg("definition.version_not_found", "no such definition version")
 
 
 class NotDeployed(NotFound):
     """No version of the procedure is deployed (the pages answer a plain 404)."""
 
     def __init__(self, process_id: str):
-        super().__init__(f"没有已部署的流程 {process_id} (no deployed process)")
+        super().__init__(msg("process.not_deployed", "no deployed process {process_id}", process_id=process_id))
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def versions(engine, process_id: str, old: int | None = None, new: int | None = 
         rows = [_version(r) for r in uow.session.scalars(sa.select(DefinitionVersion).where(
             DefinitionVersion.process_id == process_id).order_by(DefinitionVersion.version.desc()))]
         if not rows:
-            raise NotFound(f"没有已部署的流程 {process_id} (no deployed process)")
+            raise NotFound(msg("process.not_deployed", "no deployed process {process_id}", process_id=process_id))
         running = _running(uow.session, process_id).get(process_id, {})
         names = _names(uow.session, {r.deployed_by for r in rows})
         older = any(v < rows[0].version for v in running)
@@ -215,7 +216,7 @@ def start_form(engine, process_id: str, actor: Actor) -> StartForm:
     if definition is None:
         raise NotDeployed(process_id)
     if not engine.may_start(process_id, actor):
-        raise PermissionDenied("您无权发起此流程 (you may not start this procedure)")
+        raise PermissionDenied(msg("process.may_not_start", "you may not start this procedure"))
     fields, options = engine.start_form(process_id, actor)  # its options are read in a unit of work of its own
     return StartForm(definition, fields, option_pairs(options))
 

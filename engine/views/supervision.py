@@ -17,8 +17,9 @@ from ..models import Case, HumanTask
 from ..service import transfer_pool
 from ..uow import Actor
 from .cases import CaseRow, TaskRow, display_names, procedure_name
+from ..messages import msg
 
-NO_ITEM = "督办事项不存在 (no such supervision item)"
+NO_ITEM = msg("supervision.not_found", "no such supervision item")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def supervised_task(engine, actor: Actor, task_id: str) -> SupervisedTask:
         s = uow.session
         row = s.get(HumanTask, str(task_id))
         if row is None:
-            raise NotFound("任务不存在 (no such task)")
+            raise NotFound(msg("task.not_found", "no such task"))
         case = s.get(Case, row.case_id)
         department = s.scalar(sa.select(Department.name).where(Department.code == row.department))
         history = tuple(copy_into(UrgeRow, u) for u in urges.history(s, row.id))

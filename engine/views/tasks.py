@@ -23,9 +23,10 @@ from ..service import TaskView, may_see_case, may_work, option_pairs, transfer_p
 from ..uow import Actor
 from .cases import (NOT_YOURS, CaseFile, CaseRow, TaskRow, display_names, file_in, summary_of, task_items,
                     visible_case)
+from ..messages import msg
 
-NO_TASK = "任务不存在 (no such task)"
-NOT_MINE = "您无权办理此任务 (you may not work on this task)"
+NO_TASK = msg("task.not_found", "no such task")
+NOT_MINE = msg("task.not_yours", "you may not work on this task")
 
 
 @dataclass(frozen=True)

@@ -74,13 +74,13 @@ def test_length_within_limits(value):
 
 
 def test_oversize_string_is_refused_even_without_maxlength():
-    assert errors_of([field("s")], {"s": "x" * 10_001}) == {"s": "过长，最多 10000 字 (too long)"}
+    assert errors_of([field("s")], {"s": "x" * 10_001}) == {"s": "过长，最多 10000 字 (too long: at most 10000 characters)"}
     assert validate([field("s")], {"s": "x" * 10_000}) == {"s": "x" * 10_000}
 
 
 def test_oversize_limit_is_configurable_and_applies_to_textarea():
     assert errors_of([field("t", "textarea")], {"t": "长" * 11}, max_length=10) == {
-        "t": "过长，最多 10 字 (too long)"}
+        "t": "过长，最多 10 字 (too long: at most 10 characters)"}
 
 
 # --------------------------------------------------------------------------- long

@@ -11,6 +11,7 @@ from engine.clock import FrozenClock
 from engine.db import create_db_engine
 from engine.definitions import parse_diagram
 from engine.errors import DefinitionError
+from engine.messages import render
 from engine.migrate import upgrade
 from engine.models import AuditRecord, DefinitionVersion
 from engine.spiff.parser import MAX_XML_BYTES, UnsafeXml, parse_xml_safely
@@ -161,7 +162,7 @@ def test_parse_diagram_turns_unsafe_xml_into_definition_error(xml, message):
 def test_parse_diagram_refuses_documents_that_are_not_one_process(xml, message):
     with pytest.raises(DefinitionError) as exc:
         parse_diagram(xml, set())
-    assert str(exc.value).startswith(message)
+    assert render(exc.value.args[0], "en").startswith(message)
 
 
 def test_the_executable_process_is_chosen_beside_a_non_executable_one():
