@@ -37,3 +37,41 @@ def test_a_message_survives_being_raised_pickled_and_compared_as_text():
     copy = pickle.loads(pickle.dumps(error.args[0]))
     assert isinstance(copy, Message) and copy.code == "form.please_correct" and copy == error.args[0]
     assert render("plain text", "en") == "plain text"
+
+
+# Texts that look bilingual but are data kept as they are: the grant's third-party limit is
+# copied into each grant's usage limits (art. 14 para. 2), stored text, not a message.
+DATA = {"engine/domain/grants.py": 1}
+
+
+def test_no_message_is_written_as_a_bilingual_literal_any_more():
+    """Messages are codes whose words are in the catalogs: no "中文 (English)" string is left in the
+    engine or the procedures (docstrings aside), except the data listed in ``DATA``."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    bilingual = re.compile(r"[\u4e00-\u9fff][^()]*\([^()]*[A-Za-z]{3}[^()]*\)")
+    found: dict[str, int] = {}
+    for path in [*root.joinpath("engine").rglob("*.py"), *root.joinpath("workflows").rglob("*.py")]:
+        if {"migrations", "demo"} & set(path.parts):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        inside_f = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):  # f"中文 {x} (English {x})"
+                text = "".join(p.value if isinstance(p, ast.Constant) else "{}" for p in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
+                    and id(node) not in inside_f:
+                text = node.value
+            else:
+                continue
+            if bilingual.search(text):
+                key = str(path.relative_to(root))
+                found[key] = found.get(key, 0) + 1
+    assert found == DATA
