@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from .forms import FormField, fields_from_extensions
 from .spiff.compaction import dropped_elements
 from .models import Case, Deadline, DefinitionVersion, HumanTask
+from . import deadline_state
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def completed_elements(workflow: BpmnWorkflow) -> set[str]:
 
 
 def is_overdue(task: HumanTask, now: datetime) -> bool:
-    """The inbox's rule: the overdue timer fired, or the due instant has passed."""
-    return task.state == "ready" and (task.overdue or (task.due_at is not None and task.due_at < now))
+    """The one rule of ``engine.deadline_state``: escalated, or past a published due date (a
+    provisional date that passed is not overdue)."""
+    return deadline_state.is_overdue(task, now)
 
 
 def element_names(bundle) -> dict[str, str]:

@@ -72,6 +72,13 @@ def classify(*, is_open: bool, flagged: bool, due_at: datetime | None, due_date:
     return NONE
 
 
+def is_overdue(task, now: datetime) -> bool:
+    """``classify(...) == OVERDUE`` for a ``HumanTask`` row (no calendar needed: overdue does not
+    depend on the window): open, and escalated or past a published due instant."""
+    past = task.due_at is not None and task.due_at < now
+    return task.state == "ready" and bool(task.overdue or (past and not task.provisional))
+
+
 def remaining_days(due_date: date | None, now: datetime, calendar: WorkingDayCalendar) -> int | None:
     """Working days from today (Beijing) to the due date; negative when it has passed."""
     if due_date is None:

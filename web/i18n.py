@@ -20,6 +20,7 @@ LOCALES = {"zh": "zh_Hans_CN", "en": "en"}  # the switch's code -> Babel locale
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 DEFAULT = "zh"
 babel = Babel()
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _BILINGUAL = re.compile(r"^(?P<zh>[^()]*?)\s*\((?P<en>[^()]*[A-Za-z][^()]*)\)(?P<rest>.*)$", re.S)
 
 
@@ -71,9 +72,30 @@ def localise_in(message: str, language: str) -> str:
     if isinstance(message, Message):
         text = message.render(language)
         return text[:1].upper() + text[1:] if language == "en" else text
+    halves = split_stored(str(message))
+    if halves is not None:  # "中文 (English (with parentheses))", as a Message is stored as text
+        text = halves[1] if language == "en" else halves[0]
+        return text[:1].upper() + text[1:] if language == "en" else text
     match = _BILINGUAL.match(str(message))
     if match is None:
         return str(message)
     part = match["en"] if language == "en" else match["zh"]
     text = (part + match["rest"]).strip()
     return text[:1].upper() + text[1:] if language == "en" else text
+
+
+def split_stored(text: str) -> tuple[str, str] | None:
+    """(Chinese, English) of a text stored as ``中文 (English)``: the English is the last balanced
+    parenthesis group that ends the text, so English with parentheses of its own splits right."""
+    text = text.strip()
+    if not text.endswith(")"):
+        return None
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            chinese, english = text[:i].rstrip(), text[i + 1:-1].strip()
+            if i > 0 and text[i - 1] == " " and _CJK.search(chinese) and re.search(r"[A-Za-z]{2}", english):
+                return chinese, english
+            return None
+    return None

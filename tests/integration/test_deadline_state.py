@@ -190,3 +190,12 @@ def test_the_dashboard_counts_and_lists_what_the_rule_gives(world):
             only = supervision.dashboard(uow.session, rule.now, rule.calendar, supervision.Filters(status=name))
             assert {w.task.id for g in only.groups for w in g.tasks} == {
                 i for i, (_, b) in expected.items() if b == name}, name
+
+
+def test_the_case_diagrams_overdue_mark_is_the_rules_overdue(world):
+    """engine.case_diagram marks an element overdue by ``deadline_state.is_overdue``: the same rows."""
+    engine, rule, labels = world
+    expected = python_states(engine, rule)
+    with engine.uow() as uow:
+        marked = {t.id for t in uow.session.scalars(sa.select(HumanTask)) if deadline_state.is_overdue(t, rule.now)}
+    assert marked == {i for i, (state, _) in expected.items() if state == deadline_state.OVERDUE} != set()

@@ -75,3 +75,14 @@ def test_no_message_is_written_as_a_bilingual_literal_any_more():
                 key = str(path.relative_to(root))
                 found[key] = found.get(key, 0) + 1
     assert found == DATA
+
+
+def test_a_message_stored_as_text_splits_even_when_its_english_has_parentheses():
+    from web.i18n import split_stored
+    stored = str(msg("test.nested", "{task}: overdue (art. {article}, due {due})", task="核实", article=18,
+                     due="2026-11-09"))
+    assert split_stored("核实 已超期 (核实: overdue (art. 18, due 2026-11-09))") == (
+        "核实 已超期", "核实: overdue (art. 18, due 2026-11-09)")
+    assert split_stored("请修改标注的字段 (please correct the fields)") == ("请修改标注的字段", "please correct the fields")
+    assert split_stored("no chinese (here)") is None and split_stored("未完 (") is None
+    assert stored.startswith("核实")
