@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..domain import org
 from ..errors import NotFound
-from ..uow import Actor
 from ..messages import msg
+from ..uow import Actor
 
 
 def add_person(engine, actor: Actor, login: str, display_name: str, department: str, roles: set[str],
@@ -39,4 +39,15 @@ def reset_password(engine, actor: Actor, login: str, password: str) -> None:
     org.require_admin(actor)
     with engine.uow() as uow:
         org.reset_password(uow, login, password, actor.username, engine.clock.now())
+        uow.commit()
+
+
+def end_sessions(engine, actor: Actor, login: str) -> None:
+    """An administrator ends every session of ``login`` (they must log in again; tokens stay)."""
+    org.require_admin(actor)
+    with engine.uow() as uow:
+        person = org.person_by_login(uow.session, login)
+        if person is None:
+            raise NotFound(msg("org.no_person", "no person with login {login}", login=login))
+        org.end_sessions(uow, person, actor.username, engine.clock.now())
         uow.commit()
