@@ -18,7 +18,7 @@ from .case_diagram import CaseDiagram, diagram_of, element_names
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
-from .domain import comments, notifications, org, urges, violations
+from .domain import comments, notifications, org, throttle, urges, violations
 from .errors import AlreadyDone, GovflowError, NotFound, PermissionDenied
 from .models import Case, HumanTask
 from .procedures import Procedure, ProcedureServices, ScriptContext
@@ -301,8 +301,11 @@ class Engine:
         """催办: remind whoever holds an open task (or everyone it is offered to); return the urge's id."""
         supervision.require_supervisor(actor)
         with self.uow() as uow:
+            now = self.clock.now()
+            throttle.check(uow.session, "urge", actor.username, now)  # TooManyRequests past the limit
             row = self._open_task(uow, task_id, lock=False)
-            found = urges.urge(uow, row, uow.session.get(Case, row.case_id), actor.username, note, self.clock.now())
+            found = urges.urge(uow, row, uow.session.get(Case, row.case_id), actor.username, note, now)
+            throttle.record(uow.session, "urge", actor.username, now)
             uow.commit()
             return found.id
 

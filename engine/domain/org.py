@@ -14,6 +14,7 @@ from ..errors import GovflowError, InvalidForm, NotFound, PermissionDenied
 from ..messages import Message, msg
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
+from .passwords import weakness
 
 ROLES = {
     "provider_clerk": "数据提供部门经办人",
@@ -250,6 +251,8 @@ def add_person(uow, login: str, display_name: str, department_code: str, roles: 
         errors["login"] = _login_taken(login)
     if len(password or "") < 8:
         errors["password"] = _password_too_short()
+    elif weak := weakness(password, login, display_name):  # an administrator's choice: strong enough
+        errors["password"] = weak
     if errors:
         raise InvalidForm(errors)
     person = create_person(uow.session, login, display_name.strip(), department_by_code(uow.session, department_code),
@@ -299,6 +302,8 @@ def reset_password(uow, login: str, password: str, by: str, now: datetime) -> No
         raise NotFound(msg("org.no_person", "no person with login {login}", login=login))
     if len(password or "") < 8:
         raise InvalidForm({"password": _password_too_short()})
+    if weak := weakness(password, login, person.display_name):
+        raise InvalidForm({"password": weak})
     person.password_hash = hash_password(password)
     uow.record(audit.Entry(now, by, "password_reset", summary={"login": login}))
     end_sessions(uow, person, by, now, revoke_tokens=True, why="password_reset")

@@ -10,7 +10,8 @@ from ..uow import Actor
 
 def add_person(engine, actor: Actor, login: str, display_name: str, department: str, roles: set[str],
                password: str) -> str:
-    """Create a person with a department, roles and a first password; return the login."""
+    """Create a person with a department, roles and a first password (``passwords``: strong enough);
+    return the login."""
     org.require_admin(actor)
     with engine.uow() as uow:
         person = org.add_person(uow, login, display_name, department, roles, password, actor.username,
@@ -35,7 +36,8 @@ def update_person(engine, actor: Actor, login: str, display_name: str, departmen
 
 
 def reset_password(engine, actor: Actor, login: str, password: str) -> None:
-    """Give a person a new password (audited without it)."""
+    """Give a person a new password (strong enough; audited without it); ends their sessions and
+    revokes their API tokens."""
     org.require_admin(actor)
     with engine.uow() as uow:
         org.reset_password(uow, login, password, actor.username, engine.clock.now())

@@ -303,3 +303,12 @@ def test_the_after_hours_policy(me, engine):
     assert "未知的受理规则" in text(me.get(response.headers["Location"]))
     page = text(me.get("/admin/calendar"))
     assert re.search(r'value="next_working_day" checked', page)
+
+
+def test_a_weak_or_common_password_is_refused_with_the_reason(me, engine):
+    weak = me.post("/admin/people/new", {"login": "clerk.d", "display_name": "孙丽", "department": DEPT_B,
+                                         "roles": ["provider_clerk"], "password": "aaaaaaaa"})
+    assert weak.status_code == 422 and "密码太容易被猜到" in text(weak) and not actions(engine, "person_")
+    common = me.post("/admin/people/clerk.b/password", {"password": "woaini1314"})
+    assert "这是最常见的密码之一" in text(me.get(common.headers["Location"]))
+    assert actions(engine, "password_") == []
