@@ -301,6 +301,40 @@ def audit_checkpoint(config: Config, out: str | None) -> None:
     click.echo(line)
 
 
+@main.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup_command(config: Config, out: str) -> None:
+    """Write a consistent copy of the database to OUT (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from .backup import BackupError, backup
+    try:
+        path = backup(config.database_url, Path(out))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup of {_safe_url(config.database_url)} written to {path}")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="replace the database without asking")
+@click.pass_obj
+def restore_command(config: Config, source: str, yes: bool) -> None:
+    """Replace the database with the backup SOURCE, then verify the audit chain (stop the web
+    processes and workers first)."""
+    from .backup import BackupError, restore
+    if not yes:
+        click.confirm(f"Replace {_safe_url(config.database_url)} with {source}?", abort=True)
+    try:
+        restore(config.database_url, Path(source))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finding = build_engine(config).verify_audit()
+    if finding is not None:
+        click.echo(f"restored, but the AUDIT CHAIN IS BROKEN: {finding}", err=True)
+        sys.exit(2)
+    click.echo("restored; audit chain intact")
+
+
 def _operator(by: str):
     """Who acts from the command line: whoever runs it operates the installation (it holds the
     database's credentials), an administrator by definition, recorded under ``--by``."""
