@@ -78,6 +78,8 @@ def append(session: Session, entries: list[Entry], notify: bool = False, key: by
         if notify and postgres:
             session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
         return
+    from .metrics import AUDIT_APPENDS
+    AUDIT_APPENDS.inc(len(entries))
     last_id, prev = _lock_head(session, postgres, notify)
     next_id, rows = last_id + 1, []
     kid = fingerprint(key) if key else None
