@@ -301,6 +301,33 @@ def audit_checkpoint(config: Config, out: str | None) -> None:
     click.echo(line)
 
 
+@main.group()
+def retention() -> None:
+    """How long the public's contact data are kept (engine.retention)."""
+
+
+@retention.command("run")
+@click.pass_obj
+def retention_run(config: Config) -> None:
+    """Anonymise the contact data of cases that ended more than the retention period ago, now."""
+    from . import retention as rules
+    click.echo(f"{rules.apply(build_engine(config))} record(s) anonymised")
+
+
+@retention.command("set")
+@click.argument("days", type=int)
+@click.option("--by", default="admin", help="who sets it (audited)")
+@click.pass_obj
+def retention_set(config: Config, days: int, by: str) -> None:
+    """Keep the public's contact data DAYS days after a case ended."""
+    from . import retention as rules
+    try:
+        rules.set_retention_days(build_engine(config), _operator(by), days)
+    except GovflowError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"contact data are kept {days} days after a case ended")
+
+
 @main.command("backup")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.pass_obj
