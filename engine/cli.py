@@ -266,15 +266,100 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="a checkpoint file kept outside the database (repeatable)")
 @click.pass_obj
-def audit_verify(config: Config) -> None:
-    """Check the hash chain; report the first altered, removed or inserted record."""
-    finding = build_engine(config).verify_audit()
+def audit_verify(config: Config, checkpoint_files: tuple[str, ...]) -> None:
+    """Check the chain with the audit keys and the signed checkpoints; report the first altered,
+    removed or inserted record."""
+    import json
+    points = []
+    for path in checkpoint_files:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().strip()
+        points += [json.loads(line) for line in text.splitlines() if line.strip()]
+    finding = build_engine(config).verify_audit(points)
     if finding is None:
-        click.echo("audit chain intact")
+        click.echo(f"audit chain intact ({len(points)} checkpoint file entries checked)" if points
+                   else "audit chain intact")
         return
     click.echo(f"AUDIT CHAIN BROKEN: {finding}", err=True)
     sys.exit(2)
+
+
+@audit.command("checkpoint")
+@click.option("--out", type=click.Path(dir_okay=False), help="append the checkpoint to this file (one JSON per line)")
+@click.pass_obj
+def audit_checkpoint(config: Config, out: str | None) -> None:
+    """Sign the chain's head and seal (Ed25519); keep the printed line somewhere else as well."""
+    import json
+    point = build_engine(config).audit_checkpoint()
+    line = json.dumps(point, sort_keys=True)
+    if out:
+        with open(out, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    click.echo(line)
+
+
+@main.group()
+def retention() -> None:
+    """How long the public's contact data are kept (engine.retention)."""
+
+
+@retention.command("run")
+@click.pass_obj
+def retention_run(config: Config) -> None:
+    """Anonymise the contact data of cases that ended more than the retention period ago, now."""
+    from . import retention as rules
+    click.echo(f"{rules.apply(build_engine(config))} record(s) anonymised")
+
+
+@retention.command("set")
+@click.argument("days", type=int)
+@click.option("--by", default="admin", help="who sets it (audited)")
+@click.pass_obj
+def retention_set(config: Config, days: int, by: str) -> None:
+    """Keep the public's contact data DAYS days after a case ended."""
+    from . import retention as rules
+    try:
+        rules.set_retention_days(build_engine(config), _operator(by), days)
+    except GovflowError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"contact data are kept {days} days after a case ended")
+
+
+@main.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.pass_obj
+def backup_command(config: Config, out: str) -> None:
+    """Write a consistent copy of the database to OUT (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from .backup import BackupError, backup
+    try:
+        path = backup(config.database_url, Path(out))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup of {_safe_url(config.database_url)} written to {path}")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="replace the database without asking")
+@click.pass_obj
+def restore_command(config: Config, source: str, yes: bool) -> None:
+    """Replace the database with the backup SOURCE, then verify the audit chain (stop the web
+    processes and workers first)."""
+    from .backup import BackupError, restore
+    if not yes:
+        click.confirm(f"Replace {_safe_url(config.database_url)} with {source}?", abort=True)
+    try:
+        restore(config.database_url, Path(source))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finding = build_engine(config).verify_audit()
+    if finding is not None:
+        click.echo(f"restored, but the AUDIT CHAIN IS BROKEN: {finding}", err=True)
+        sys.exit(2)
+    click.echo("restored; audit chain intact")
 
 
 def _operator(by: str):

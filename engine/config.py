@@ -64,6 +64,9 @@ class Config:
     sql_echo: bool = False
     secure_cookies: bool = False  # always Secure cookies (they are Secure anyway on an HTTPS request)
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
+    audit_key: str | None = field(default_factory=lambda: os.environ.get("GOVFLOW_AUDIT_KEY") or None)
+    audit_old_keys: tuple[str, ...] = field(default_factory=lambda: tuple(
+        k for k in os.environ.get("GOVFLOW_AUDIT_OLD_KEYS", "").split(",") if k.strip()))
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
@@ -83,6 +86,8 @@ class Config:
         if not proxies.isdigit() or int(proxies) > 10:
             raise ValueError(f"GOVFLOW_TRUSTED_PROXIES must be a number of proxies, 0 to 10 (got {proxies!r})")
         kwargs["trusted_proxies"] = int(proxies)
+        kwargs["audit_key"] = env.get("GOVFLOW_AUDIT_KEY") or None
+        kwargs["audit_old_keys"] = tuple(k for k in env.get("GOVFLOW_AUDIT_OLD_KEYS", "").split(",") if k.strip())
         return cls(**kwargs)
 
     def require_secret(self) -> str:

@@ -297,6 +297,9 @@ def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool 
         if not first:
             summary["repeat"] = True  # the period's reminder went out already: nobody is told again
     uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, row.id, summary=summary))
+    from .metrics import TIMER_LATENESS, TIMERS_FIRED
+    TIMERS_FIRED.labels(row.kind).inc()
+    TIMER_LATENESS.observe(max(0.0, (now - row.due_at).total_seconds()))
 
 
 def _open_task_rows(session, case) -> dict:

@@ -75,4 +75,5 @@ ACTIONS = {
     "rule_set_added": N_("Rule set version added"),
     "rule_set_deactivated": N_("Rule set deactivated"),
     "setting_changed": N_("Setting changed"),
+    "sessions_ended": N_("Sessions ended"),
 }

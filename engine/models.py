@@ -156,7 +156,8 @@ class AuditRecord(Base):
     action: Mapped[str] = mapped_column(sa.String(50))
     summary: Mapped[str] = mapped_column(sa.Text)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))  # after the seal: HMAC-SHA256 under the key key_id names
+    key_id: Mapped[str | None] = mapped_column(sa.String(16))  # None: a record from before the seal
 
 
 class AuditChainHead(Base):
@@ -168,6 +169,30 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column()
     last_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The seal: the last record of the unkeyed chain (0 / GENESIS for a database that never had one).
+    sealed_id: Mapped[int | None] = mapped_column()
+    sealed_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head and seal (``govflow audit checkpoint``); a copy is
+    meant to be kept outside the database too."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_id: Mapped[int] = mapped_column()
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
+    sealed_id: Mapped[int | None] = mapped_column()
+    sealed_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    signature: Mapped[str] = mapped_column(sa.String(128))
+
+    def as_dict(self) -> dict:
+        return {"at": self.at.isoformat(), "last_id": self.last_id, "last_hash": self.last_hash,
+                "sealed_id": self.sealed_id, "sealed_hash": self.sealed_hash, "key_id": self.key_id,
+                "signature": self.signature}
 
 
 class Deadline(Base):

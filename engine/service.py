@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, deadlines, definitions, eligibility, forms, periods, returns, rules, supervision
+from . import audit, audit_keys, deadlines, definitions, eligibility, forms, periods, returns, rules, supervision
 from . import inbox as inbox_queries
 from .calendar import BEIJING, WorkingDayCalendar
 from .calendar_store import CalendarCache, after_hours_policy
@@ -18,7 +18,7 @@ from .case_diagram import CaseDiagram, diagram_of, element_names
 from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
-from .domain import comments, notifications, org, urges, violations
+from .domain import comments, notifications, org, throttle, urges, violations
 from .errors import AlreadyDone, GovflowError, NotFound, PermissionDenied
 from .models import Case, HumanTask
 from .procedures import Procedure, ProcedureServices, ScriptContext
@@ -62,6 +62,7 @@ class Engine:
                  procedures: Mapping[str, Procedure], engine_functions: Mapping[str, Callable] | None = None):
         self.config = config
         self.session_factory = session_factory
+        self.audit_keys = audit_keys.from_config(config)  # the audit chain's keys, outside the database
         self._clock = clock
         self.procedures = dict(procedures)
         self.engine_functions = dict({**deadlines.DIAGRAM_FUNCTIONS, **periods.DIAGRAM_FUNCTIONS}
@@ -109,7 +110,7 @@ class Engine:
         return self._rule_sets[key]
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+        return UnitOfWork(self.session_factory, self.audit_keys.current)
 
     # -- definitions -----------------------------------------------------------------------
     def allowed_calls(self, process_id: str) -> set[str]:
@@ -301,8 +302,11 @@ class Engine:
         """催办: remind whoever holds an open task (or everyone it is offered to); return the urge's id."""
         supervision.require_supervisor(actor)
         with self.uow() as uow:
+            now = self.clock.now()
+            throttle.check(uow.session, "urge", actor.username, now)  # TooManyRequests past the limit
             row = self._open_task(uow, task_id, lock=False)
-            found = urges.urge(uow, row, uow.session.get(Case, row.case_id), actor.username, note, self.clock.now())
+            found = urges.urge(uow, row, uow.session.get(Case, row.case_id), actor.username, note, now)
+            throttle.record(uow.session, "urge", actor.username, now)
             uow.commit()
             return found.id
 
@@ -434,9 +438,19 @@ class Engine:
                 raise NotFound(msg("task.not_found", "no such task"))
             return [(p.login, p.display_name) for p in org.eligible_people(uow.session, row)]
 
-    def verify_audit(self) -> audit.Finding | None:
+    def verify_audit(self, checkpoints: list[dict] | None = None) -> audit.Finding | None:
+        """The first record of the audit chain that was altered, removed or inserted (None: intact),
+        checked with the installation's audit keys and against the signed ``checkpoints`` given and
+        those the database keeps (``engine.audit``)."""
         with self.uow() as uow:
-            return audit.verify(uow.session)
+            return audit.verify(uow.session, self.audit_keys, checkpoints)
+
+    def audit_checkpoint(self) -> dict:
+        """Sign the audit chain's head and seal; the checkpoint is kept and returned (to store elsewhere)."""
+        with self.uow() as uow:
+            point = audit.checkpoint(uow.session, self.audit_keys, self.clock.now().replace(microsecond=0))
+            uow.commit()
+        return point
 
     # -- internals -------------------------------------------------------------------------
     def _ready_task(self, uow: UnitOfWork, task_id: str, actor: Actor, project_from_here: bool = False):

@@ -33,8 +33,9 @@ class Actor:
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker):
+    def __init__(self, session_factory: sessionmaker, audit_key: bytes | None = None):
         self._factory = session_factory
+        self.audit_key = audit_key  # the audit chain's MAC key (engine.audit_keys), outside the database
         self.audit: list[audit.Entry] = []
         self.session: Session | None = None
         self.memo: dict[Any, Any] = {}  # per-transaction lookups (engine.memo), bound to the session
@@ -98,7 +99,7 @@ class UnitOfWork:
             # Everything but the audit chain is written first, so the chain's head row is locked
             # for two statements and the commit only (it serialises writers, see audit.append).
             self.session.flush()
-            audit.append(self.session, self.audit, notify=self.notify_deadlines)
+            audit.append(self.session, self.audit, notify=self.notify_deadlines, key=self.audit_key)
             self.session.commit()
         except StaleDataError:
             self.session.rollback()

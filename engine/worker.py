@@ -21,6 +21,8 @@ from .calendar import BEIJING
 
 from .audit import NOTIFY_CHANNEL
 from .timer_service import due_instants, fire_round, recompute_deadlines
+from . import retention
+from .metrics import heartbeat
 
 log = logging.getLogger("govflow.worker")
 SAFETY_POLL = timedelta(seconds=30)
@@ -58,7 +60,28 @@ class TimerWorker:
                                id="expire_grants", replace_existing=True, coalesce=True)
         self.scheduler.add_job(self.notify_expiring_grants, CronTrigger(hour=8, minute=0, timezone=BEIJING),
                                id="notify_expiring_grants", replace_existing=True, coalesce=True)
+        self.scheduler.add_job(self.apply_retention, CronTrigger(hour=1, minute=30, timezone=BEIJING),
+                               id="retention", replace_existing=True, coalesce=True)
+        self.beat()
+        self.scheduler.add_job(self.beat, "interval", seconds=30, id="heartbeat", replace_existing=True,
+                               coalesce=True)
         self.reschedule()
+
+    def apply_retention(self) -> None:
+        """Anonymise contact data past the retention period (engine.retention)."""
+        try:
+            done = retention.apply(self.engine)
+            if done:
+                log.info("retention: %d records' contact data anonymised", done)
+        except Exception:  # noqa: BLE001 - logged; tomorrow's run tries again
+            log.exception("retention run failed")
+
+    def beat(self) -> None:
+        """Tell /healthz and /metrics this worker is alive (engine.metrics.heartbeat)."""
+        try:
+            heartbeat(self.engine)
+        except Exception:  # noqa: BLE001 - a missed beat must never stop the firing
+            log.exception("worker heartbeat failed")
 
     def expire_grants(self) -> None:
         """Grants end with their period (art. 14): a daily sweep just after midnight, Beijing time."""

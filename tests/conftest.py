@@ -19,6 +19,8 @@ from engine.service import Engine
 # The tests run as a development machine (a secret key made once in the instance folder); the tests
 # of the rule itself pass their own environment (tests/unit/test_secret_key.py).
 os.environ.setdefault("GOVFLOW_ENV", "development")
+# One audit key for every process the tests start (engines, servers, the CLI), whatever their secret.
+os.environ.setdefault("GOVFLOW_AUDIT_KEY", "tests-audit-key-shared-by-every-process-0123456789")
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("GOVFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

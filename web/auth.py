@@ -7,13 +7,13 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from engine.uow import Actor
 from engine.verbs import accounts as verbs
-from engine.views.accounts import SessionPerson, person_for_session
+from engine.views.accounts import SessionPerson, person_by_login_for_session, person_for_session
 
 from .context import client_ip, govflow, safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
-PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "i18n.set_language", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "metrics.metrics", "i18n.set_language", "static"}
 PUBLIC_BLUEPRINTS = {"public"}  # objections from anyone (art. 18): no account needed
 KEPT_ON_LOGIN = ("lang",)  # session keys that survive the session being renewed at log-in
 
@@ -22,7 +22,7 @@ class User(UserMixin):
     """The logged-in person: a snapshot of the person, loaded by id on each request."""
 
     def __init__(self, person: SessionPerson):
-        self.id = person.id
+        self.id = person.session_id  # "<person id>:<epoch>": ending the person's sessions ends this one
         self.login = person.login
         self.display_name = person.display_name
         self.department_code = person.department_code
@@ -53,10 +53,8 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The active person with this id (a deactivated person is logged out at the next request)."""
-    if not user_id.isdigit():
-        return None
-    person = person_for_session(govflow(), int(user_id))
+    """The active person of this session; None (logged out) once their sessions were ended."""
+    person = person_for_session(govflow(), user_id)
     return User(person) if person is not None else None
 
 
@@ -92,6 +90,15 @@ def login():
     login_user(User(person))
     session.permanent = True
     return redirect(safe_next(request.args.get("next"), url_for("main.index")))
+
+
+def renew_login(engine, login: str) -> None:
+    """Keep the current request's person logged in after their sessions were ended by a change they
+    made themselves (a new session in the new epoch; every other session stays ended)."""
+    person = person_by_login_for_session(engine, login)
+    if person is not None:
+        login_user(User(person))
+        session.permanent = True
 
 
 @bp.post("/logout")

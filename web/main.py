@@ -19,9 +19,13 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
-    """Report whether the database answers a trivial query."""
-    problem = admin.database_problem(govflow())
+    """Liveness of the parts apart: the database (503 when it does not answer) and the timer
+    workers (``ok`` with how many beat in the last two minutes, ``none``: no worker is firing
+    timers; the web app itself still serves, so the answer stays 200)."""
+    engine = govflow()
+    problem = admin.database_problem(engine)
     if problem is not None:
         current_app.logger.error("health check: database unreachable: %s", problem)
-        return jsonify(status="error", database="error"), 503
-    return jsonify(status="ok", database="ok")
+        return jsonify(status="error", database="error", workers="unknown"), 503
+    alive = admin.workers_alive(engine)
+    return jsonify(status="ok", database="ok", workers="ok" if alive else "none", workers_alive=alive)

@@ -99,6 +99,16 @@ def revoke_token(uow: UnitOfWork, person: Person, token_id: int, now: datetime) 
     return row
 
 
+def revoke_all(uow: UnitOfWork, person: Person, by: str, now: datetime) -> int:
+    """Revoke every active token of ``person`` (a password reset, a deactivation); audited each."""
+    rows = active_tokens(uow.session, person.id)
+    for row in rows:
+        row.revoked_at = now
+        uow.record(audit.Entry(now, by, "api_token_revoked", summary={
+            "token_id": row.id, "name": row.name, "prefix": row.prefix, "login": person.login}))
+    return len(rows)
+
+
 def authenticate(uow: UnitOfWork, token: str, now: datetime) -> Person | None:
     """The active person an active token belongs to, or None; notes when the token was last used
     (the caller commits)."""

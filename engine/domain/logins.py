@@ -12,6 +12,7 @@ from ..errors import GovflowError
 from ..messages import msg
 from ..models import Base, UTCDateTime
 from .org import Person, authenticate
+from .throttle import serialize
 
 FAILURE_LIMIT = 5
 WINDOW = timedelta(minutes=15)
@@ -42,6 +43,7 @@ def log_in(uow, login: str, password: str, ip: str, now: datetime) -> Person | N
     login from this address fall within ``WINDOW``.
     """
     login, ip = _key(login), ip[:64]
+    serialize(uow.session, "login", login, ip)  # parallel attempts are counted one after the other
     if is_limited(uow.session, login, ip, now):
         raise TooManyFailures(msg("logins.too_many_failures", "too many failed log-ins; try again in {minutes} minutes",
                                   minutes=WINDOW.seconds // 60))

@@ -14,6 +14,7 @@ from ..errors import GovflowError, InvalidForm, NotFound, PermissionDenied
 from ..messages import Message, msg
 from ..models import Base, HumanTask, UTCDateTime
 from ..uow import Actor
+from .passwords import weakness
 
 ROLES = {
     "provider_clerk": "数据提供部门经办人",
@@ -63,6 +64,8 @@ class Person(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A session carries the epoch it began in; raising it ends every session of the person (issue 15).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     department: Mapped[Department] = relationship(foreign_keys=[department_id], lazy="joined")
     role_rows: Mapped[list["PersonRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -248,6 +251,8 @@ def add_person(uow, login: str, display_name: str, department_code: str, roles: 
         errors["login"] = _login_taken(login)
     if len(password or "") < 8:
         errors["password"] = _password_too_short()
+    elif weak := weakness(password, login, display_name):  # an administrator's choice: strong enough
+        errors["password"] = weak
     if errors:
         raise InvalidForm(errors)
     person = create_person(uow.session, login, display_name.strip(), department_by_code(uow.session, department_code),
@@ -282,6 +287,8 @@ def update_person(uow, login: str, display_name: str, department_code: str, role
     person.role_rows = [r for r in person.role_rows if r.role in roles] + \
                        [PersonRole(role=r) for r in sorted(set(roles) - set(person.roles))]
     released = _release_tasks(uow, person, set(roles), dept.code, active, by, now) if changes else 0
+    if "roles" in changes or "active" in changes or "department" in changes:
+        end_sessions(uow, person, by, now, revoke_tokens=not active, why="person_updated")
     if changes:
         uow.record(audit.Entry(now, by, "person_updated", summary={"login": login, "changes": changes,
                                                                    "released_tasks": released}))
@@ -295,8 +302,23 @@ def reset_password(uow, login: str, password: str, by: str, now: datetime) -> No
         raise NotFound(msg("org.no_person", "no person with login {login}", login=login))
     if len(password or "") < 8:
         raise InvalidForm({"password": _password_too_short()})
+    if weak := weakness(password, login, person.display_name):
+        raise InvalidForm({"password": weak})
     person.password_hash = hash_password(password)
     uow.record(audit.Entry(now, by, "password_reset", summary={"login": login}))
+    end_sessions(uow, person, by, now, revoke_tokens=True, why="password_reset")
+
+
+def end_sessions(uow, person: Person, by: str, now: datetime, *, revoke_tokens: bool = False,
+                 why: str = "ended_by_admin") -> int:
+    """End every session of ``person`` (the epoch their cookies carry no longer matches) and, with
+    ``revoke_tokens``, revoke their API tokens; audited. Returns how many tokens were revoked."""
+    from .api_tokens import revoke_all
+    person.session_epoch = (person.session_epoch or 0) + 1
+    revoked = revoke_all(uow, person, by, now) if revoke_tokens else 0
+    uow.record(audit.Entry(now, by, "sessions_ended", summary={"login": person.login, "why": why,
+                                                               "tokens_revoked": revoked}))
+    return revoked
 
 
 def _person_errors(session: Session, display_name: str, department_code: str, roles: set[str]) -> dict[str, str]:

@@ -1,8 +1,14 @@
-"""Rate limits for what anyone may do without an account (objections and their lookup, art. 18):
-a count of requests per kind and client address in a sliding window, kept in the database so that
-it holds across web workers."""
+"""Rate limits: a count of requests per kind and key (a client address, a login) in a sliding window,
+kept in the database so that it holds across web processes, for what anyone may do without an
+account (objections and their lookup, art. 18) and for what a person may repeat (API tokens, urges).
+
+A limit holds under concurrency: counting and recording happen in one transaction that holds a lock
+on the (kind, key) pair (``serialize``: a PostgreSQL advisory transaction lock; SQLite's
+``BEGIN IMMEDIATE`` already serialises writers), so thirty parallel requests from two processes
+are counted one after the other."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +32,8 @@ LIMITS = {
     "objection": Limit(5, timedelta(hours=1)),  # objections received: a person raises a few, not dozens
     "objection_form": Limit(30, timedelta(minutes=15)),  # every submission of the form, valid or not
     "lookup": Limit(30, timedelta(minutes=15)),  # receipt-code lookups
+    "token": Limit(10, timedelta(hours=1)),  # API tokens a person creates
+    "urge": Limit(30, timedelta(hours=1)),  # 催办 a supervisor sends
 }
 
 
@@ -49,6 +57,14 @@ class PublicRequest(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+def serialize(session: Session, *parts: str) -> None:
+    """Hold, until the transaction ends, a lock on ``parts`` that every process contending for the
+    same parts waits on (PostgreSQL); on SQLite the write transaction already holds the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def count(session: Session, kind: str, client: str, now: datetime) -> int:
     limit = LIMITS[kind]
     return session.scalar(sa.select(sa.func.count()).select_from(PublicRequest).where(
@@ -57,8 +73,10 @@ def count(session: Session, kind: str, client: str, now: datetime) -> int:
 
 
 def check(session: Session, kind: str, client: str, now: datetime) -> None:
-    """Raise TooManyRequests once the client's window for ``kind`` is full."""
+    """Raise TooManyRequests once the client's window for ``kind`` is full (the (kind, client) pair
+    stays locked until the transaction ends, so a ``record`` in it is counted by the next one)."""
     limit = LIMITS[kind]
+    serialize(session, "throttle", kind, client[:64])
     if count(session, kind, client, now) >= limit.requests:
         minutes = int(limit.window.total_seconds() // 60)
         raise TooManyRequests(msg("throttle.too_many_requests",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..domain import logins, notifications
+from ..domain import logins, notifications, org
 from ..domain.logins import TooManyFailures
 from ..uow import Actor
 from ..views.accounts import SessionPerson, session_person
@@ -22,9 +22,14 @@ def log_in(engine, login: str, password: str, ip: str) -> SessionPerson | None:
 
 
 def log_out(engine, actor: Actor, ip: str) -> None:
-    """Record the log-out (the front end forgets the session)."""
+    """Record the log-out and end every session of the person, this one and any other (a copied
+    cookie opens nothing any more); the front end forgets the session."""
     with engine.uow() as uow:
-        logins.log_out(uow, actor.username, ip, engine.clock.now())
+        now = engine.clock.now()
+        logins.log_out(uow, actor.username, ip, now)
+        person = org.person_by_login(uow.session, actor.username)
+        if person is not None:
+            org.end_sessions(uow, person, actor.username, now, why="logout")
         uow.commit()
 
 

@@ -2,7 +2,7 @@
 digest is kept) and revoke one. Each is one audited unit of work."""
 from __future__ import annotations
 
-from ..domain import api_tokens, org
+from ..domain import api_tokens, org, throttle
 from ..errors import NotFound
 from ..uow import Actor
 from ..messages import msg
@@ -10,9 +10,12 @@ from ..messages import msg
 
 def create_token(engine, actor: Actor, name: str) -> str:
     """A new token for the acting person; return its secret (``InvalidForm`` for the name,
-    ``GovflowError`` past ``api_tokens.MAX_ACTIVE``)."""
+    ``GovflowError`` past ``api_tokens.MAX_ACTIVE``, ``TooManyRequests`` past the hourly limit)."""
     with engine.uow() as uow:
-        secret = api_tokens.create_token(uow, _me(uow, actor), name, engine.clock.now())[1]
+        now = engine.clock.now()
+        throttle.check(uow.session, "token", actor.username, now)
+        secret = api_tokens.create_token(uow, _me(uow, actor), name, now)[1]
+        throttle.record(uow.session, "token", actor.username, now)
         uow.commit()
     return secret
 

@@ -22,17 +22,37 @@ class SessionPerson:
     department_code: str
     department_name: str
     roles: frozenset[str]
+    epoch: int = 0  # the person's session epoch when the session began (ended when it moves on)
+
+    @property
+    def session_id(self) -> str:
+        """What the session cookie keeps: ``<person id>:<epoch>``."""
+        return f"{self.id}:{self.epoch}"
 
 
 def session_person(person: org.Person) -> SessionPerson:
     return SessionPerson(person.id, person.login, person.display_name, person.department.code,
-                         person.department.name, person.roles)
+                         person.department.name, person.roles, person.session_epoch or 0)
 
 
-def person_for_session(engine, person_id: int) -> SessionPerson | None:
-    """The active person with this id (a deactivated one is no longer anyone's session)."""
+def person_for_session(engine, session_id: str) -> SessionPerson | None:
+    """The active person of a session ``<person id>:<epoch>``; None when the person is gone or
+    deactivated, or their sessions were ended since (log-out, password reset, role change, an
+    administrator's decision: the epoch moved on), or the id is malformed (a cookie from before)."""
+    person_id, _, epoch = (session_id or "").partition(":")
+    if not (person_id.isdigit() and epoch.isdigit()) or int(person_id) > 2**31 - 1:
+        return None
     with engine.uow() as uow:
-        person = uow.session.get(org.Person, person_id)
+        person = uow.session.get(org.Person, int(person_id))
+        if person is None or not person.active or (person.session_epoch or 0) != int(epoch):
+            return None
+        return session_person(person)
+
+
+def person_by_login_for_session(engine, login: str) -> SessionPerson | None:
+    """The active person ``login`` in their current session epoch (to renew one's own session)."""
+    with engine.uow() as uow:
+        person = org.person_by_login(uow.session, login)
         return session_person(person) if person is not None and person.active else None
 
 

@@ -264,6 +264,13 @@ def department_form(engine, code: str) -> DepartmentForm:
 
 # -- operations ---------------------------------------------------------------------------------
 
+def workers_alive(engine) -> int:
+    """Timer workers with a heartbeat in the last two minutes (engine.metrics)."""
+    from ..metrics import workers_alive as alive
+    with engine.uow() as uow:
+        return alive(uow.session, engine.clock.now())
+
+
 def database_problem(engine) -> str | None:
     """None when the database answers a trivial query, else what went wrong."""
     try:

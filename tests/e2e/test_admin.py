@@ -223,7 +223,7 @@ def test_from_december_administrators_are_warned_on_every_page(me, as_person, cl
     assert "2004–2026" in page and "未发布：相关期限为暂定" in page
 
 
-def test_publishing_a_year_moves_provisional_deadlines(me, engine, clock):
+def test_publishing_a_year_moves_provisional_deadlines(me, engine, clock, as_person):
     engine.deploy((FIXTURES / "deadline_review.bpmn").read_bytes())
     at(clock, 2026, 12, 24, 10, 0)
     case_id = engine.start_case("deadline_review", actor("clerk.a"))
@@ -253,6 +253,7 @@ def test_publishing_a_year_moves_provisional_deadlines(me, engine, clock):
     with engine.uow() as uow:
         org.update_person(uow, "admin", "系统管理员", AUTHORITY, {"admin", "authority"}, True, "admin", clock.now())
         uow.commit()
+    me = as_person("admin")  # a change of roles ends the person's sessions: log in again
     assert f'href="/cases/{case_id}"' in text(me.get("/admin/calendar/moved"))
 
 
@@ -302,3 +303,12 @@ def test_the_after_hours_policy(me, engine):
     assert "未知的受理规则" in text(me.get(response.headers["Location"]))
     page = text(me.get("/admin/calendar"))
     assert re.search(r'value="next_working_day" checked', page)
+
+
+def test_a_weak_or_common_password_is_refused_with_the_reason(me, engine):
+    weak = me.post("/admin/people/new", {"login": "clerk.d", "display_name": "孙丽", "department": DEPT_B,
+                                         "roles": ["provider_clerk"], "password": "aaaaaaaa"})
+    assert weak.status_code == 422 and "密码太容易被猜到" in text(weak) and not actions(engine, "person_")
+    common = me.post("/admin/people/clerk.b/password", {"password": "woaini1314"})
+    assert "这是最常见的密码之一" in text(me.get(common.headers["Location"]))
+    assert actions(engine, "password_") == []

@@ -89,7 +89,7 @@ def test_index_needs_a_login(bare_app):
 def test_healthz_reports_database_ok(bare_app):
     response = bare_app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "workers": "none", "workers_alive": 0}
 
 
 def test_secret_key_comes_from_config(tmp_path):

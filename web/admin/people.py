@@ -1,13 +1,14 @@
 """People (用户): list, create, edit name, department, roles and active flag, reset the password."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import InvalidForm
+from engine.errors import InvalidForm, NotFound
 from engine.verbs import people as verbs
 from engine.views import admin as views
 
+from ..auth import renew_login
 from ..context import actor, govflow
 from ..i18n import localise
 from . import bp
@@ -53,6 +54,8 @@ def person(login: str):
                                            values["roles"], values["active"])
         except InvalidForm as exc:
             return _form("admin/person.html", values, exc.errors, 422)
+        if login == actor().username:  # the change ended my sessions: this one goes on, renewed
+            renew_login(govflow(), login)
         flash(_("Saved."), "success")
         if released:
             flash(_("%(num)s claimed task(s) went back to the shared inbox.", num=released), "info")
@@ -73,6 +76,17 @@ def reset_password(login: str):
         flash(localise(exc.errors["password"]), "error")
         return redirect(url_for("admin.person", login=login))
     flash(_("The password of %(login)s was reset.", login=login), "success")
+    return redirect(url_for("admin.person", login=login))
+
+
+@bp.post("/people/<login>/sessions/end")
+def end_sessions(login: str):
+    """End every session of a person (a lost laptop, a shared computer): they must log in again."""
+    try:
+        verbs.end_sessions(govflow(), actor(), login)
+    except NotFound:
+        abort(404)
+    flash(_("Every session of %(login)s was ended.", login=login), "success")
     return redirect(url_for("admin.person", login=login))
 
 

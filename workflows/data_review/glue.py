@@ -240,4 +240,5 @@ FUNCTIONS.update(register_objection=register_objection, record_answer=record_ans
 
 # What the engine may ask of this procedure by name (engine.procedures.provider): the public's
 # objection form, receipt and answer (art. 18) are served by the engine's public pages and API.
-PROVIDES = {"public_objections": PUBLIC_OBJECTIONS}
+PROVIDES = {"public_objections": PUBLIC_OBJECTIONS,
+            "anonymise_contacts": objections.anonymise_contacts}  # engine.retention

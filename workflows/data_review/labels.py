@@ -9,4 +9,5 @@ ACTIONS = {
     "objection_answered": N_("Objection answered"),
     "objection_extension_requested": N_("Extension requested"),
     "objection_extension_decided": N_("Extension decided"),
+    "contact_data_anonymised": N_("The objector's contact data anonymised (retention period over)"),
 }

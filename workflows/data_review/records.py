@@ -233,3 +233,18 @@ def correction_required() -> Message:
 def extension_out_of_range(maximum: int) -> Message:
     return msg("data_review.extension_out_of_range", "an extension is 1 to {maximum} working days, art. 18",
                maximum=maximum)
+
+
+def anonymise_contacts(uow: UnitOfWork, ended_before: datetime, actor: Actor, now: datetime) -> int:
+    """Blank the objector's name, phone and e-mail of objections whose case ended before
+    ``ended_before`` (engine.retention); each audited without the data. Returns how many."""
+    from engine.models import Case
+    found = uow.session.scalars(sa.select(Objection).join(Case, Case.id == Objection.case_id).where(
+        Case.ended_at.is_not(None), Case.ended_at < ended_before,
+        sa.or_(Objection.objector_name != "", Objection.contact_phone != "", Objection.contact_email != "")))
+    count = 0
+    for objection in found:
+        objection.objector_name = objection.contact_phone = objection.contact_email = ""
+        record_audit(uow, actor, now, "contact_data_anonymised", objection.case_id, {"objection_id": objection.id})
+        count += 1
+    return count
