@@ -86,7 +86,7 @@ class StateCollector:
         yield _gauge("govflow_timers_past_due", "Waiting timers whose instant has passed", late[0])
         yield _gauge("govflow_timer_oldest_past_due_seconds", "How late the oldest unfired timer is",
                      (now - late[1]).total_seconds() if late[1] is not None else 0)
-        yield _gauge("govflow_supervision_items_open", "Open 督办 items (overdue escalations)", supervision)
+        yield _gauge("govflow_supervision_items_open", "Open supervision items: overdue escalations, 督办", supervision)
         yield _gauge("govflow_audit_records", "Records in the audit chain", head or 0)
         yield _gauge("govflow_workers_alive", "Timer workers with a heartbeat in the last 2 minutes", alive)
 
