@@ -18,7 +18,8 @@ EXTRA = [("consumer.a", DEPT_A, {"consumer_clerk"}), ("consumer.b", DEPT_B, {"co
 ROLES = ["clerk.a", "clerk.b", "consumer.a", "consumer.b", "head.a", "supervisor", "gov", "discipline",
          "analyst", "admin", "anonymous"]
 PUBLIC = {"auth.login", "main.healthz", "i18n.set_language", "static", "vendor.asset", "public.objection",
-          "public.receipt", "public.status", "api-docs.openapi_json", "api_objections.read"}
+          "public.receipt", "public.status", "api-docs.openapi_json", "api_objections.read",
+          "metrics.metrics"}  # /metrics: the machine itself (127.0.0.1, as the test client is) or a token holder
 ALLOW, DENY, ANY = "allow", "deny", "any"
 # Cells that must hold (beyond: anonymous is denied everything not public; nobody gets a 5xx).
 RULES = {
@@ -34,6 +35,8 @@ RULES = {
     "tasks.index": {"clerk.a": ALLOW, "clerk.b": ALLOW},
     "start.form": {"clerk.a": ALLOW, "supervisor": DENY},
     "tokens.index": {"clerk.a": ALLOW},
+    "grants.index": {"clerk.a": ALLOW, "consumer.b": ALLOW, "admin": ANY},
+    "grants.show": {"clerk.b": DENY, "gov": ANY},  # grant 1 does not exist: never a 5xx
 }
 
 
