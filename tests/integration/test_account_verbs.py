@@ -27,8 +27,9 @@ def test_log_in_gives_the_session_person_and_the_loader_finds_them(engine, clerk
     person = accounts.log_in(engine, "ga.clerk", "pass-word-1", "10.0.0.1")
     assert person == views.SessionPerson(clerk, "ga.clerk", "王建国", "340822101", "县公安局",
                                          frozenset({"provider_clerk"}))
-    assert views.person_for_session(engine, clerk) == person
-    assert views.person_for_session(engine, clerk + 1) is None
+    assert views.person_for_session(engine, person.session_id) == person and person.session_id == f"{clerk}:0"
+    assert views.person_for_session(engine, f"{clerk + 1}:0") is None
+    assert views.person_for_session(engine, str(clerk)) is None  # a cookie from before sessions had epochs
 
 
 def test_too_many_failures_are_refused_before_the_password(engine, clerk):

@@ -43,14 +43,14 @@ def test_people_and_departments_are_validated_and_audited(engine, departments, c
         released = org.update_person(uow, "zhang", "张三丰", "D2", {"provider_clerk", "dept_head"}, True, "admin",
                                      clock.now())
         org.update_department(uow, "D2", "部门二（新）", "county_department", "zhang", "admin", clock.now())
-        org.reset_password(uow, "zhao", "another-pass", "admin", clock.now())
+        org.reset_password(uow, "zhao", "another-orchard-83", "admin", clock.now())
         uow.commit()
     assert released == 0
     with engine.uow() as uow:
         zhang = org.person_by_login(uow.session, "zhang")
         assert (zhang.display_name, zhang.department.code, zhang.roles) == ("张三丰", "D2", {"provider_clerk", "dept_head"})
         assert org.department_by_code(uow.session, "D2").head_id == zhang.id
-        assert org.authenticate(uow.session, "zhao", "another-pass") is not None
+        assert org.authenticate(uow.session, "zhao", "another-orchard-83") is not None
     [(_, by, summary)] = audit(engine, "person_updated")
     assert by == "admin" and summary["changes"] == {"display_name": ["张三", "张三丰"], "department": ["D1", "D2"],
                                                     "roles": [["provider_clerk"], ["dept_head", "provider_clerk"]]}

@@ -46,7 +46,7 @@ def test_only_administrators_change_people_departments_and_the_calendar(county, 
 
 
 def test_people_verbs_return_plain_values_and_the_views_show_them(county):
-    assert people.add_person(county, ADMIN, "ga.head", "张志强", "340822101", {"dept_head"}, "long-enough") == "ga.head"
+    assert people.add_person(county, ADMIN, "ga.head", "张志强", "340822101", {"dept_head"}, "long-enough-1") == "ga.head"
     departments.update_department(county, ADMIN, "340822101", "县公安局", "county_department", "ga.head")
     assert people.update_person(county, ADMIN, "ga.clerk", "王建国", "340822101", {"provider_clerk"}, False) == 0
     page = views.people_page(county, "340822101", "", 50, 0)
