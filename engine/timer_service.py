@@ -24,6 +24,7 @@ from .errors import GovflowError
 from .models import Case, Deadline, HumanTask
 from .procedures import ScriptContext
 from .uow import Actor
+from .logs import with_context
 
 TIMER_ACTOR = Actor.system("timer")
 CALENDAR_ACTOR = Actor.system("calendar")
@@ -220,7 +221,8 @@ def _fire_isolated(engine, uow, case: Case, result: Round, tried: set[int], log)
 def _failed(result: Round, tried: set[int], log, case_id: int, exc: Exception) -> None:
     result.failed[case_id] = exc
     tried.add(case_id)
-    log(f"case {case_id}: timer not fired: {_describe(exc)}")
+    with with_context(case_id=case_id):
+        log(f"case {case_id}: timer not fired: {_describe(exc)}")
     if not isinstance(exc, GovflowError):
         _log.debug("case %s: timer not fired", case_id, exc_info=exc)
 

@@ -232,9 +232,8 @@ class TimerWorker:
 
 
 def run_worker(engine, once: bool = False) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("spiff", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .logs import configure
+    configure()  # structured lines (GOVFLOW_LOG_FORMAT=json), with the case id where there is one
     worker = TimerWorker(engine)
     if once:
         recompute_deadlines(engine)

@@ -23,6 +23,9 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     building one (tests pass an engine with a frozen clock).
     """
     config = config or Config.from_env()
+    from engine.logs import configure
+    if not (test_config or {}).get("TESTING"):
+        configure()  # structured lines with the request and case ids (GOVFLOW_LOG_FORMAT=json)
     secret = config.require_secret()  # no default key: MissingSecret says what to set
     overrides = dict(test_config or {})
     engine = overrides.pop("engine", None) or build_engine(config)
@@ -40,8 +43,9 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     app.config.update(overrides)
     app.extensions["govflow"] = engine
 
-    from . import auth, errors, i18n, inputs, layout, security
+    from . import auth, errors, i18n, inputs, layout, logs, security
     inputs.init_app(app)  # before any route: ids bounded to what the databases hold
+    logs.init_app(app)
     i18n.init_app(app)
     layout.init_app(app)
     auth.init_app(app)
