@@ -64,6 +64,11 @@ class Config:
     sql_echo: bool = False
     secure_cookies: bool = False  # always Secure cookies (they are Secure anyway on an HTTPS request)
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-* headers are believed
+    # Log-in through the province's unified identity platform (OpenID Connect), beside passwords.
+    oidc_issuer: str | None = field(default_factory=lambda: os.environ.get("GOVFLOW_OIDC_ISSUER") or None)
+    oidc_client_id: str | None = field(default_factory=lambda: os.environ.get("GOVFLOW_OIDC_CLIENT_ID") or None)
+    oidc_client_secret: str | None = field(default_factory=lambda: os.environ.get("GOVFLOW_OIDC_CLIENT_SECRET") or None)
+    oidc_login_claim: str = field(default_factory=lambda: os.environ.get("GOVFLOW_OIDC_LOGIN_CLAIM", "preferred_username"))
     audit_key: str | None = field(default_factory=lambda: os.environ.get("GOVFLOW_AUDIT_KEY") or None)
     audit_old_keys: tuple[str, ...] = field(default_factory=lambda: tuple(
         k for k in os.environ.get("GOVFLOW_AUDIT_OLD_KEYS", "").split(",") if k.strip()))
@@ -87,6 +92,9 @@ class Config:
             raise ValueError(f"GOVFLOW_TRUSTED_PROXIES must be a number of proxies, 0 to 10 (got {proxies!r})")
         kwargs["trusted_proxies"] = int(proxies)
         kwargs["audit_key"] = env.get("GOVFLOW_AUDIT_KEY") or None
+        for name in ("issuer", "client_id", "client_secret"):
+            kwargs[f"oidc_{name}"] = env.get(f"GOVFLOW_OIDC_{name.upper()}") or None
+        kwargs["oidc_login_claim"] = env.get("GOVFLOW_OIDC_LOGIN_CLAIM", "preferred_username")
         kwargs["audit_old_keys"] = tuple(k for k in env.get("GOVFLOW_AUDIT_OLD_KEYS", "").split(",") if k.strip())
         return cls(**kwargs)
 

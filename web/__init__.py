@@ -61,8 +61,9 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
     app.register_blueprint(vendor.bp)
     from . import performance
     app.register_blueprint(performance.bp)
-    from . import metrics
+    from . import metrics, oidc
     metrics.init_app(app)
+    oidc.init_app(app, config)
     from . import api, tokens
     api.init_app(app)
     app.register_blueprint(tokens.bp)

@@ -13,7 +13,8 @@ from .context import client_ip, govflow, safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
-PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "metrics.metrics", "i18n.set_language", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "main.healthz", "metrics.metrics", "i18n.set_language", "static",
+                    "oidc.start", "oidc.callback"}
 PUBLIC_BLUEPRINTS = {"public"}  # objections from anyone (art. 18): no account needed
 KEPT_ON_LOGIN = ("lang",)  # session keys that survive the session being renewed at log-in
 

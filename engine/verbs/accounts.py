@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .. import audit
 from ..domain import logins, notifications, org
 from ..domain.logins import TooManyFailures
 from ..uow import Actor
 from ..views.accounts import SessionPerson, session_person
 
-__all__ = ["TooManyFailures", "log_in", "log_out", "mark_notifications_read"]
+__all__ = ["TooManyFailures", "log_in", "log_in_external", "log_out", "mark_notifications_read"]
 
 
 def log_in(engine, login: str, password: str, ip: str) -> SessionPerson | None:
@@ -17,6 +18,25 @@ def log_in(engine, login: str, password: str, ip: str) -> SessionPerson | None:
     with engine.uow() as uow:
         person = logins.log_in(uow, login, password, ip, engine.clock.now())
         found = session_person(person) if person is not None else None
+        uow.commit()
+    return found
+
+
+def log_in_external(engine, login: str, issuer: str, subject: str, ip: str) -> SessionPerson | None:
+    """The active person ``login`` whom the identity platform ``issuer`` vouched for (OpenID
+    Connect; ``subject``: its id of the person), audited; None when no such active account exists
+    here (people are created by the county's administrators, never by a log-in)."""
+    with engine.uow() as uow:
+        now = engine.clock.now()
+        person = org.person_by_login(uow.session, (login or "").strip().lower()[:64])
+        if person is None or not person.active:
+            uow.record(audit.Entry(now, logins.ANONYMOUS, "login_failed", summary={
+                "login": (login or "")[:64], "ip": ip[:64], "via": "oidc", "issuer": issuer, "reason": "no account"}))
+            uow.commit()
+            return None
+        uow.record(audit.Entry(now, person.login, "login", summary={
+            "ip": ip[:64], "via": "oidc", "issuer": issuer, "subject": subject[:200]}))
+        found = session_person(person)
         uow.commit()
     return found
 

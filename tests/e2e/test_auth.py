@@ -112,7 +112,7 @@ def test_a_post_without_the_csrf_token_is_refused(browser, engine):
     assert browser.post(f"/tasks/{task_id}/claim").status_code == 302  # with the page's token
 
 
-PUBLIC = {"/login", "/healthz", "/metrics", "/language/<code>", "/static/<path:filename>",
+PUBLIC = {"/login", "/login/oidc", "/login/oidc/callback", "/healthz", "/metrics", "/language/<code>", "/static/<path:filename>",
           "/public/objection", "/public/objection/receipt", "/public/objection/status"}  # art. 18: anyone
 
 

@@ -19,7 +19,7 @@ ROLES = ["clerk.a", "clerk.b", "consumer.a", "consumer.b", "head.a", "supervisor
          "analyst", "admin", "anonymous"]
 PUBLIC = {"auth.login", "main.healthz", "i18n.set_language", "static", "vendor.asset", "public.objection",
           "public.receipt", "public.status", "api-docs.openapi_json", "api_objections.read",
-          "metrics.metrics"}  # /metrics: the machine itself (127.0.0.1, as the test client is) or a token holder
+          "metrics.metrics", "oidc.start", "oidc.callback"}  # /metrics: the machine itself (127.0.0.1, as the test client is) or a token holder
 ALLOW, DENY, ANY = "allow", "deny", "any"
 # Cells that must hold (beyond: anonymous is denied everything not public; nobody gets a 5xx).
 RULES = {
