@@ -81,3 +81,16 @@ def test_a_clerk_sees_the_grants(sized, server, artifacts):
     shot(page, artifacts, f"grants_{lang}_{width}")
     if width == "phone":
         no_sideways_scroll(page)
+
+
+def test_an_administrator_sees_the_sessions_card_on_a_persons_page(sized, server, artifacts):
+    """Issue 15: ending a person's sessions, beside the password reset, as administrators see it."""
+    page, lang, width = sized
+    log_in(page, "admin")
+    visit(page, "/admin/people/gongan.clerk", lang)
+    button = page.locator("[data-test=end-sessions]")
+    expect(button).to_be_visible()
+    expect(button).to_have_text({"zh": "结束全部会话", "en": "End every session"}[lang])
+    shot(page, artifacts, f"person_sessions_{lang}_{width}")
+    if width == "phone":
+        no_sideways_scroll(page)
