@@ -67,3 +67,35 @@ def test_dropped_database_connections_give_a_clear_error_or_a_retry_then_work(pg
         assert again.status_code == 201, again.text
     page = requests.get(srv.base + "/login")
     assert page.status_code == 200
+
+
+def test_two_web_processes_behind_one_port_killed_one_at_a_time_lose_nothing(pg_county, server):
+    """The deployment of docs/deploy.md as far as one machine allows: gunicorn's master on one port
+    with two worker processes; under the crowd each worker is SIGKILLed in turn (the master starts
+    a new one). Whatever was answered is in the database, consistent, nothing done twice."""
+    import os
+    import signal
+    import subprocess
+    url, engine, tokens = pg_county
+    srv = server("gunicorn", workers=2)
+    killed: list[int] = []
+
+    def workers() -> list[int]:
+        found = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True).stdout.split()
+        return [int(p) for p in found]
+
+    def kill_one_at_a_time(elapsed):
+        if len(killed) < 2 and elapsed > 2 + 3 * len(killed):
+            alive = [p for p in workers() if p not in killed]
+            if alive:
+                os.kill(alive[0], signal.SIGKILL)
+                killed.append(alive[0])
+
+    tally, seconds = run_crowd(srv.base, tokens, 9, during=kill_one_at_a_time)
+    assert len(killed) == 2, killed
+    assert tally.started and tally.completed, tally.summary(seconds)
+    check_accounted(engine, tally)
+    assert len(workers()) == 2  # the master replaced both
+    after, _ = run_crowd(srv.base, tokens, 2)
+    assert after.connection_errors == 0 and after.started, after.summary(2)
+    check_accounted(engine, after)
