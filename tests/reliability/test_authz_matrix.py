@@ -100,3 +100,41 @@ def test_every_role_on_every_page_and_api_read(app, engine, county, who):
         if response.status_code >= 500 or (want != ANY and got != want) or got.startswith("other") and response.status_code not in (301, 302, 303, 308):
             wrong.append(f"{url} ({endpoint}): want {want}, got {response.status_code}")
     assert not wrong, f"{who}:\n" + "\n".join(wrong)
+
+
+PUBLIC_POSTS = {"auth.login", "public.objection", "public.status", "api_objections.submit"}  # art. 18: anyone
+
+
+def post_urls(app, values):
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint in PUBLIC_POSTS:
+            continue
+        path = rule.rule
+        for a in rule.arguments:
+            path = re.sub(rf"<(?:[^<>]+:)?{a}>", str(values.get(a, 1)), path)
+        urls.append((rule.endpoint, path))
+    return sorted(urls)
+
+
+@pytest.mark.parametrize("with_token", [False, True], ids=["no-csrf-token", "csrf-token"])
+def test_every_post_action_is_refused_to_anyone_not_logged_in(app, county, with_token):
+    """Every POST of the pages and the API, anonymous (with a valid CSRF token of an anonymous page or
+    none): refused (login, 400, 401, 403, 404), never done (2xx) and never a 5xx."""
+    browser = Browser(app.test_client())
+    if with_token:
+        browser.get("/login")
+    posts = post_urls(app, county)
+    assert len(posts) >= 30, posts
+    wrong = []
+    for endpoint, url in posts:
+        if url.startswith("/api/"):
+            response = browser.client.post(url, json={})
+        else:
+            response = browser.post(url, {}) if with_token else browser.client.post(url, data={})
+        status = response.status_code
+        refused = status in (400, 401, 403, 404, 405) or (
+            status in (302, 303) and "/login" in response.headers.get("Location", ""))
+        if not refused:
+            wrong.append(f"POST {url} ({endpoint}): {status}")
+    assert not wrong, "\n".join(wrong)
