@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .audit_keys import AuditKeys, key_id as fingerprint, verify_signature
+from .metrics import AUDIT_APPENDS
 from .models import AuditChainHead, AuditCheckpoint, AuditRecord
 
 GENESIS = "0" * 64
@@ -78,7 +79,6 @@ def append(session: Session, entries: list[Entry], notify: bool = False, key: by
         if notify and postgres:
             session.execute(sa.text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
         return
-    from .metrics import AUDIT_APPENDS
     AUDIT_APPENDS.inc(len(entries))
     last_id, prev = _lock_head(session, postgres, notify)
     next_id, rows = last_id + 1, []

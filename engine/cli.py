@@ -277,7 +277,17 @@ def audit_verify(config: Config, checkpoint_files: tuple[str, ...]) -> None:
     for path in checkpoint_files:
         with open(path, encoding="utf-8") as f:
             text = f.read().strip()
-        points += [json.loads(line) for line in text.splitlines() if line.strip()]
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                point = json.loads(line)
+            except ValueError:
+                point = None
+            if not isinstance(point, dict):
+                raise click.ClickException(f"{path}, line {number}: not a checkpoint (one JSON object per line, "
+                                           "as `govflow audit checkpoint` writes)")
+            points.append(point)
     finding = build_engine(config).verify_audit(points)
     if finding is None:
         click.echo(f"audit chain intact ({len(points)} checkpoint file entries checked)" if points

@@ -21,6 +21,7 @@ from .models import Deadline, HumanTask
 from .spiff.tasks import all_tasks
 from .spiff.timers import due_instant
 from .messages import msg
+from .metrics import TIMER_LATENESS, TIMERS_FIRED
 
 REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
 
@@ -297,7 +298,6 @@ def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool 
         if not first:
             summary["repeat"] = True  # the period's reminder went out already: nobody is told again
     uow.record(audit.Entry(now, actor.username, "timer_fired", case.id, row.id, summary=summary))
-    from .metrics import TIMER_LATENESS, TIMERS_FIRED
     TIMERS_FIRED.labels(row.kind).inc()
     TIMER_LATENESS.observe(max(0.0, (now - row.due_at).total_seconds()))
 

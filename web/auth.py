@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from engine.i18n import N_  # Flask-Login translates it when shown (localize_callback)
 from engine.uow import Actor
 from engine.verbs import accounts as verbs
 from engine.views.accounts import SessionPerson, person_by_login_for_session, person_for_session
@@ -36,11 +37,6 @@ class User(UserMixin):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; Flask-Login translates it when shown (localize_callback)."""
-    return message
 
 
 def init_app(app) -> None:

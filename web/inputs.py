@@ -10,6 +10,9 @@
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
@@ -38,9 +41,17 @@ class JsonShapeError(ValueError):
     pass
 
 
+@lru_cache(maxsize=4)
+def _NUMBER_RUN(digits: int):
+    return re.compile(rb"[0-9eE.+-]{%d,}" % (digits + 1))
+
+
 def check_json_shape(body: bytes, max_depth: int = MAX_JSON_DEPTH, max_digits: int = MAX_NUMBER_DIGITS) -> None:
     """Raise ``JsonShapeError`` when ``body`` nests deeper than ``max_depth`` or holds a number of
-    more than ``max_digits`` characters (a linear scan; strings are skipped)."""
+    more than ``max_digits`` characters (a linear scan; strings are skipped). An ordinary body (few
+    brackets, no long run of number characters anywhere) is let through by two C-speed checks."""
+    if body.count(b"[") + body.count(b"{") <= max_depth and not _NUMBER_RUN(max_digits).search(body):
+        return
     depth = run = 0
     in_string = escaped = False
     for byte in body:

@@ -157,3 +157,12 @@ def test_the_command_line_writes_and_checks_checkpoint_files(eng, db_url, tmp_pa
     wrong = subprocess.run([*cli, "verify"], cwd=REPO, env={**env, "GOVFLOW_AUDIT_KEY": KEY_B},
                            capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "does not hold" in wrong.stderr
+
+
+def test_a_checkpoint_file_that_is_not_one_is_refused_clearly(eng, db_url, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("这不是检查点\n")
+    env = dict(os.environ, GOVFLOW_DATABASE_URL=db_url, GOVFLOW_AUDIT_KEY=KEY_A)
+    done = subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", "audit", "verify",
+                           "--checkpoint", str(bad)], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "line 1: not a checkpoint" in done.stderr and "Traceback" not in done.stderr
