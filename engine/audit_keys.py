@@ -35,12 +35,27 @@ def derive(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), DERIVATION, hashlib.sha256).digest()
 
 
-def parse(text: str) -> bytes:
-    """A configured key: any string of at least 32 characters (used as UTF-8 bytes)."""
+MIN_KEY_LENGTH = 32  # characters of a configured key (GOVFLOW_AUDIT_KEY, each of GOVFLOW_AUDIT_OLD_KEYS)
+MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def parse(text: str, name: str = "GOVFLOW_AUDIT_KEY") -> bytes:
+    """A configured key: any string of at least ``MIN_KEY_LENGTH`` characters (used as UTF-8 bytes),
+    surrounding blanks ignored. Shorter, ``config.BadAuditKey`` names the setting ``name`` and says
+    what to set (never the key itself)."""
     text = (text or "").strip()
-    if len(text) < 32:
-        raise ValueError("an audit key needs at least 32 characters (e.g. python3 -c 'import secrets; "
-                         "print(secrets.token_urlsafe(48))')")
+    if len(text) < MIN_KEY_LENGTH:
+        from .config import BadAuditKey
+        if name == "GOVFLOW_AUDIT_KEY":
+            raise BadAuditKey(
+                f"GOVFLOW_AUDIT_KEY is too short ({len(text)} characters): an audit key needs at least "
+                f"{MIN_KEY_LENGTH}. Set it to a long random value, kept outside the database and the same "
+                f"for every web process and worker, e.g. GOVFLOW_AUDIT_KEY=$({MAKE_ONE}); or leave it "
+                "unset to use a key derived from GOVFLOW_SECRET_KEY.")
+        raise BadAuditKey(
+            f"{name} is too short ({len(text)} characters): a former audit key has at least "
+            f"{MIN_KEY_LENGTH}. Give the former keys exactly as they were set in GOVFLOW_AUDIT_KEY, "
+            "separated by commas, or remove the entry.")
     return text.encode("utf-8")
 
 
@@ -81,7 +96,10 @@ def verify_signature(public_key_hex: str, signature_hex: str, payload: bytes) ->
 
 
 def from_config(config) -> AuditKeys:
-    """The keys of ``config``: ``audit_key`` (else derived from the secret key) and ``audit_old_keys``."""
+    """The keys of ``config``: ``audit_key`` (else derived from the secret key) and ``audit_old_keys``.
+    A key too short raises ``config.BadAuditKey`` (the engine is not built: refuse to start)."""
     current = parse(config.audit_key) if getattr(config, "audit_key", None) else (
         derive(config.secret_key) if getattr(config, "secret_key", None) else None)
-    return AuditKeys(current, tuple(parse(k) for k in getattr(config, "audit_old_keys", ()) if k.strip()))
+    old = [k for k in getattr(config, "audit_old_keys", ()) if k.strip()]
+    return AuditKeys(current, tuple(parse(k, f"GOVFLOW_AUDIT_OLD_KEYS (entry {n} of {len(old)})")
+                                    for n, k in enumerate(old, 1)))

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = "development"  # GOVFLOW_ENV of `make run` and the tests
 SECRET_FILE = "secret_key"  # in the instance folder, made once for development
@@ -18,6 +20,16 @@ MISSING_SECRET = (
 
 class MissingSecret(RuntimeError):
     """A server or worker started without a secret key outside development."""
+
+
+class BadAuditKey(MissingSecret, click.ClickException):
+    """``GOVFLOW_AUDIT_KEY`` (or one of ``GOVFLOW_AUDIT_OLD_KEYS``) shorter than the minimum of
+    ``engine.audit_keys``: whatever builds the engine (web app, worker, any ``govflow`` command)
+    refuses to start, saying what to set. A ``ClickException`` too, so that a command prints the
+    message, not a traceback."""
+
+    def __init__(self, message: str):
+        click.ClickException.__init__(self, message)
 
 
 def instance_path(environ=None) -> Path:
