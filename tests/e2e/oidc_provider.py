@@ -1,6 +1,7 @@
 """A small OpenID Connect provider for the tests (the province's unified identity platform stands
 in): discovery, an authorisation endpoint that signs in ``user`` at once, the token endpoint with
-client_secret_basic, and its keys; ID tokens signed RS256 with Authlib's JOSE."""
+client_secret_basic, and its keys; ID tokens signed RS256 with joserfc (Authlib's successor to its
+deprecated ``authlib.jose``)."""
 from __future__ import annotations
 
 import base64
@@ -9,16 +10,29 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from authlib.jose import JsonWebKey, jwt
 from flask import Flask, jsonify, redirect, request
+from joserfc import jwt
+from joserfc.jwk import RSAKey, import_key
 from werkzeug.serving import make_server
 
 CLIENT_ID, CLIENT_SECRET = "govflow-test", "govflow-test-secret-0123456789"
 
 
+def new_key() -> RSAKey:
+    """A fresh RSA signing key with a ``kid`` (its RFC 7638 thumbprint)."""
+    return RSAKey.generate_key(2048, auto_kid=True)
+
+
+def as_signing_key(key) -> RSAKey:
+    """``key`` as joserfc's: one of ``new_key``, or any key object with Authlib's ``as_dict``."""
+    if isinstance(key, RSAKey):
+        return key
+    return import_key(key.as_dict(is_private=True), "RSA")
+
+
 class Provider:
     def __init__(self):
-        self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
+        self.key = new_key()
         self.signing_key = self.key  # a test swaps it for a key the platform never published
         self.user = "clerk.a"
         self.codes: dict[str, dict] = {}
@@ -48,7 +62,7 @@ class Provider:
 
         @app.get("/jwks")
         def jwks():
-            return jsonify(keys=[self.key.as_dict(is_private=False)])
+            return jsonify(keys=[self.key.as_dict(private=False)])
 
         @app.get("/authorize")
         def authorize():
@@ -73,7 +87,7 @@ class Provider:
             now = int(time.time())
             claims = {"iss": self.base, "sub": f"sub-{grant['user']}", "aud": CLIENT_ID, "iat": now, "exp": now + 300,
                       "nonce": grant["nonce"], "preferred_username": grant["user"], "name": grant["user"]}
-            header = {"alg": "RS256", "kid": self.key.as_dict().get("kid")}
-            id_token = jwt.encode(header, claims, self.signing_key).decode()
+            header = {"alg": "RS256", "kid": self.key.kid}  # the published key's, whichever signs
+            id_token = jwt.encode(header, claims, as_signing_key(self.signing_key))
             return jsonify(access_token=secrets.token_urlsafe(16), token_type="Bearer", expires_in=300,
                            id_token=id_token, scope="openid profile")
