@@ -20,6 +20,9 @@ def create_db_engine(url: str, echo: bool = False) -> sa.Engine:
     return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+READ_ONLY = "govflow_read_only"  # execution option of a unit of work that never writes
+
+
 def _sqlite_engine(url: str, echo: bool) -> sa.Engine:
     parsed = sa.engine.make_url(url)
     database = parsed.database
@@ -41,7 +44,12 @@ def _sqlite_engine(url: str, echo: bool) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # Writers queue on the database lock up front instead of failing on a stale snapshot.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit of work that only reads (READ_ONLY) reads its WAL snapshot without waiting for
+        # a writer: pages, the health check and the inbox stay served while a case runs.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

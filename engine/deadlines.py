@@ -18,6 +18,7 @@ from . import audit
 from .calendar import BEIJING, WorkingDayCalendar, period_end
 from .errors import GovflowError
 from .models import Deadline, HumanTask
+from .spiff.sandbox import register_value_type
 from .spiff.tasks import all_tasks
 from .spiff.timers import due_instant
 from .messages import msg
@@ -26,6 +27,7 @@ from .metrics import TIMER_LATENESS, TIMERS_FIRED
 REMINDER_HOUR = time(9, 0)  # reminders arrive at the start of the office day (design)
 
 
+@register_value_type  # a timer's value may come back from the script sandbox
 @dataclass(frozen=True)
 class WorkdayDeadline:
     """What ``workdays(...)`` returns to a timer: the instant plus how to recompute it."""

@@ -60,6 +60,18 @@ class ScriptError(GovflowError):
     code = "script_error"
 
 
+class ScriptBudgetExceeded(ScriptError):
+    """Diagram code ran past its CPU-time, memory or wall-clock budget (engine.spiff.sandbox)."""
+
+    code = "script_budget"
+
+
+class CaseHasIncident(GovflowError):
+    """The case is stopped by an incident (engine.incidents) until an analyst retries or migrates it."""
+
+    code = "incident"
+
+
 class CaseStalled(GovflowError):
     """The engine found a running case with nothing ready and nothing waiting."""
 

@@ -78,6 +78,29 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class Incident(Base):
+    """A case stopped because its diagram's code failed in a system job, ran past its budget, or
+    left the case unable to go on (engine.incidents). Open while ``resolved_at`` is empty; the case's
+    status is ``incident`` meanwhile."""
+
+    __tablename__ = "incident"
+    __table_args__ = (sa.Index("ix_incident_open", "resolved_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id"), index=True)
+    process_id: Mapped[str] = mapped_column(sa.String(200))
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition_version.id"))
+    element_id: Mapped[str | None] = mapped_column(sa.String(200))
+    element_name: Mapped[str | None] = mapped_column(sa.String(500))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # error / cpu / memory / wall / size / crash / stalled
+    message: Mapped[str] = mapped_column(sa.Text)
+    actor: Mapped[str] = mapped_column(sa.String(200))  # whose action or which job met the fault
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(200))
+    resolution: Mapped[str | None] = mapped_column(sa.String(20))  # retried / migrated
+
+
 class HumanTask(Base):
     """Projection of every ready user task, for inbox queries (kept in the case's transaction)."""
 

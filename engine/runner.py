@@ -23,18 +23,20 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import flag_modified
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, deadlines
+from . import audit, deadlines, incidents
 from .clock import Clock
 from .definitions import DefinitionCache
-from .errors import AlreadyDone, CaseStalled, GovflowError, NotFound, ScriptError
+from .errors import (AlreadyDone, CaseHasIncident, CaseStalled, GovflowError, NotFound, ScriptBudgetExceeded,
+                     ScriptError)
 from .models import Case, HumanTask
 from .procedures import Procedure, ProcedureServices, ScriptContext, bind
 from .spiff.compaction import compact
+from .spiff.sandbox import BudgetExceeded
 from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .spiff.tasks import all_tasks
@@ -61,12 +63,16 @@ class CaseRunner:
         self.services = services
 
     # -- load ---------------------------------------------------------------------------------
-    def lock(self, uow: UnitOfWork, case_id: int) -> Case:
-        """The running case, locked for this unit of work (NotFound / AlreadyDone otherwise)."""
+    def lock(self, uow: UnitOfWork, case_id: int, incident: bool = False) -> Case:
+        """The running case, locked for this unit of work (NotFound / AlreadyDone / CaseHasIncident
+        otherwise); with ``incident`` also a case stopped by an incident (to retry or migrate it)."""
         case = uow.session.scalars(sa.select(Case).where(Case.id == case_id).with_for_update()).first()
         if case is None:
             raise NotFound(msg("case.not_found", "no such case"))
-        if case.status != "running":
+        if case.status == incidents.OPEN and not incident:
+            raise CaseHasIncident(msg("case.has_incident", "the case is stopped by an incident; an analyst "
+                                      "or administrator must retry it first"))
+        if case.status not in ("running", incidents.OPEN):
             raise AlreadyDone(msg("case.ended", "the case has ended"))
         return case
 
@@ -103,14 +109,27 @@ class CaseRunner:
     def advance(self, uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, bundle: SpecBundle,
                 actor: Actor) -> None:
         """Run engine steps, check for stalls, project tasks, deadlines and periods, run the hooks,
-        save: all inside the caller's transaction."""
+        save: all inside the caller's transaction. A fault that is an incident (``engine.incidents``)
+        stops the case where it happened and is saved with everything else; any other failure of
+        the diagram's code raises ``ScriptError`` and the caller's transaction rolls back."""
         workflow.script_engine = self.script_engine(uow, case, actor, workflow)
-        with script_errors():
-            run_until_quiet(workflow)
+        fault = None
+        try:
+            with script_errors():
+                run_until_quiet(workflow)
+        except (ScriptBudgetExceeded, CaseStalled) as exc:
+            fault = exc
+        except ScriptError as exc:
+            if not actor.is_system:
+                raise  # a person's action: refused, rolled back, shown to them
+            fault = exc
         now = self.clock.now()
         tasks = list(all_tasks(workflow))  # one pass for the checks and projections below
-        if not workflow.is_completed():
-            check_not_stalled(workflow, tasks)
+        if fault is None and not workflow.is_completed():
+            try:
+                check_not_stalled(workflow, tasks)
+            except CaseStalled as exc:
+                fault = exc
         step = uow.step(case.id)
         new_case, step.new_case = step.new_case, False  # nothing in the database to read yet
         open_rows = project_tasks(uow, case, workflow, now, self, new_case, tasks)
@@ -119,7 +138,9 @@ class CaseRunner:
         self._periods_moved(uow, case, workflow, actor, now)
         for hook in self.hooks:
             hook(uow, case, workflow, actor, now)
-        if workflow.is_completed() and case.status == "running":
+        if fault is not None:
+            incidents.open_incident(uow, case, workflow, fault, actor, now)
+        elif workflow.is_completed() and case.status == "running":
             case.status, case.ended_at = "completed", now
             case.outcome = outcome_of(workflow)
             uow.record(audit.Entry(now, actor.username, "case_ended", case.id,
@@ -161,7 +182,8 @@ class CaseRunner:
 
 @contextmanager
 def script_errors(where: str | None = None):
-    """Turn any failure inside diagram code into ScriptError; the caller's transaction rolls back.
+    """Turn any failure inside diagram code into ScriptError (ScriptBudgetExceeded past a budget),
+    naming the element; the caller decides between a rollback and an incident.
 
     SpiffWorkflow wraps most errors, but not all (building its own message can raise TypeError).
     Database errors and our own refusals pass through unchanged.
@@ -172,8 +194,36 @@ def script_errors(where: str | None = None):
         raise
     except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
         message = _script_message(exc)
-        raise ScriptError(msg("script.failed_at", "{step}: {error}", step=where, error=message) if where
-                          else message) from None
+        if where:
+            message = msg("script.failed_at", "{step}: {error}", step=where, error=message)
+        budget = _budget_cause(exc)
+        if budget is not None:
+            error = ScriptBudgetExceeded(_budget_message(exc, budget))
+            error.budget_kind = budget.kind
+        else:
+            error = ScriptError(message)
+        task = getattr(exc, "task", None)
+        if task is not None:
+            error.element_id, error.element_name = task.task_spec.bpmn_id, task.task_spec.bpmn_name
+        raise error from None
+
+
+def _budget_cause(exc: BaseException) -> BudgetExceeded | None:
+    """The budget overrun behind ``exc``, however SpiffWorkflow wrapped it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, BudgetExceeded):
+            return exc
+        seen.add(id(exc))
+        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+def _budget_message(exc: Exception, budget: BudgetExceeded) -> Message:
+    task = getattr(exc, "task", None)
+    where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
+    return msg("script.budget", "the diagram's code ran past its budget: {where}{error}", where=where,
+               error=str(budget))
 
 
 def _script_message(exc: Exception) -> Message:
@@ -207,14 +257,24 @@ def run_until_quiet(workflow: BpmnWorkflow) -> None:
 
 
 def check_not_stalled(workflow: BpmnWorkflow, tasks: list | None = None) -> None:
-    """A running case must have a ready user task, a waiting event, or a started task."""
-    live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-    for task in (t for t in (tasks if tasks is not None else all_tasks(workflow)) if t.state & live):
+    """A running case must have a ready user task or a waiting timer: nothing else can move it on.
+
+    Our product sends no BPMN messages or signals, so a case left waiting only for one (a message
+    catch event, an event subprocess with a message start, a receive task) can never go on."""
+    for task in (tasks if tasks is not None else all_tasks(workflow)):
         if task.state == TaskState.READY and task.task_spec.manual:
             return
-        if task.state == TaskState.STARTED or isinstance(task.task_spec, CatchingEvent):
+        if task.state == TaskState.WAITING and _waits_for_time(task.task_spec):
             return
     raise CaseStalled(msg("case.stalled", "the case cannot continue: nothing is ready or waiting"))
+
+
+def _waits_for_time(spec) -> bool:
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return True
+    children = getattr(definition, "event_definitions", None) or ()  # a multiple event
+    return any(isinstance(d, TimerEventDefinition) for d in children)
 
 
 def project_tasks(uow: UnitOfWork, case: Case, workflow: BpmnWorkflow, now: datetime, runner: CaseRunner,

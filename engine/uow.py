@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, memo
 from .errors import ConcurrentModification
+from .db import READ_ONLY
 from .step import Step
 from .messages import msg
 
@@ -33,8 +34,9 @@ class Actor:
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, audit_key: bytes | None = None):
+    def __init__(self, session_factory: sessionmaker, audit_key: bytes | None = None, read_only: bool = False):
         self._factory = session_factory
+        self.read_only = read_only  # a read model's unit: never commits; on SQLite it does not wait for writers
         self.audit_key = audit_key  # the audit chain's MAC key (engine.audit_keys), outside the database
         self.audit: list[audit.Entry] = []
         self.session: Session | None = None
@@ -44,7 +46,11 @@ class UnitOfWork:
         self._committed = False
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._factory()
+        if self.read_only:
+            bind = self._factory.kw["bind"].execution_options(**{READ_ONLY: True})
+            self.session = self._factory(bind=bind)
+        else:
+            self.session = self._factory()
         self.memo = memo.of(self.session)
         return self
 
@@ -95,6 +101,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Append the audit entries and commit; a lost race becomes ConcurrentModification."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work does not commit")
         try:
             # Everything but the audit chain is written first, so the chain's head row is locked
             # for two statements and the commit only (it serialises writers, see audit.append).

@@ -72,6 +72,7 @@ def create_app(config: Config | None = None, test_config: Mapping[str, Any] | No
         app.register_blueprint(module.bp)
     from . import modeler
     app.register_blueprint(modeler.bp)
-    from . import grants
+    from . import grants, incidents
     app.register_blueprint(grants.bp)
+    app.register_blueprint(incidents.bp)
     return app

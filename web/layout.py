@@ -15,6 +15,7 @@ NAV = (  # endpoint, label, roles that see it (None: everyone); shown once the e
     ("performance.index", _l("Performance"), {"authority", "dept_head"}),
     ("admin.index", _l("Administration"), {"admin"}),
     ("modeler.index", _l("Modeler"), {"analyst"}),
+    ("incidents.index", _l("Incidents"), {"analyst", "admin"}),
 )
 
 

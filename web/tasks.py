@@ -121,8 +121,10 @@ def _act(task_id: str, action, done: str, default: str | None = None):
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int):
     """The case file: diagram, summary, open tasks, deadlines, records, history and comments."""
-    page = casefile.page_of(cases.case_page(govflow(), case_id, actor()))
-    return render_template("tasks/case.html", page=page, file=page.file,
+    found = cases.case_page(govflow(), case_id, actor())
+    page = casefile.page_of(found)
+    return render_template("tasks/case.html", page=page, file=page.file, incident=found.incident,
+                           localise=localise,
                            records=caserecords.views(page.records, page.names),
                            party_names=casefile.PARTIES, period_states=casefile.PERIOD_STATES,
                            department_names=page.departments)

@@ -267,14 +267,14 @@ def department_form(engine, code: str) -> DepartmentForm:
 def workers_alive(engine) -> int:
     """Timer workers with a heartbeat in the last two minutes (engine.metrics)."""
     from ..metrics import workers_alive as alive
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         return alive(uow.session, engine.clock.now())
 
 
 def database_problem(engine) -> str | None:
     """None when the database answers a trivial query, else what went wrong."""
     try:
-        with engine.uow() as uow:
+        with engine.uow(read_only=True) as uow:
             uow.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         return f"{type(exc).__name__}: {exc}"

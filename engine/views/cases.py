@@ -143,6 +143,7 @@ class CasePage:
     periods: tuple[periods.PeriodView, ...]
     departments: dict[str, str]  # code -> name of the periods' departments
     names: dict[str, str]  # login -> display name of everyone the page names
+    incident: "IncidentRow | None" = None  # why the case is stopped, while an incident is open
 
 
 @dataclass(frozen=True)
@@ -158,13 +159,13 @@ class CaseStatus:
 
 def case_file(engine, case_id: int, actor: Actor) -> CaseFile:
     """The case file (the task page reads it with the task: ``engine.views.tasks.task_page``)."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         return file_in(engine, uow.session, visible_case(uow.session, case_id, actor))
 
 
 def case_page(engine, case_id: int, actor: Actor) -> CasePage:
     """The case file plus every deadline, statutory period and domain record of the case."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         s = uow.session
         case = visible_case(s, case_id, actor)
         bundle = engine.runner.bundle(s, case)
@@ -179,12 +180,14 @@ def case_page(engine, case_id: int, actor: Actor) -> CasePage:
         departments = dict(s.execute(sa.select(Department.code, Department.name)
                                      .where(Department.code.in_(codes))).all()) if codes else {}
         names = {**file.names, **display_names(s, set().union(*(r.people for r in records)) - set(file.names))}
-        return CasePage(file, deadlines, watched, records, period_views, departments, names)
+        from .incidents import case_incident
+        incident = case_incident(s, case.id) if case.status == "incident" else None
+        return CasePage(file, deadlines, watched, records, period_views, departments, names, incident)
 
 
 def case_status(engine, case_id: int, actor: Actor) -> CaseStatus:
     """The case's summary, open tasks (and which the reader may work), deadlines and periods."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         s = uow.session
         case = visible_case(s, case_id, actor)
         process_name = procedure_name(s, case.definition_id)

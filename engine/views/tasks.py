@@ -78,7 +78,7 @@ class TaskPage:
 
 def inbox_page(engine, actor: Actor, tab: str, filters: inbox.Filters, number: int, per_page: int) -> Inbox:
     """One page of one inbox tab with every tab's count, and the procedures to filter by."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         s = uow.session
         found = inbox.page(s, actor, tab, filters, number, per_page, engine.clock.now(), engine.calendar(s))
         procedures = tuple((d.process_id, d.name or d.process_id) for d in list_latest(s))
@@ -87,7 +87,7 @@ def inbox_page(engine, actor: Actor, tab: str, filters: inbox.Filters, number: i
 
 def task_summary(engine, task_id: str, actor: Actor, check: bool = True) -> TaskSummary:
     """One task (``check=False``: whoever asks, e.g. the task just given back)."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         row, case, process_name = _found(uow.session, task_id)
         if check:
             _check_readable(uow.session, row, case, actor)
@@ -96,7 +96,7 @@ def task_summary(engine, task_id: str, actor: Actor, check: bool = True) -> Task
 
 def task_detail(engine, task_id: str, actor: Actor) -> TaskDetail:
     """One task with its form: fields, the values an open one holds, its enum fields' options."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         s = uow.session
         row, case, process_name = _found(s, task_id)
         _check_readable(s, row, case, actor)
@@ -113,7 +113,7 @@ def task_detail(engine, task_id: str, actor: Actor) -> TaskDetail:
 
 def task_form(engine, task_id: str, actor: Actor) -> TaskForm:
     """The form a submission of the task is parsed with (an open task: for whoever may work it)."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         row = _row(uow.session, task_id, actor)
         case = uow.session.get(Case, row.case_id)
         bundle = engine.runner.bundle(uow.session, case)
@@ -123,7 +123,7 @@ def task_form(engine, task_id: str, actor: Actor) -> TaskForm:
 def task_page(engine, task_id: str, actor: Actor) -> TaskPage:
     """The task page: the task and its form, its case file, and for an open task the options, the
     colleagues to transfer it to, the step to return it to and how often it was urged."""
-    with engine.uow() as uow:
+    with engine.uow(read_only=True) as uow:
         s = uow.session
         row = _row(s, task_id, actor)
         case = visible_case(s, row.case_id, actor)
