@@ -5,24 +5,101 @@
   tasks (``engine.deadline_state``), timers past due and not yet fired (and the oldest's lateness),
   open supervision items, the audit chain's length, and the timer workers alive (their heartbeats).
 
-Several processes each count their own requests and firings: scrape each, or run them with
-``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode).
+Several processes (gunicorn's workers, the timer workers) each count their own. Without
+``PROMETHEUS_MULTIPROC_DIR`` a scrape sees the one process that answers it. With it set (in every
+process's environment before it starts) prometheus_client keeps each process's counts in files
+there, and ``/metrics`` adds up the files of every directory in ``GOVFLOW_METRICS_DIRS`` (glob
+patterns separated by ``:``; default: ``PROMETHEUS_MULTIPROC_DIR`` alone), so one scrape shows the
+whole host: the web processes and the timer workers (docs/deploy.md, "Watching it run"). A process
+that ends calls ``process_exited`` (gunicorn's ``child_exit`` hook does it for its workers,
+deploy/gunicorn.conf.py): its live gauges leave the sum, its counters stay in it.
 """
 from __future__ import annotations
 
+import glob
 import os
 import socket
+import struct
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import multiprocess as _multiprocess
+from prometheus_client import values as _values
 from prometheus_client.core import GaugeMetricFamily
 
-AUDIT_APPENDS = Counter("govflow_audit_records_appended_total", "Audit records appended by this process")
-TIMERS_FIRED = Counter("govflow_timers_fired_total", "Timers fired by this process", ["kind"])
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"  # where this process writes its counts (prometheus_client)
+METRICS_DIRS = "GOVFLOW_METRICS_DIRS"  # what /metrics adds up: directories or glob patterns, ':'-separated
+
+
+def multiprocess() -> bool:
+    """True when prometheus_client counts in files: ``PROMETHEUS_MULTIPROC_DIR`` was set when it was
+    first imported (it decides then, once for the process)."""
+    return bool(getattr(_values.ValueClass, "_multiprocess", False))
+
+
+if multiprocess():  # the metrics below open their files as they are defined
+    os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)
+
+# Counted by the process that does it; a scrape adds up the host's processes in multiprocess mode.
+AUDIT_APPENDS = Counter("govflow_audit_records_appended_total", "Audit records appended")
+TIMERS_FIRED = Counter("govflow_timers_fired_total", "Timers fired", ["kind"])
 TIMER_LATENESS = Histogram("govflow_timer_lateness_seconds", "From a timer's due instant to its firing",
                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600))
 HEARTBEAT_PREFIX = "worker_heartbeat:"
+READ_ATTEMPTS = 3  # a process's file may vanish mid-scrape (its service restarted): read again
+
+
+def metric_dirs(environ=None) -> list[str]:
+    """The directories /metrics adds up: this process's own and those ``GOVFLOW_METRICS_DIRS``
+    matches (each entry a directory or a glob pattern such as ``/run/govflow-metrics/*``)."""
+    env = os.environ if environ is None else environ
+    patterns = [env.get(MULTIPROC_DIR, ""), *env.get(METRICS_DIRS, "").split(os.pathsep)]
+    found: dict[str, str] = {}
+    for pattern in filter(None, (p.strip() for p in patterns)):
+        for path in sorted(glob.glob(pattern)):
+            if os.path.isdir(path):
+                found.setdefault(os.path.realpath(path), path)
+    return list(found.values())
+
+
+class HostCollector:
+    """Every process's counters, histograms and gauges in the multiprocess directories, added up
+    (prometheus_client's ``MultiProcessCollector``, over several directories)."""
+
+    def __init__(self, dirs: list[str]):
+        self.dirs = dirs
+
+    def files(self) -> list[str]:
+        return sorted(f for d in self.dirs for f in glob.glob(os.path.join(d, "*.db")))
+
+    def collect(self):
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return _multiprocess.MultiProcessCollector.merge(self.files(), accumulate=True)
+            except (FileNotFoundError, struct.error):  # removed, or not yet written, since the glob
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+        return []
+
+
+def counted_registry() -> CollectorRegistry:
+    """What /metrics reports beside the database's figures: this process's counts (the default
+    registry), or, in multiprocess mode, every process's of the directories (``metric_dirs``)."""
+    if not multiprocess():
+        return REGISTRY
+    registry = CollectorRegistry()
+    registry.register(HostCollector(metric_dirs()))
+    return registry
+
+
+def process_exited(pid: int | None = None) -> None:
+    """A process (``pid``, default this one) has ended: its live gauges leave the multiprocess
+    directory; its counters stay and keep adding up. Nothing to do in single-process mode."""
+    if multiprocess() and os.environ.get(MULTIPROC_DIR):
+        _multiprocess.mark_process_dead(os.getpid() if pid is None else pid)
+
+
 ALIVE = timedelta(minutes=2)  # a worker beats every 30 s
 NEVER = datetime(2000, 1, 1, tzinfo=timezone.utc)
 

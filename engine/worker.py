@@ -22,7 +22,7 @@ from .calendar import BEIJING
 from .audit import NOTIFY_CHANNEL
 from .timer_service import due_instants, fire_round, recompute_deadlines
 from . import retention
-from .metrics import heartbeat
+from .metrics import heartbeat, process_exited
 
 log = logging.getLogger("govflow.worker")
 SAFETY_POLL = timedelta(seconds=30)
@@ -235,15 +235,18 @@ def run_worker(engine, once: bool = False) -> None:
     from .logs import configure
     configure()  # structured lines (GOVFLOW_LOG_FORMAT=json), with the case id where there is one
     worker = TimerWorker(engine)
-    if once:
-        recompute_deadlines(engine)
-        worker.fire()
-        return
-    worker.start()
-    log.info("timer worker running on %s", engine.db_engine.url.render_as_string(hide_password=True))
     try:
-        worker.listen()
-    except KeyboardInterrupt:
-        pass
+        if once:
+            recompute_deadlines(engine)
+            worker.fire()
+            return
+        worker.start()
+        log.info("timer worker running on %s", engine.db_engine.url.render_as_string(hide_password=True))
+        try:
+            worker.listen()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            worker.stop()
     finally:
-        worker.stop()
+        process_exited()  # PROMETHEUS_MULTIPROC_DIR: this process's live gauges leave /metrics' sum
