@@ -11,6 +11,9 @@ Run from the repository root:  python bench/bench_engine.py   (BENCH_QUICK=1 for
   and grant records, department look-ups) replaced by the bare run's stubs (``without_records``):
   the engine's bookkeeping alone (form validation, projections, deadlines on the real calendar,
   notifications, the audit chain).
+* engine, all sandboxed: the first, with every script, condition and timer expression sent to the
+  sandbox process (engine.spiff.sandbox) instead of only the code that is not plainly bounded: what
+  the CPU-time and memory budget costs when a diagram's code needs it everywhere.
 * bare: bpmn/share_application.bpmn parsed once with engine.spiff.parser.GovParser, run by
   SpiffWorkflow with the scripts' functions replaced by stubs returning plausible values; each step
   loads the case's BpmnWorkflowSerializer JSON from ONE row of a plain table, acts, runs the engine
@@ -79,6 +82,18 @@ def run_engine(kind: str, cases: int, stub_procedure: bool = False) -> dict:
                     **engine_footprint(engine, case_id)}
         finally:
             engine.db_engine.dispose()
+
+
+def run_engine_sandboxed(kind: str, cases: int) -> dict:
+    """``run_engine`` with every piece of diagram code sent to the sandbox process
+    (engine.spiff.sandbox), as if none of it were plainly bounded: the worst case of the budget's cost."""
+    from engine.spiff import script
+    plain = script._bounded
+    script._bounded = lambda *_args: False
+    try:
+        return run_engine(kind, cases)
+    finally:
+        script._bounded = plain
 
 
 def without_records(engine) -> None:
@@ -264,9 +279,12 @@ def main() -> int:
     for kind in kinds:
         engine = run_engine(kind, CASES["engine"])
         bookkeeping = run_engine(kind, CASES["engine"], stub_procedure=True)
+        sandboxed = run_engine_sandboxed(kind, CASES["engine"])
         bare = run_bare(kind, CASES["bare"], embed_spec=True)
         lean = run_bare(kind, CASES["bare"], embed_spec=False)
-        results[kind] = {"engine": engine, "engine_bookkeeping_only": bookkeeping, "bare": bare,
+        results[kind] = {"engine": engine, "engine_bookkeeping_only": bookkeeping, "engine_all_code_sandboxed": sandboxed,
+                         "ratio_engine_over_sandboxed": round(engine["cases_per_s"] / sandboxed["cases_per_s"], 2),
+                         "bare": bare,
                          "bare_spec_cached": lean,
                          "ratio_bare_over_engine": round(bare["cases_per_s"] / engine["cases_per_s"], 2),
                          "ratio_bare_spec_cached_over_engine": round(lean["cases_per_s"] / engine["cases_per_s"], 2),
@@ -283,6 +301,7 @@ def main() -> int:
 def print_kind(kind: str, r: dict) -> None:
     print(f"== {kind}")
     for label, key in (("engine", "engine"), ("engine, no records", "engine_bookkeeping_only"),
+                       ("engine, all sandboxed", "engine_all_code_sandboxed"),
                        ("bare (spec in row)", "bare"), ("bare, spec cached", "bare_spec_cached")):
         x = r[key]
         print(f"  {label:20s} {x['cases_per_s']:8.1f} cases/s  ({x['cases']} cases in {x['seconds']:.1f}s)  "
@@ -290,6 +309,8 @@ def print_kind(kind: str, r: dict) -> None:
               f"complete p50 {x['complete']['p50_ms']:.1f} ms p95 {x['complete']['p95_ms']:.1f} ms, "
               f"state {x['state_bytes']:,} B")
     print(f"  engine rows per case: {r['engine']['rows_per_case']}")
+    print(f"  engine / engine with every piece of diagram code in the sandbox process: "
+          f"{r['ratio_engine_over_sandboxed']}x (the shipped diagrams' code runs in process)")
     print(f"  bare / engine: {r['ratio_bare_over_engine']}x;  bare spec cached / engine: "
           f"{r['ratio_bare_spec_cached_over_engine']}x")
     print(f"  bookkeeping only (procedure's records stubbed): bare / engine {r['ratio_bare_over_bookkeeping']}x; "

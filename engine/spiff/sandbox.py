@@ -128,8 +128,19 @@ def register_value_type(cls: type) -> type:
     return cls
 
 
+def _zoneinfo_getattr(obj, name: str):
+    """The one ``getattr`` a pickled value needs: ``ZoneInfo._unpickle`` (how an aware datetime in a
+    named zone, e.g. Asia/Shanghai, is pickled)."""
+    from zoneinfo import ZoneInfo
+    if obj is ZoneInfo and name == "_unpickle":
+        return ZoneInfo._unpickle
+    raise pickle.UnpicklingError(f"the sandbox may not send getattr({obj!r}, {name!r})")
+
+
 class _ParentUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
+        if module == "builtins" and name == "getattr":
+            return _zoneinfo_getattr
         if (module == "builtins" and name in _SAFE_BUILTIN_TYPES) or (module, name) in VALUE_TYPES:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"the sandbox may not send {module}.{name}")

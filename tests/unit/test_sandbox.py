@@ -188,9 +188,17 @@ def test_the_parent_unpickles_only_plain_values():
         sandbox._load_from_child(pickle.dumps(Evil()))
     from datetime import date, datetime, timezone
     from decimal import Decimal
+    from zoneinfo import ZoneInfo
     value = {"d": date(2026, 3, 2), "t": datetime(2026, 3, 2, tzinfo=timezone.utc), "n": Decimal("1.5"),
-             "s": {1, 2}, "l": [1, (2, 3)]}
+             "s": {1, 2}, "l": [1, (2, 3)], "b": datetime(2026, 3, 2, tzinfo=ZoneInfo("Asia/Shanghai"))}
     assert sandbox._load_from_child(pickle.dumps(value)) == value
+
+    class Sneaky:
+        def __reduce__(self):
+            return (getattr, (datetime, "__subclasses__"))
+
+    with pytest.raises(pickle.UnpicklingError, match="may not send getattr"):
+        sandbox._load_from_child(pickle.dumps(Sneaky()))
 
 
 def test_a_deadline_a_timer_function_returns_comes_back_whole(pool):
