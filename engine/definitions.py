@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from sqlalchemy.orm import Session
 
-from . import forms
+from . import camunda, forms
 from .errors import DefinitionError
 from .messages import msg
 from .models import DefinitionVersion
@@ -28,6 +28,7 @@ class ParsedDiagram:
     process_id: str
     name: str
     bundle: SpecBundle
+    warnings: tuple = ()  # engine.camunda.Warning: what the diagram says that has no effect
 
 
 def content_hash(xml: bytes) -> str:
@@ -41,6 +42,7 @@ def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
     except UnsafeXml as exc:
         raise DefinitionError(str(exc)) from None
     process_id, name = _top_process(root)
+    warnings = camunda.prepare(root)  # Camunda 7 as it is: flow ids, activiti, JUEL, refusals
     _check_expressions(root, allowed_calls)
     parser = GovParser()
     try:
@@ -50,9 +52,13 @@ def parse_diagram(xml: bytes | str, allowed_calls: set[str]) -> ParsedDiagram:
     except ValidationException as exc:
         raise DefinitionError(msg("definition.invalid_bpmn", "invalid BPMN: {error}", error=str(exc)),
                               exc.id or None, exc.name or None) from None
+    except NotImplementedError as exc:  # e.g. SpiffWorkflow's 'Unsupported Catch Event'
+        raise DefinitionError(msg("definition.unsupported", "not supported: {error}",
+                                  error=str(exc.args[0] if exc.args else exc))) from None
     bundle = SpecBundle(spec, subprocess_specs)
+    camunda.check_specs(bundle)
     _check_forms(bundle)
-    return ParsedDiagram(process_id, name or process_id, bundle)
+    return ParsedDiagram(process_id, name or process_id, bundle, tuple(warnings))
 
 
 def _top_process(root) -> tuple[str, str]:

@@ -37,6 +37,7 @@ from .models import Case, HumanTask
 from .procedures import Procedure, ProcedureServices, ScriptContext, bind
 from .spiff.compaction import compact
 from .spiff.sandbox import BudgetExceeded
+from .camunda import EXPRESSION_PREFIX
 from .spiff.script import GovScriptEngine
 from .spiff.serializer import SERIALIZER_VERSION, CaseSerializer, SpecBundle
 from .spiff.tasks import all_tasks
@@ -321,27 +322,47 @@ def task_or_none(workflow: BpmnWorkflow, task_id: str):
         return None
 
 
-def _expand(value: str | None, data: dict) -> str | None:
-    """``${variable}`` in a Camunda assignee or candidate user: the case data's value."""
+def _expand(value: str | None, task) -> str | None:
+    """A Camunda assignee or candidate user/group as the task is created: ``=<python>`` (a JUEL
+    expression translated at deploy time by engine.camunda) is evaluated by the case's script engine
+    against the task's data; ``${variable}`` (versions deployed before the translation) is the data's
+    value; anything else is literal."""
     if value is None:
         return None
+    if value.startswith(EXPRESSION_PREFIX):
+        found = task.workflow.script_engine.evaluate(task, value[len(EXPRESSION_PREFIX):])
+        return str(found) if found not in (None, "") else None
     match = EXPRESSION.match(value)
     if match:
-        found = data.get(match.group(1))
+        found = task.data.get(match.group(1))
         return str(found) if found is not None else None
     return value
+
+
+def _expand_all(values, task) -> list[str]:
+    out: list[str] = []
+    for value in values or ():
+        if value.startswith(EXPRESSION_PREFIX):
+            found = task.workflow.script_engine.evaluate(task, value[len(EXPRESSION_PREFIX):])
+            items = found if isinstance(found, (list, tuple, set)) else str(found or "").split(",")
+            out.extend(str(i).strip() for i in items if str(i).strip())
+        else:
+            expanded = _expand(value, task)
+            if expanded:
+                out.append(expanded)
+    return out
 
 
 def _new_row(case: Case, task, now: datetime, runner: CaseRunner) -> HumanTask:
     spec = task.task_spec
     ext = spec.extensions or {}
-    groups = ext.get("candidate_groups") or ([spec.lane] if spec.lane else [])
-    users = [u for u in (_expand(u, task.data) for u in ext.get("candidate_users", [])) if u]
+    groups = _expand_all(ext.get("candidate_groups"), task) or ([spec.lane] if spec.lane else [])
+    users = _expand_all(ext.get("candidate_users", []), task)
     role = groups[0] if groups else None
     row = HumanTask(id=str(task.id), case_id=case.id, process_id=case.process_id,
                     definition_id=case.definition_id, element_id=spec.bpmn_id,
                     name=(spec.bpmn_name or spec.bpmn_id)[:500], role=role,
                     department=runner.resolve_department(case, role, spec, task.data),
-                    assignee=_expand(ext.get("assignee"), task.data), state="ready", created_at=now)
+                    assignee=_expand(ext.get("assignee"), task), state="ready", created_at=now)
     row.offer(groups, users)
     return row

@@ -194,7 +194,10 @@ def test_an_incident_case_refuses_work_and_its_timers_wait_until_retried(eng, cl
     assert case_row(eng, case_id)[0] == "completed"
 
 
-def test_a_case_that_cannot_go_on_is_an_incident_at_the_moment_it_happens(eng):
+def test_a_case_that_cannot_go_on_is_an_incident_at_the_moment_it_happens(eng, monkeypatch):
+    # A message catch is refused at deploy now (engine.camunda); a version deployed before still stalls.
+    from engine import camunda
+    monkeypatch.setattr(camunda, "_refuse_event", lambda *args: None)
     eng.deploy(diagram("""
 <bpmn:startEvent id="start"/>
 <bpmn:userTask id="fill" name="填写" camunda:candidateGroups="clerk"/>

@@ -95,9 +95,10 @@ def test_candidate_groups_are_split_and_trimmed(form_task):
     assert form_task.extensions["candidate_groups"] == ["clerk", "reviewer", "head"]
 
 
-def test_candidate_users_and_assignee_keep_expressions(form_task):
-    assert form_task.extensions["candidate_users"] == ["${initiator}", "wang"]
-    assert form_task.extensions["assignee"] == "${initiator}"
+def test_candidate_users_and_assignee_expressions_are_translated_at_deploy(form_task):
+    """JUEL becomes ``=<python>`` (engine.camunda), evaluated when the task is created."""
+    assert form_task.extensions["candidate_users"] == ["=initiator", "wang"]
+    assert form_task.extensions["assignee"] == "=initiator"
 
 
 def test_task_without_role_attributes_has_empty_roles():
