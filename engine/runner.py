@@ -220,11 +220,20 @@ def _budget_cause(exc: BaseException) -> BudgetExceeded | None:
     return None
 
 
+BUDGET_TEXTS = {
+    "cpu": msg("script.budget_cpu", "it used more CPU time than allowed"),
+    "wall": msg("script.budget_wall", "it ran longer than allowed"),
+    "memory": msg("script.budget_memory", "it needed more memory than allowed"),
+    "size": msg("script.budget_size", "its result is too large"),
+    "crash": msg("script.budget_crash", "its process ended unexpectedly"),
+}
+
+
 def _budget_message(exc: Exception, budget: BudgetExceeded) -> Message:
     task = getattr(exc, "task", None)
     where = f"{task.task_spec.bpmn_name or task.task_spec.bpmn_id}: " if task is not None else ""
     return msg("script.budget", "the diagram's code ran past its budget: {where}{error}", where=where,
-               error=str(budget))
+               error=BUDGET_TEXTS.get(budget.kind, str(budget)))
 
 
 def _script_message(exc: Exception) -> Message:

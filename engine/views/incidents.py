@@ -23,6 +23,7 @@ class IncidentRow:
     case_number: str | None
     case_title: str
     process_id: str
+    process_name: str | None
     version: int
     element_id: str | None
     element_name: str | None
@@ -36,13 +37,13 @@ class IncidentRow:
 
 
 def _query():
-    return (sa.select(Incident, Case.number, Case.title, DefinitionVersion.version)
+    return (sa.select(Incident, Case.number, Case.title, DefinitionVersion.version, DefinitionVersion.name)
             .join(Case, Case.id == Incident.case_id)
             .join(DefinitionVersion, DefinitionVersion.id == Incident.definition_id))
 
 
-def _row(incident: Incident, number, title, version) -> IncidentRow:
-    return IncidentRow(incident.id, incident.case_id, number, title or "", incident.process_id, version,
+def _row(incident: Incident, number, title, version, name) -> IncidentRow:
+    return IncidentRow(incident.id, incident.case_id, number, title or "", incident.process_id, name, version,
                        incident.element_id, incident.element_name, incident.kind, incident.message,
                        incident.actor, incident.created_at, incident.resolved_at, incident.resolved_by,
                        incident.resolution)

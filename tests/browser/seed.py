@@ -30,6 +30,21 @@ class Cases:
     extended: int   # extension requested and approved: completed tasks, moved deadlines
     overdue: int    # started six weeks ago: verify_answer overdue, 督办 opened
     shared: int     # unconditional share application: granted at once
+    incident: int   # a case of an analyst's diagram stopped by an incident (its script ran past the CPU budget)
+
+
+STALLS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="defs"
+                  targetNamespace="http://govflow.example/bpmn">
+  <bpmn:process id="receipt_check" name="回执核验（示例）" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:scriptTask id="count_receipts" name="统计回执"><bpmn:script>total = sum(range(10 ** 13))</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="count_receipts"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="count_receipts" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def seed_cases(database_url: str) -> Cases:
@@ -52,7 +67,9 @@ def seed_cases(database_url: str) -> Cases:
         shared = engine.start_case("share_application", _actor(engine, "minzheng.clerk"), {
             **SHARE, "period_from": today.isoformat(), "period_until": (today + timedelta(days=180)).isoformat()})
         fire_due_timers(engine)
-        return Cases(fresh, extended, overdue, shared)
+        engine.deploy(STALLS)
+        incident = engine.start_case("receipt_check", _actor(engine, "admin"))
+        return Cases(fresh, extended, overdue, shared, incident)
     finally:
         engine.db_engine.dispose()
 

@@ -10,9 +10,11 @@ from tests.browser.conftest import TIMEOUT_MS, log_in, shot
 
 WIDTHS = {"desk": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 HEADINGS = {  # what each page must show, by language
-    "zh": {"periods": "法定期限", "authority": "主管部门自身超期事项", "rule_sets": "规则集", "grants": "授权"},
+    "zh": {"periods": "法定期限", "authority": "主管部门自身超期事项", "rule_sets": "规则集", "grants": "授权",
+           "incidents": "故障", "budget": "超出运行时间限额", "retry": "重试"},
     "en": {"periods": "Statutory periods", "authority": "The authority's own overdue steps",
-           "rule_sets": "Rule sets", "grants": "Grants"},
+           "rule_sets": "Rule sets", "grants": "Grants", "incidents": "Incidents", "budget": "Ran past its time budget",
+           "retry": "Retry"},
 }
 
 
@@ -94,3 +96,17 @@ def test_an_administrator_sees_the_sessions_card_on_a_persons_page(sized, server
     shot(page, artifacts, f"person_sessions_{lang}_{width}")
     if width == "phone":
         no_sideways_scroll(page)
+
+
+def test_an_analyst_sees_the_incidents(sized, server, artifacts):
+    page, lang, width = sized
+    log_in(page, "analyst")
+    visit(page, "/incidents/", lang)
+    words = HEADINGS[lang]
+    expect(page.locator("h1")).to_have_text(words["incidents"])
+    row = page.locator(f"tr#case-{server.cases.incident}")
+    expect(row).to_contain_text("统计回执")
+    expect(row).to_contain_text(words["budget"])
+    expect(row.get_by_role("button", name=words["retry"])).to_be_visible()
+    no_sideways_scroll(page)
+    shot(page, artifacts, f"incidents-{lang}-{width}")

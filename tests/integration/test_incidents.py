@@ -222,3 +222,23 @@ def test_retrying_a_resolved_incident_is_refused(eng):
     from engine.errors import AlreadyDone
     with pytest.raises(AlreadyDone):
         incident_verbs.retry(eng, incident.id, ANALYST)
+
+
+def test_migrating_an_incident_case_to_a_corrected_version_runs_the_failed_step_again(eng):
+    from engine import modeling
+    from engine.models import DefinitionVersion
+    eng.deploy(after_fill("x = sum(range(10 ** 12))"))
+    case_id = eng.start_case("hostile", CLERK)
+    eng.complete_task(open_task(eng, case_id, "fill"), CLERK, {})
+    assert case_row(eng, case_id)[0] == "incident"
+    eng.deploy(after_fill("x = sum(range(10))"))  # the analyst's fix, version 2
+    with eng.session_factory() as s:
+        v2 = s.scalar(sa.select(DefinitionVersion.id).where(DefinitionVersion.version == 2))
+    [check] = modeling.migration_report(eng, v2)
+    assert check.case_id == case_id and check.can_migrate, check.reasons
+    modeling.migrate_case(eng, case_id, v2, ANALYST)
+    status, [incident] = case_row(eng, case_id)
+    assert status == "running" and incident.resolution == "migrated"
+    assert eng.case_data(case_id)["x"] == 45
+    assert open_task(eng, case_id, "check") is not None
+
