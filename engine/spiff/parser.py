@@ -21,8 +21,10 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaIntermediateThrowEventParser, CamundaStartEventParser,
 )
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
+from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from .loops import GovParallelMultiInstanceTask, GovSequentialMultiInstanceTask
 from .timers import (
     ClockCycleTimerEventDefinition, ClockDurationTimerEventDefinition, ClockTimeDateEventDefinition,
 )
@@ -105,6 +107,9 @@ class GovUserTaskParser(UserTaskParser):
         appended to the collection instead of written in place.
         """
         super()._add_multiinstance_task(loop_characteristics)
+        # Camunda's loop variables (engine.spiff.loops): the same task, with loopCounter & co.
+        self.task.__class__ = (GovSequentialMultiInstanceTask if isinstance(self.task, SequentialMultiInstanceTask)
+                               else GovParallelMultiInstanceTask)
         if self.task.cardinality is None and self.task.data_output is not None:
             self.task.data_input = TaskDataReference(self.task.data_output.bpmn_id)
             if self.task.output_item is not None:

@@ -21,6 +21,9 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
+
+from .loops import GovParallelMultiInstanceTask, GovSequentialMultiInstanceTask
 from .timers import (
     ClockCycleTimerEventDefinition, ClockDurationTimerEventDefinition, ClockTimeDateEventDefinition,
 )
@@ -71,6 +74,8 @@ def _config() -> dict:
     config[ClockDurationTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[ClockCycleTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     config[BpmnWorkflow] = SharedSpecWorkflowConverter
+    config[GovSequentialMultiInstanceTask] = MultiInstanceTaskConverter  # engine.spiff.loops
+    config[GovParallelMultiInstanceTask] = MultiInstanceTaskConverter
     return config
 
 

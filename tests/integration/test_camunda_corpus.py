@@ -53,12 +53,6 @@ GAPS = {
         "a call activity to a process of another file: each file is parsed alone",
     "receivetask-timer-p2d__processenginetests-findtest.bpmn":
         "a variable named with a Python keyword (${continue == true}) is refused by the JUEL translator",
-    "mi-parallel-cardinality-completion__multiinstancetest.testparallelusertaskscompletioncondition.bpmn":
-        "Camunda loop variables (nrOfInstances, nrOfCompletedInstances, loopCounter) are not provided",
-    "mi-parallel-loopdatainput__multiinstancetest.testparallelusertasksbasedoncollection.bpmn":
-        "Camunda loop variables (nrOfInstances, nrOfCompletedInstances) are not provided",
-    "mi-sequential-cardinality-timer__multiinstancetest.sequentialusertasks.bpmn":
-        "Camunda loop variables (loopCounter, nrOfCompletedInstances) are not provided",
     "event-subprocess-interrupting-timer__starttimereventtest.teststarttimereventsubprocesswithusertask.bpmn":
         "the case does not complete after the interrupting event sub-process ends",
     "condition-hash-expression__bpmnparsetest.testparsenamespaceinconditionexpressiontype.bpmn":
