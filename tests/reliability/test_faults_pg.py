@@ -1,8 +1,16 @@
 """Faults on PostgreSQL: the web server killed with SIGKILL in the middle of a crowd's completions
 (restarted, nothing lost, half-written or advanced twice), and the app's database connections
-terminated under it (the next requests work: pool_pre_ping). The timer worker killed mid-batch is
-tests/integration/test_workers_pg.py."""
+terminated under it (the next requests work: pool_pre_ping). A web process and a timer worker
+killed in turn, under the crowd while timers fall due, is the last test here; the timer worker
+killed mid-batch alone is tests/integration/test_workers_pg.py."""
 from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -11,6 +19,7 @@ import sqlalchemy as sa
 from tests.conftest import PG_URL
 from tests.reliability.crowd import run_crowd
 from tests.reliability.test_load_pg import check_accounted
+from tests.reliability.timers import TimerCases, WorkerProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -73,9 +82,6 @@ def test_two_web_processes_behind_one_port_killed_one_at_a_time_lose_nothing(pg_
     """The deployment of docs/deploy.md as far as one machine allows: gunicorn's master on one port
     with two worker processes; under the crowd each worker is SIGKILLed in turn (the master starts
     a new one). Whatever was answered is in the database, consistent, nothing done twice."""
-    import os
-    import signal
-    import subprocess
     url, engine, tokens = pg_county
     srv = server("gunicorn", workers=2)
     killed: list[int] = []
@@ -99,3 +105,120 @@ def test_two_web_processes_behind_one_port_killed_one_at_a_time_lose_nothing(pg_
     after, _ = run_crowd(srv.base, tokens, 2)
     assert after.connection_errors == 0 and after.started, after.summary(2)
     check_accounted(engine, after)
+
+
+def workers_alive(engine) -> int:
+    """Timer workers with a heartbeat: they beat once their start (and its catch-up round) is done."""
+    from engine.metrics import workers_alive as alive
+    with engine.uow() as uow:
+        return alive(uow.session, datetime.now(timezone.utc))
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+BURSTS, BURST = 6, 40  # bursts of timers due at the same instant, 1.6 s apart through the crowd's run
+EVERY = 1.6
+
+
+def test_a_web_process_and_a_timer_worker_killed_in_turn_under_load_lose_and_double_nothing(
+        pg_county, server, tmp_path):
+    """The whole machine of docs/deploy.md under fire: gunicorn with two web processes on one port
+    and two ``govflow worker`` processes on the same schema, the crowd on the web processes, and
+    bursts of timers falling due all through the run (tests/reliability/timers.py). One worker is
+    SIGKILLed while it fires a burst and started again; then one web process is SIGKILLed (the
+    master starts another). Every answered start and completion is in the database, consistent and
+    done once; every timer fired exactly once; both kinds of process are back."""
+    url, engine, tokens = pg_county
+    srv = server("gunicorn", workers=2)
+    timers = TimerCases(url)
+    events: dict[str, object] = {}
+    workers = [WorkerProcess(url, tmp_path / f"worker-{n}.log") for n in (1, 2)]
+    try:
+        # The timers are started before the crowd (under it each start waits for the audit chain's
+        # lock). How long a few starts take says when the bursts can fall due: in the crowd's run.
+        timers.start(1, datetime.now(timezone.utc))  # the first start reads the diagram: not timed
+        began = time.monotonic()
+        timers.start(9, datetime.now(timezone.utc))  # due at once: the workers fire them as they start
+        per_case = (time.monotonic() - began) / 9
+        for w in workers:
+            w.start()
+        assert wait_for(lambda: workers_alive(engine) == 2, 60), "\n".join(w.log() for w in workers)
+        anchor = datetime.now(timezone.utc) + timedelta(seconds=1 + per_case * BURSTS * BURST)
+        bursts = [(anchor + timedelta(seconds=1.5 + EVERY * k), []) for k in range(BURSTS)]
+        for due, ids in bursts:
+            timers.start(BURST, due, into=ids)
+        time.sleep(max((anchor - datetime.now(timezone.utc)).total_seconds(), 0.0))
+        events["bursts_due_before_the_crowd"] = sum(1 for due, _ in bursts if due <= datetime.now(timezone.utc))
+
+        def web_processes() -> list[int]:
+            found = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True).stdout.split()
+            return [int(p) for p in found]
+
+        def burst_being_fired(started_only: bool) -> tuple[int, int] | None:
+            """(fired, of) for a burst that is due and not all fired; ``started_only``: some fired."""
+            now = datetime.now(timezone.utc)
+            for due, ids in bursts:
+                if due <= now:
+                    fired = timers.fired(ids)
+                    if fired < BURST and (fired > 0 or not started_only):
+                        return fired, BURST
+            return None
+
+        def kill_in_turn(elapsed: float) -> None:
+            if "worker_killed_at" not in events and elapsed > 2:
+                # mid-round if caught (some of a due burst fired, not all); later, at a due burst
+                state = burst_being_fired(started_only=elapsed < 6) if elapsed < 9 else (-1, BURST)
+                if state:
+                    victim = workers[0]
+                    events["worker_pid"] = victim.proc.pid
+                    victim.kill()  # SIGKILL: it may hold a round's transaction and its row locks
+                    events["worker_killed_at"], events["burst_fired_at_worker_kill"] = round(elapsed, 1), state
+            elif "worker_killed_at" in events and "worker_restarted_at" not in events and \
+                    elapsed > events["worker_killed_at"] + 1.5:
+                workers[0].start()
+                events["worker_restarted_at"] = round(elapsed, 1)
+            elif "worker_restarted_at" in events and "web_killed_at" not in events and \
+                    elapsed > max(8.0, events["worker_restarted_at"] + 1.5):
+                victim = web_processes()[0]
+                os.kill(victim, signal.SIGKILL)  # gunicorn's master starts another
+                events["web_pid"], events["web_killed_at"] = victim, round(elapsed, 1)
+
+        last_due = (bursts[-1][0] - datetime.now(timezone.utc)).total_seconds()
+        tally, seconds = run_crowd(srv.base, tokens, max(13.0, last_due + 3), during=kill_in_turn)
+        assert {"worker_killed_at", "worker_restarted_at", "web_killed_at"} <= set(events), events
+        events["fired_when_crowd_ended"] = timers.fired()
+        assert timers.wait_all_fired(90), f"{timers.fired()} of {len(timers.due)} fired\n" + \
+            "\n".join(w.log() for w in workers)
+        time.sleep(1.5)  # give any would-be double firing the time to commit
+        assert all(w.alive() for w in workers), "\n".join(w.log() for w in workers)
+        web_now = web_processes()
+        assert len(web_now) == 2 and events["web_pid"] not in web_now, web_now
+
+        accounting = timers.accounting()
+        summary = tally.summary(seconds)
+        print("\nkilled together (gunicorn: 2 web processes; 2 timer workers; PostgreSQL):",
+              json.dumps({**summary, **events, "timers": accounting["cases"],
+                          "timers_fired_once": sum(1 for n in accounting["fires"].values() if n == 1),
+                          "timer_late_p50_s": accounting["late_p50_s"], "timer_late_max_s": accounting["late_max_s"]},
+                         ensure_ascii=False, default=str))
+        assert timers.problems() == []  # every timer fired exactly once, every timer case completed
+        assert accounting["cases"] == 10 + BURSTS * BURST
+        assert tally.started and tally.completed, summary
+        check_accounted(engine, tally)
+        assert workers[0].pids == [events["worker_pid"], workers[0].proc.pid]  # killed, then started again
+
+        after, after_seconds = run_crowd(srv.base, tokens, 2)  # the replaced web process serves
+        assert after.connection_errors == 0 and after.started, after.summary(after_seconds)
+        check_accounted(engine, after)
+        assert not set(tally.completed) & set(after.completed)
+    finally:
+        for w in workers:
+            w.stop()
+        timers.close()
