@@ -118,7 +118,7 @@ PUBLIC = {"/login", "/login/oidc", "/login/oidc/callback", "/healthz", "/metrics
 
 def test_every_page_requires_login(app, client, engine):
     task_id = open_task(engine, start_case(engine))
-    samples = {"task_id": task_id, "case_id": "1", "process_id": "review_loop", "code": "en", "item_id": "1", "login": "clerk.a", "attachment_id": "1", "token_id": "1", "draft_id": "1", "grant_id": "1",
+    samples = {"task_id": task_id, "case_id": "1", "process_id": "review_loop", "code": "en", "item_id": "1", "login": "clerk.a", "attachment_id": "1", "token_id": "1", "draft_id": "1", "incident_id": "1", "grant_id": "1",
                "name": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js"}
     rules = [r for r in app.url_map.iter_rules()  # the JSON API answers 401 itself: tests/e2e/test_api.py
              if r.rule not in PUBLIC and not r.rule.startswith("/api/")]

@@ -7,12 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from authlib.jose import JsonWebKey
 
 from engine.config import Config
 from web import create_app
 
-from .oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from .oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, new_key
 
 
 @pytest.fixture
@@ -66,7 +65,7 @@ def test_a_forged_state_or_a_token_signed_with_an_unpublished_key_is_refused(oid
     client = oidc_app.test_client()
     assert sign_in(client, tamper_state=True).headers["Location"].startswith("/login")
     assert client.get("/tasks").status_code == 302
-    provider.signing_key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
+    provider.signing_key = new_key()
     client = oidc_app.test_client()
     assert sign_in(client).headers["Location"].startswith("/login")
     assert client.get("/tasks").status_code == 302
