@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
+from . import incidents
+from .verbs.incidents import RETRY_ACTOR
 from . import audit, definitions
 from .errors import AlreadyDone, DefinitionError, GovflowError, NotFound
 from .models import Case, DefinitionVersion
@@ -269,7 +271,8 @@ def migration_report(engine, target_id: int) -> list[MigrationCheck]:
         if target is None:
             raise NotFound(msg("definition.version_not_found", "no such definition version"))
         cases = uow.session.scalars(sa.select(Case).join(DefinitionVersion, Case.definition_id == DefinitionVersion.id)
-                                    .where(Case.process_id == target.process_id, Case.status == "running",
+                                    .where(Case.process_id == target.process_id,
+                                           Case.status.in_(("running", incidents.OPEN)),
                                            DefinitionVersion.version < target.version).order_by(Case.id)).all()
         bundle = engine.definitions.get(uow.session, target_id)
         checks = []
@@ -285,7 +288,7 @@ def _blockers(engine, workflow, bundle) -> list[str]:
     top, subs = diff_workflow(registry, workflow, bundle.spec, bundle.subprocess_specs)
     reasons = []
     for task in top.removed:
-        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR):
             reasons.append(msg("migration.current_task_removed", "its current task {task_id} was removed",
                                task_id=task.task_spec.bpmn_id,
                                task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id))
@@ -307,9 +310,11 @@ def _joined(reasons: list) -> Message:
 
 
 def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
-    """Move one running case to a newer version: explicit, audited, one transaction."""
+    """Move one running case to a newer version: explicit, audited, one transaction. A case stopped
+    by an incident moves too, and its failed element runs again on the new version (the incident is
+    resolved as ``migrated``; if the new version fails the same way, a new incident is opened)."""
     with engine.uow() as uow:
-        case = engine.runner.lock(uow, case_id)
+        case = engine.runner.lock(uow, case_id, incident=True)
         target = uow.session.get(DefinitionVersion, target_id)
         if target is None or target.process_id != case.process_id:
             raise NotFound(msg("migration.other_process", "the target version is not of this process"))
@@ -329,5 +334,8 @@ def migrate_case(engine, case_id: int, target_id: int, actor: Actor) -> None:
         _repoint_open_tasks(uow, case, bundle)
         uow.record(audit.Entry(engine.clock.now(), actor.username, "case_migrated", case.id, summary={
             "from_version": old_version, "to_version": target.version}))
+        if case.status == incidents.OPEN:
+            incidents.resume(uow, case, workflow, actor, "migrated", engine.clock.now())
+            actor = RETRY_ACTOR  # runs on as a system job: a fault opens a new incident
         engine.runner.advance(uow, case, workflow, bundle, actor)
         uow.commit()
