@@ -19,7 +19,7 @@ from .clock import Clock
 from .config import Config
 from .definitions import DefinitionCache
 from .domain import comments, notifications, org, throttle, urges, violations
-from .errors import AlreadyDone, GovflowError, NotFound, PermissionDenied
+from .errors import AlreadyDone, CaseHasIncident, GovflowError, NotFound, PermissionDenied
 from .models import Case, HumanTask
 from .procedures import Procedure, ProcedureServices, ScriptContext
 from .runner import CaseRunner, script_errors, task_or_none
@@ -109,8 +109,10 @@ class Engine:
             self._rule_sets[key] = rules.by_key(session, key)
         return self._rule_sets[key]
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.audit_keys.current)
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; ``read_only`` for read models (never commits; on SQLite it reads its
+        snapshot without queueing behind a writer)."""
+        return UnitOfWork(self.session_factory, self.audit_keys.current, read_only)
 
     # -- definitions -----------------------------------------------------------------------
     def allowed_calls(self, process_id: str) -> set[str]:
@@ -473,6 +475,9 @@ class Engine:
             uow.step(case.id).open_tasks = open_rows
         else:
             row = self._open_task(uow, task_id, lock=False)
+        if case.status == "incident":
+            raise CaseHasIncident(msg("case.has_incident", "the case is stopped by an incident; an analyst "
+                                      "or administrator must retry it first"))
         if case.status != "running":
             raise AlreadyDone(msg("case.ended", "the case has ended"))
         self._require_eligible(row, actor)
