@@ -7,7 +7,9 @@ A person may work an open task when:
   government, the discipline body, the system roles: ``COUNTY_WIDE_ROLES``), or the task belongs to
   no department, or it belongs to theirs (docs/procedures.md: a role resolves to the people of the
   right department for the case).
-A task with neither candidate roles nor users is anyone's.
+A task with neither candidate roles nor users (an analyst's diagram that names nobody; refused at
+deploy since, but older versions may have them) is offered to administrators (``UNTARGETED_ROLE``),
+never to anyone who happens to be logged in.
 
 Someone is *involved* in a task (and may read its case) when they hold or completed it, are a
 candidate user, or hold one of its roles in scope — the same scope rule.
@@ -23,6 +25,9 @@ import sqlalchemy as sa
 from .domain.org import COUNTY_WIDE_ROLES, Department, Person, PersonRole
 from .models import HumanTask, TaskCandidate
 from .uow import Actor
+
+
+UNTARGETED_ROLE = "admin"  # who works a task that names no role and no user
 
 
 def in_scope(role: str, task_department: str | None, person_department: str | None) -> bool:
@@ -42,7 +47,7 @@ def may_work(task, actor: Actor) -> bool:
     if task.assignee is not None:
         return task.assignee == actor.username
     if not task.groups() and not task.users():
-        return True
+        return UNTARGETED_ROLE in actor.roles
     return offered_to(task, actor)
 
 
@@ -65,15 +70,17 @@ def unclaimed_offered_to(actor: Actor):
     county_wide = sorted(actor.roles & COUNTY_WIDE_ROLES)
     scoped = sorted(actor.roles - COUNTY_WIDE_ROLES)
     in_department = sa.or_(HumanTask.department.is_(None), HumanTask.department == actor.department)
+    untargeted = (~sa.exists().where(TaskCandidate.task_id == HumanTask.id) if UNTARGETED_ROLE in actor.roles
+                  else sa.false())
     return sa.and_(HumanTask.state == "ready", HumanTask.assignee.is_(None),
                    sa.or_(offered("group", county_wide or [""]),
                           sa.and_(offered("group", scoped or [""]), in_department),
-                          offered("user", [actor.username])))
+                          offered("user", [actor.username]), untargeted))
 
 
 def holders(task):
     """The people who may work ``task`` now, as a WHERE clause over Person (joined to Department,
-    outer), or None when nobody is named (a task offered to no role and no user is anyone's)."""
+    outer); a task that names nobody is the administrators' (``UNTARGETED_ROLE``)."""
     if task.assignee:
         return Person.login == task.assignee
     offered = [Person.login.in_(task.users())] if task.users() else []
@@ -82,7 +89,9 @@ def holders(task):
         if task.department is not None and role not in COUNTY_WIDE_ROLES:
             holds = sa.and_(holds, Department.code == task.department)
         offered.append(holds)
-    return sa.or_(*offered) if offered else None
+    if not offered:
+        return sa.exists().where(PersonRole.person_id == Person.id, PersonRole.role == UNTARGETED_ROLE)
+    return sa.or_(*offered)
 
 
 def eligible_logins(session, task) -> list[str]:

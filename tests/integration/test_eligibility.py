@@ -18,7 +18,8 @@ DEPARTMENTS = [("D1", "县公安局", "county_department"), ("D2", "县民政局
                ("AUTH", "县数据资源管理局", "authority"), ("GOV", "县人民政府", "county_government")]
 PEOPLE = [("c1", "D1", {"provider_clerk"}), ("h1", "D1", {"dept_head"}), ("c2", "D2", {"provider_clerk"}),
           ("both", "D2", {"provider_clerk", "consumer_clerk"}), ("sup", "AUTH", {"authority"}),
-          ("gov", "GOV", {"county_gov"}), ("gone", "D1", {"provider_clerk"})]
+          ("gov", "GOV", {"county_gov"}), ("gone", "D1", {"provider_clerk"}), ("root", "AUTH", {"admin"}),
+          ("nobody", "D1", set())]
 TASKS = [  # (label, groups, users, department, assignee)
     ("D1 clerks", ["provider_clerk"], [], "D1", None),
     ("D2 clerks", ["provider_clerk"], [], "D2", None),
@@ -30,6 +31,8 @@ TASKS = [  # (label, groups, users, department, assignee)
     ("named user c2", [], ["c2"], "D1", None),
     ("role or named user", ["dept_head"], ["c2"], "D1", None),
     ("two roles", ["dept_head", "consumer_clerk"], [], "D2", None),
+    ("names nobody (an old analyst's diagram): the administrators'", [], [], "D1", None),
+    ("names nobody, no department", [], [], None, None),
 ]
 
 
@@ -96,3 +99,7 @@ def test_the_rule_itself_on_the_cases_that_used_to_disagree(world):
         assert may("c2", "named user c2") and not may("c1", "named user c2")
         assert may("h1", "role or named user") and may("c2", "role or named user")
         assert may("both", "two roles") and not may("c2", "two roles")
+        # a task naming nobody is the administrators', never anyone's who is logged in (issue 16)
+        for label in ("names nobody (an old analyst's diagram): the administrators'", "names nobody, no department"):
+            assert may("root", label)
+            assert not any(may(login, label) for login in ("nobody", "c1", "sup", "gov"))
