@@ -55,3 +55,4 @@ def index(upload_error: str | None = None, status: int = 200):
 
 
 from . import editor, versions  # noqa: E402,F401  (routes on bp)
+from . import dryrun  # noqa: E402,F401  (试运行: POST /modeler/dryrun)
