@@ -93,6 +93,7 @@
         propertiesPanel: { parent: "#modeler-properties" },
         additionalModules: modules
       });
+      window.govflowModeler = modeler;  // web/static/dryrun.js marks a dry run's path on it
       return modeler.importXML(page.querySelector("#diagram-xml").value);
     }).then(function (result) {
       var workspace = page.querySelector(".modeler-workspace");
