@@ -142,13 +142,46 @@ def _period_key(timer) -> tuple | None:
     return (meta["period"], meta.get("seq")) if "period" in meta else None
 
 
-DIAGRAM_FUNCTIONS = {"workdays": workdays, "remind_before": remind_before, "extend_deadline": extend_deadline}
+@register_value_type  # a timer's value may come back from the script sandbox
+@dataclass(frozen=True)
+class WorkdayCycle:
+    """What ``cycle(workdays(n), times)`` returns to a ``timeCycle``: fire every ``n`` working days
+    (``times`` times; None: until the timer's activity ends). Read by
+    ``engine.spiff.timers.ClockCycleTimerEventDefinition``."""
+
+    first: WorkdayDeadline
+    times: int | None = None
+
+    def cycle_state(self) -> dict:
+        return {"times": self.times if self.times is not None else -1, "count": 0,
+                "workdays": self.first.n, "start": self.first.start.isoformat()}
+
+
+def cycle(ctx, first, times=None) -> WorkdayCycle:
+    """``timeCycle`` = ``cycle(workdays(5))``: every 5 working days from day 0 (the first at the end of
+    the 5th, the next at the end of the 10th, ...); ``cycle(workdays(5), 3)``: three times."""
+    if not isinstance(first, WorkdayDeadline) or first.before:
+        raise GovflowError(msg("deadline.cycle_of", "cycle(...) repeats a workdays(n) period, not {value!r}",
+                               value=first))
+    if times is not None:
+        _count(times)
+    return WorkdayCycle(first, times)
+
+
+DIAGRAM_FUNCTIONS = {"workdays": workdays, "remind_before": remind_before, "extend_deadline": extend_deadline,
+                     "cycle": cycle}
+
+
+MAX_WORKING_DAYS = 1000  # about four years: no statutory period comes near; a bound for absurd counts
 
 
 def _count(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise GovflowError(msg("deadline.days_not_positive", "working days must be a positive whole number, not {n!r}",
                                 n=n))
+    if n > MAX_WORKING_DAYS:
+        raise GovflowError(msg("deadline.days_too_many", "at most {max} working days, not {n}", max=MAX_WORKING_DAYS,
+                               n=n))
     return n
 
 
@@ -256,7 +289,14 @@ def project(uow, case, workflow: BpmnWorkflow, actor, now: datetime, open_rows: 
         _record_unseen_fires(uow, case, tasks, known, actor, now, open_rows)
         changed = False
         for timer_id, timer in waiting.items():
-            changed |= _upsert(uow, case, timer, rows.get(timer_id), now)[1]
+            row = rows.get(timer_id)
+            seen = _cycle_recorded(row)
+            if row is not None:
+                _cycle_fires(uow, case, timer, row, seen, actor, now)  # before its due_at moves on
+            row, moved = _upsert(uow, case, timer, row, now)
+            if seen is None and row is not None:
+                _cycle_fires(uow, case, timer, row, 0, actor, now)  # entered and fired in one step
+            changed |= moved
         _project_task_dues(waiting, now, open_rows)
         from . import periods  # periods builds on this module's timer functions
         periods.project(uow, case, waiting, {i: _watched_rows(t, open_rows, any_state=True)
@@ -284,7 +324,33 @@ def held(kind: str, provisional: bool) -> bool:
     return provisional and kind != "reminder"
 
 
-def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool = False) -> None:
+def _cycle_count(timer) -> int | None:
+    """How often a repeating (``timeCycle``) timer fired so far; None for any other timer."""
+    cycle = timer._get_internal_data("cycle") if timer is not None else None
+    return int(cycle["count"]) if cycle else None
+
+
+def _cycle_recorded(row: Deadline | None) -> int | None:
+    """How many firings of a repeating timer its deadline row has recorded (None: not a cycle row)."""
+    if row is None:
+        return None
+    return json.loads(row.params or "{}").get("cycle_fired")
+
+
+def _cycle_fires(uow, case, timer, row: Deadline, seen: int | None, actor, now: datetime) -> None:
+    """A repeating timer keeps one deadline row, its ``due_at`` the next occurrence: each firing is
+    recorded once here (audit ``timer_fired`` with its occurrence), when the row sees the timer's
+    count move on; the row's ``fired_at`` is the last firing."""
+    count = _cycle_count(timer)
+    if count is None:
+        return
+    for occurrence in range(seen or 0, count):
+        row.fired_at = now
+        _fired(uow, case, timer, row, actor, now, occurrence=occurrence + 1)
+
+
+def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool = False,
+           occurrence: int | None = None) -> None:
     """Record a fired timer (audit) and what it does to its statutory period, once per period."""
     from . import periods
     meta = task._get_internal_data("deadline") if task is not None else None
@@ -293,6 +359,8 @@ def _fired(uow, case, task, row: Deadline, actor, now: datetime, on_entry: bool 
     summary = {"kind": row.kind, "element": row.element_id, "due_at": row.due_at.isoformat()}
     if on_entry:
         summary["on_entry"] = True
+    if occurrence is not None:
+        summary["occurrence"] = occurrence  # a repeating timer's n-th firing
     if row.provisional:
         summary["provisional"] = True
     if period is not None:
@@ -314,6 +382,12 @@ def _close_rows(uow, case, workflow, rows, waiting, actor, now, open_rows) -> No
         if timer_id in waiting:
             continue
         task = _task_or_none(workflow, timer_id)
+        seen = _cycle_recorded(row)
+        if seen is not None:  # a repeating timer: its firings were recorded one by one
+            _cycle_fires(uow, case, task, row, seen, actor, now)
+            cycle = task._get_internal_data("cycle") if task is not None else None
+            row.state = "fired" if cycle and cycle["times"] == 0 else "cancelled"
+            continue
         fired = task is not None and task.state in (TaskState.COMPLETED, TaskState.READY)
         row.state = "fired" if fired else "cancelled"
         if fired:
@@ -362,9 +436,11 @@ def _upsert(uow, case, timer, row: Deadline | None, now: datetime) -> tuple[Dead
     due_at = due_instant(value)
     provisional = bool(meta.get("provisional"))
     main = attached_user_task(timer)
+    count = _cycle_count(timer)
+    params = meta if count is None else {**meta, "cycle_fired": count}
     values = dict(due_at=due_at, provisional=provisional, held=held(kind, provisional),
                   due_date=date.fromisoformat(meta["due_date"]) if meta.get("due_date") else None,
-                  params=json.dumps(meta, sort_keys=True))
+                  params=json.dumps(params, sort_keys=True))
     if row is None:
         row = Deadline(id=str(timer.id), case_id=case.id, element_id=timer.task_spec.bpmn_id,
                        kind=kind, human_task_id=str(main.id) if main is not None else None,

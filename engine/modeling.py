@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from .verbs.incidents import RETRY_ACTOR
 from . import audit, definitions
 from .errors import AlreadyDone, DefinitionError, GovflowError, NotFound
 from .models import Case, DefinitionVersion
+from .deadlines import MAX_WORKING_DAYS
 from .spiff.parser import ISO_LITERAL, UnsafeXml, parse_xml_safely, timer_expression
 from .uow import Actor
 from .messages import Message, msg
@@ -147,15 +149,17 @@ def _check_timers(engine, process) -> list[Problem]:
 
 def _check_timer_expression(engine, expression: str, event, process_id: str | None = None) -> list[Problem]:
     where = (event.get("id"), _name(event))
-    if expression[0] in "'\"":
-        literal = expression.strip("'\"")
-        return [] if ISO_LITERAL.fullmatch(literal) else [Problem(msg(
-            "model.timer_not_iso", "not an ISO 8601 date or duration: {literal}", literal=literal), *where)]
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
         return [Problem(msg("model.timer_syntax_error", "timer syntax error: {expression}", expression=expression),
                         *where)]
+    constant = _constant(tree.body)
+    if constant is not _NOT_CONSTANT:
+        return [Problem(p, *where) for p in _check_timer_value(engine, constant)]
+    if isinstance(tree.body, ast.Name) and ISO_LIKE.match(tree.body.id):
+        return [Problem(msg("model.timer_not_iso", "not an ISO 8601 date or duration: {literal}",
+                            literal=tree.body.id), *where)]
     periods = known_periods(engine)
     problems = []
     for node in ast.walk(tree):
@@ -165,13 +169,68 @@ def _check_timer_expression(engine, expression: str, event, process_id: str | No
                                             "known: {known}", period=node.attr, known=", ".join(sorted(periods))),
                                         *where))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in DEADLINE_FUNCTIONS:
-            count = node.args[0] if node.args else None
-            if isinstance(count, ast.Constant) and (not isinstance(count.value, int) or count.value < 1):
+            count = _constant(node.args[0]) if node.args else _NOT_CONSTANT
+            if count is not _NOT_CONSTANT and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
                 problems.append(Problem(msg("model.working_days_not_positive", "working days must be a positive whole number"),
                                         *where))
+            elif count is not _NOT_CONSTANT and count > MAX_WORKING_DAYS:
+                problems.append(Problem(msg("model.working_days_too_many", "at most {max} working days; a longer "
+                                            "wait is not a statutory period", max=MAX_WORKING_DAYS), *where))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in PERIOD_FUNCTIONS:
             problems.extend(_check_period_call(engine, node, process_id, where))
     return problems
+
+
+_NOT_CONSTANT = object()
+ISO_LIKE = re.compile(r"^(?:[PR]\d|[PR]T\d)", re.IGNORECASE)  # a name that was meant as an ISO 8601 literal
+
+
+def _constant(node: ast.AST):
+    """The node's value when it is a constant expression (``-5``, ``'P3D'``, ``10 ** 7``), else
+    _NOT_CONSTANT; integer arithmetic is folded only while it stays small (never ``10 ** 10 ** 9``)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Pow)):
+        left, right = _constant(node.left), _constant(node.right)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (left, right)):
+            return _NOT_CONSTANT
+        if abs(left).bit_length() > 64 or abs(right).bit_length() > 64:
+            return _NOT_CONSTANT
+        if isinstance(node.op, ast.Pow):
+            if right < 0 or right * max(abs(left).bit_length(), 1) > 128:
+                return _NOT_CONSTANT
+            return left ** right
+        return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}[type(node.op)]
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_CONSTANT
+
+
+def _check_timer_value(engine, value) -> list[Message]:
+    """A timer's constant value, evaluated as the engine will: a duration greater than zero or an
+    instant still to come (against the engine's clock); a cycle is left to the cycle check."""
+    if not isinstance(value, str) or not ISO_LITERAL.fullmatch(value.strip()):
+        return [msg("model.timer_not_iso", "not an ISO 8601 date or duration: {literal}", literal=str(value))]
+    text = value.strip()
+    if text[:1] in "Pp":
+        from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+        try:
+            parsed = TimerEventDefinition.parse_iso_duration(text.upper())
+        except Exception:  # noqa: BLE001 - the library's own refusal, whatever its type
+            return [msg("model.timer_not_iso", "not an ISO 8601 date or duration: {literal}", literal=text)]
+        if not any(parsed.values()):
+            return [msg("model.timer_zero", "a duration of zero fires at once: {literal}", literal=text)]
+        return []
+    if text[:1] in "Rr":
+        return []
+    from .spiff.timers import due_instant
+    try:
+        instant = due_instant(text)
+    except ValueError:
+        return [msg("model.timer_not_iso", "not an ISO 8601 date or duration: {literal}", literal=text)]
+    if instant <= engine.clock.now():
+        return [msg("model.timer_in_the_past", "{literal} is in the past: the timer would fire at once for every "
+                    "case; use a duration or workdays(n)", literal=text)]
+    return []
 
 
 def _check_period_call(engine, node: ast.Call, process_id: str | None, where) -> list[Problem]:

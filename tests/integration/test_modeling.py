@@ -45,6 +45,15 @@ def test_validation_reports_every_problem_at_its_element(engine):
     ("workdays(", "syntax error"),
     ('period_due("no_such")', "declares no such period"),  # review_loop declares none
     ("period_reminder(name)", "quoted constant"),
+    # what an analyst's check used to pass (issue 16): each is evaluated as the engine would
+    ("workdays(-5)", "positive whole number"),
+    ("workdays(-5, start_date)", "positive whole number"),
+    ("workdays(10 ** 7)", "at most 1000 working days"),
+    ("2020-01-01T00:00:00", "is in the past"),
+    ("P3X", "not an ISO 8601 date or duration"),
+    ("PT0S", "duration of zero"),
+    ("'tomorrow'", "not an ISO 8601 date or duration"),
+    ("42", "not an ISO 8601 date or duration"),
 ])
 def test_timer_expressions_are_checked(engine, timer, message):
     xml = XML.replace('<bpmn:userTask id="approve" name="数长审批" camunda:candidateGroups="dept_head">',
@@ -58,6 +67,20 @@ def test_timer_expressions_are_checked(engine, timer, message):
                       f'<bpmn:exclusiveGateway id="gw"')
     found = modeling.validate_diagram(engine, xml)
     assert any(p.element_id == "late" and message in p.message for p in found), found
+
+
+@pytest.mark.parametrize("timer", ["P3D", "PT2H", "2099-01-01T09:00:00", "workdays(5)", "workdays(rules.review_days)",
+                                   "due_at"])
+def test_sound_timers_pass(engine, timer):
+    xml = XML.replace('<bpmn:exclusiveGateway id="gw"',
+                      f'<bpmn:boundaryEvent id="late" name="超期" cancelActivity="false" attachedToRef="approve">'
+                      f'<bpmn:outgoing>f_late</bpmn:outgoing><bpmn:timerEventDefinition><bpmn:timeDate>{timer}'
+                      f'</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                      f'<bpmn:endEvent id="late_end"><bpmn:incoming>f_late</bpmn:incoming></bpmn:endEvent>'
+                      f'<bpmn:sequenceFlow id="f_late" sourceRef="late" targetRef="late_end" />'
+                      f'<bpmn:exclusiveGateway id="gw"')
+    found = [p for p in modeling.validate_diagram(engine, xml) if p.element_id == "late"]
+    assert found == [] or all("period" in p.message for p in found), found
 
 
 def test_malformed_xml_is_one_clear_problem(engine):
