@@ -58,9 +58,11 @@ def validate_diagram(engine, xml: bytes | str) -> list[Problem]:
         problems.extend(check(process))
     problems.extend(_check_timers(engine, process))
     try:
-        definitions.parse_diagram(definitions.normalise(xml), engine.allowed_calls(process_id))
+        parsed = definitions.parse_diagram(definitions.normalise(xml), engine.allowed_calls(process_id))
     except DefinitionError as exc:
         problems.append(Problem(exc.args[0], exc.element_id, exc.element_name))
+    else:  # what the diagram says that has no effect here (engine.camunda): shown, never silent
+        problems.extend(Problem(w.message, w.element_id, w.element_name, "warning") for w in parsed.warnings)
     return _unique(problems)
 
 

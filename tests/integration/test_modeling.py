@@ -135,3 +135,13 @@ def test_a_case_whose_completed_task_changed_or_current_task_vanished_stays(engi
         modeling.migrate_case(engine, case_id, changed_done.definition_id, ANALYST)
     with engine.uow() as uow:
         assert uow.session.get(Case, case_id).definition.version == 1
+
+
+def test_what_a_camunda_diagram_says_without_effect_is_a_warning_in_the_check(engine):
+    xml = XML.replace('<bpmn:userTask id="approve" name="数长审批" camunda:candidateGroups="dept_head">',
+                      '<bpmn:userTask id="approve" name="数长审批" camunda:candidateGroups="dept_head" '
+                      'camunda:asyncBefore="true" camunda:formKey="embedded:app:forms/approve.html">')
+    found = modeling.validate_diagram(engine, xml)
+    warnings = [p for p in found if p.severity == "warning" and p.element_id == "approve"]
+    assert {w.message.split("=")[0] for w in warnings} >= {"camunda:asyncBefore", "camunda:formKey"}, found
+    assert not [p for p in found if p.severity == "error"], found
