@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 _HEADER = struct.Struct("!I")
+STARTUP_SECONDS = 60.0  # a busy machine may take seconds to start a Python process
 MAX_FRAME = 64 * 1024 * 1024  # what a child may send back: task data of a sane case is far smaller
 
 
@@ -87,9 +88,13 @@ _CHEAP_NODES = (ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.If, ast.Pa
 
 def plainly_bounded(tree: ast.AST, functions: Mapping[str, Any]) -> bool:
     """True when ``tree`` (already checked by ``engine.spiff.script.check_script``) cannot run long:
-    straight-line code over names, constants and the procedure's functions."""
+    straight-line code over names, constants and the procedure's functions. In a script (several
+    statements) not even ``+`` or an f-string: ``a = a + a`` repeated doubles ``a`` at every line."""
+    script = isinstance(tree, ast.Module)
     for node in ast.walk(tree):
         if not isinstance(node, _CHEAP_NODES):
+            return False
+        if script and isinstance(node, (ast.BinOp, ast.JoinedStr)):
             return False
         if isinstance(node, ast.BinOp) and not isinstance(node.op, (ast.Add, ast.Sub)):
             return False
@@ -108,6 +113,29 @@ def plainly_bounded(tree: ast.AST, functions: Mapping[str, Any]) -> bool:
 # Methods whose cost is linear in the object they are called on.
 CHEAP_METHODS = frozenset({"get", "keys", "values", "items", "lower", "upper", "strip", "startswith",
                            "endswith", "isoformat", "date", "weekday", "isoweekday"})
+
+
+MAX_DATA_ITEMS = 1_000_000  # values in a case's task data, counted as they would be written out
+MAX_DATA_CHARS = 32 * 1024 * 1024  # characters of text in it
+
+
+def check_data_size(data: Any) -> None:
+    """Refuse task data that would be huge once written out: ``a = [a, a]`` repeated is small in
+    memory (shared references) and exponential as JSON. Counted without following a reference
+    twice into the budget's favour: every occurrence counts, as in the written form."""
+    items, chars, stack = 0, 0, [data]
+    while stack:
+        value = stack.pop()
+        items += 1
+        if isinstance(value, str):
+            chars += len(value)
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend(value)
+        if items > MAX_DATA_ITEMS or chars > MAX_DATA_CHARS:
+            raise BudgetExceeded("size", "the case's data would be too large to keep")
 
 
 # -- the parent's side ----------------------------------------------------------------------------
@@ -169,6 +197,11 @@ class _Child:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=_child_environment(), close_fds=True, cwd="/")
         self.budget = budget
+        # Starting Python and importing the checker is not the diagram's time: wait for the child
+        # to say it is ready before any budget starts counting.
+        if self.receive(time.monotonic() + STARTUP_SECONDS) != ("ready",):
+            self.kill()
+            raise BudgetExceeded("crash", "the script process did not start")
 
     def send(self, message) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -350,6 +383,7 @@ def child_main() -> None:  # pragma: no cover - runs in the child process (tests
         stdout.write(_HEADER.pack(len(data)) + data)
         stdout.flush()
 
+    write(("ready",))
     while True:
         _, mode, source, context, names, values, cpu = read()
         used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])

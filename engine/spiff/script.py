@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from .sandbox import POOL, Budget, BudgetExceeded, SandboxError, SandboxPool, plainly_bounded
+from .sandbox import POOL, Budget, BudgetExceeded, SandboxError, SandboxPool, check_data_size, plainly_bounded
 
 SAFE_BUILTINS: dict[str, Any] = {
     f.__name__: f for f in (
@@ -179,6 +179,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         code = self._compile(script, "exec")
         if not self._here(script, "exec", external_context):
             _, new = self._sandboxed("exec", script, context, external_context)
+            check_data_size(new)
             context.clear()
             context.update(new)
             return True
@@ -187,6 +188,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         for key in list(scope):
             if key == "__builtins__" or key in reserved or callable(scope[key]):
                 del scope[key]
+        if not self.in_process:  # the child's answer is measured by its parent
+            check_data_size(scope)
         context.clear()
         context.update(scope)
         return True

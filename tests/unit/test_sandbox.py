@@ -142,6 +142,17 @@ def test_after_a_kill_the_next_evaluation_works(pool):
     assert env(pool=pool).evaluate("sum(range(10))", {}) == 45
 
 
+@pytest.mark.parametrize("script", [
+    "a = [1]\n" + "a = [a, a]\n" * 40,        # tiny in memory, 2**40 values written out
+    "a = 'x' * 1000\n" + "a = a + a\n" * 40,   # doubling text: never run in process
+    "a = 'x'\n" + "a = f'{a}{a}'\n" * 40,
+])
+def test_data_that_would_explode_when_kept_is_a_budget_overrun(pool, script):
+    with pytest.raises(BudgetExceeded) as exc:
+        env(pool=pool).execute(script, {})
+    assert exc.value.kind in {"size", "memory", "cpu", "wall"}
+
+
 def test_deep_recursion_is_an_ordinary_error(pool):
     with pytest.raises(RecursionError):
         env(pool=pool).execute("def f(n):\n    return f(n + 1)\ny = f(0)", {})
@@ -216,6 +227,9 @@ def test_a_deadline_a_timer_function_returns_comes_back_whole(pool):
     ("not approved and len(items) > 0", True),
     ("a + b", True),
     ("f'{a} {b}'", True),
+    ("y = is_returned(decision)", True),
+    ("y = a + b", False),  # in a script + could double a value at every line
+    ("y = f'{a}{a}'", False),
     ("workdays(rules.share_reply_days)", True),
     ("a * b", False),
     ("a ** b", False),
@@ -227,7 +241,8 @@ def test_a_deadline_a_timer_function_returns_comes_back_whole(pool):
     ("unknown(x)", False),
 ])
 def test_only_plainly_bounded_code_runs_in_process(source, here):
-    assert plainly_bounded(ast.parse(source, mode="eval"), {"is_returned", "period_due", "workdays"}) is here
+    mode = "exec" if source.startswith("y =") else "eval"
+    assert plainly_bounded(ast.parse(source, mode=mode), {"is_returned", "period_due", "workdays"}) is here
 
 
 def test_shipped_diagrams_code_runs_in_process():
