@@ -23,10 +23,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from .errors import DefinitionError
 from .messages import msg
 from .spiff.juel import JuelError, is_juel, translate
+from .spiff.timers import is_cron, parse_cycle
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -78,6 +80,7 @@ def prepare(root) -> list[Warning]:
     _name_flows(root)
     _unconditional_gateway_flows(root)
     _refuse(root)
+    _receive_tasks_wait(root)
     warnings = _warnings(root)
     _standard_loop_data(root)
     _translate(root)
@@ -176,6 +179,29 @@ def _refuse(root) -> None:
                                "attach an interrupting timer")
         elif kind in ("messageEventDefinition", "signalEventDefinition"):
             _refuse_event(root, node, kind)
+    for node in root.iter(B + "timeCycle"):
+        _refuse_cycle(node)
+
+
+def _refuse_cycle(node) -> None:
+    """Quartz cron is refused (govflow counts cycles as ISO 8601 repetitions); a literal ``R/…`` must
+    parse. A cycle expression (``cycle(workdays(5))``, JUEL) is checked when it runs."""
+    text = (node.text or "").strip()
+    if is_cron(text):
+        raise _refused(node, "camunda.cron", "timeCycle {value} is a cron expression, which govflow does not "
+                       "evaluate; write an ISO 8601 repetition such as R/PT5M (every 5 minutes from when the "
+                       "timer is entered), R3/PT10M, or cycle(workdays(5)) for working days", value=text)
+    event = node.getparent().getparent() if node.getparent() is not None else None
+    if event is None or not _repeats(event):
+        raise _refused(node, "definition.cycle_timer", "a timeCycle repeats only on a non-interrupting boundary "
+                       "timer (cancelActivity=\"false\") or the timer start of an event sub-process "
+                       "(isInterrupting=\"false\"); use a timeDate or timeDuration here")
+    if text[:1] in "rR" and "/" in text:
+        try:
+            parse_cycle(text, datetime.now(timezone.utc))
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow's duration parser raises Exception
+            raise _refused(node, "camunda.cycle", "timeCycle {value}: {error}", value=text,
+                           error=str(exc)) from None
 
 
 def _refuse_task_with_code(node, kind: str) -> None:
@@ -205,6 +231,33 @@ def _refuse_script(node) -> None:
     if resource:
         raise _refused(node, "camunda.script_resource", "scriptTask camunda:resource={resource}: the script "
                        "must be written inside the diagram (bpmn:script)", resource=resource)
+
+
+def _repeats(event) -> bool:
+    """Where a cycle can fire more than once: a non-interrupting boundary event, or the start event of
+    a non-interrupting event sub-process."""
+    if _local(event) == "boundaryEvent":
+        return event.get("cancelActivity", "true") == "false"
+    parent = event.getparent()
+    return (_local(event) == "startEvent" and parent is not None and _local(parent) == "subProcess"
+            and parent.get("triggeredByEvent") == "true" and event.get("isInterrupting", "true") == "false")
+
+
+NEVER_SENT = "govflow_never_sent"
+
+
+def _receive_tasks_wait(root) -> None:
+    """A receive task without a message waits, as in Camunda (only its timer leads on): SpiffWorkflow
+    reads it as a none event and passes straight through. It gets a message nothing sends."""
+    tasks = [t for t in root.iter(B + "receiveTask")
+             if not t.get("messageRef") and t.find(B + "messageEventDefinition") is None]
+    if not tasks:
+        return
+    if not any(m.get("id") == NEVER_SENT for m in root.iter(B + "message")):
+        message = root.makeelement(B + "message", {"id": NEVER_SENT, "name": NEVER_SENT})
+        root.insert(0, message)
+    for task in tasks:
+        task.set("messageRef", NEVER_SENT)
 
 
 def _has_timer_way_out(root, activity) -> bool:

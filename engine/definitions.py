@@ -87,9 +87,6 @@ def _check_expressions(root, allowed_calls: set[str]) -> None:
         except ValueError as exc:
             raise DefinitionError(msg("model.timer_invalid", "invalid timer: {error}", error=str(exc)),
                                   *_element(node)) from None
-        if node.tag.endswith("timeCycle"):
-            raise DefinitionError(msg("definition.cycle_timer", "cycle timers are not supported; use a timeDate or "
-                                      "timeDuration"), *_element(node))
         _check_one(node, expression, "eval", allowed_calls)
 
 

@@ -47,8 +47,24 @@ class FormField:
         )
 
 
+class Variables(list):
+    """The form of a user task without ``camunda:formData`` (deployed since it is read so): no fields
+    to render, but, as in Camunda, the API may set case variables when completing it (``validate``
+    checks them against ``VARIABLE_LIMITS``). The pages show no field for it, so only the API and
+    the engine's callers can submit any."""
+
+
+VARIABLE_LIMITS = {"count": 50, "name": 100, "depth": 3, "items": 200, "bytes": 64 * 1024}
+# names the engine's own diagram functions take: task data may not hide them
+RESERVED = frozenset({"rules", "workdays", "remind_before", "extend_deadline", "cycle", "period_due",
+                      "period_reminder"})
+
+
 def fields_from_extensions(extensions: Mapping[str, Any] | None) -> list[FormField]:
-    return [FormField.from_dict(f) for f in (extensions or {}).get("form", [])]
+    fields = [FormField.from_dict(f) for f in (extensions or {}).get("form", [])]
+    if not fields and (extensions or {}).get("variables"):
+        return Variables()
+    return fields
 
 
 def check_definition(fields: Iterable[FormField]) -> list[str]:
@@ -84,6 +100,8 @@ def validate(fields: Iterable[FormField], data: Mapping[str, Any],
              dynamic_options: Mapping[str, Iterable[str]] | None = None,
              max_length: int = 10_000) -> dict[str, Any]:
     """Return the cleaned values, or raise InvalidForm with one message per bad field."""
+    if isinstance(fields, Variables):
+        return validate_variables(data, max_length)
     cleaned, errors = {}, {}
     for f in fields:
         if f.readonly:
@@ -183,3 +201,57 @@ def _apply_limits(f: FormField, value: Any, max_length: int) -> None:
             raise ValueError(msg("form.below_min", "at least {min}", min=v["min"]))
         if "max" in v and value > int(v["max"]):
             raise ValueError(msg("form.above_max", "at most {max}", max=v["max"]))
+
+
+def validate_variables(data: Mapping[str, Any], max_length: int = 10_000) -> dict[str, Any]:
+    """Case variables set by completing a user task without a form (Camunda's ``complete`` with
+    variables): names a diagram expression can read, plain JSON values (text, numbers, yes/no, null,
+    lists and maps of them), within ``VARIABLE_LIMITS`` and ``max_length`` characters per text."""
+    import json
+    limits = VARIABLE_LIMITS
+    errors: dict[str, Any] = {}
+    if len(data) > limits["count"]:
+        raise InvalidForm({"_": msg("form.too_many_variables", "at most {count} variables", count=limits["count"])})
+    cleaned = {}
+    for name, value in data.items():
+        key = str(name)[:100]
+        if (not isinstance(name, str) or not name.isidentifier() or name.startswith("_")
+                or len(name) > limits["name"] or name in RESERVED):
+            errors[key] = msg("form.bad_variable_name", "not a variable name a diagram can use")
+            continue
+        try:
+            cleaned[name] = _plain(value, max_length, limits["depth"])
+        except ValueError as exc:
+            errors[key] = exc.args[0]
+    if not errors and len(json.dumps(cleaned, ensure_ascii=False).encode("utf-8")) > limits["bytes"]:
+        errors["_"] = msg("form.variables_too_large", "the variables are too large: at most {size} bytes",
+                          size=limits["bytes"])
+    if errors:
+        raise InvalidForm(errors)
+    return cleaned
+
+
+def _plain(value: Any, max_length: int, depth: int) -> Any:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(msg("form.not_a_number", "must be a finite number"))
+        return value
+    if isinstance(value, str):
+        if len(value) > max_length:
+            raise ValueError(msg("form.too_long", "too long: at most {max_length} characters", max_length=max_length))
+        if CONTROL.search(value):
+            raise ValueError(msg("form.control_characters", "contains control characters"))
+        return value
+    if depth <= 0:
+        raise ValueError(msg("form.too_deep", "nested too deeply"))
+    if isinstance(value, (list, tuple)):
+        if len(value) > VARIABLE_LIMITS["items"]:
+            raise ValueError(msg("form.too_many_items", "at most {items} items", items=VARIABLE_LIMITS["items"]))
+        return [_plain(v, max_length, depth - 1) for v in value]
+    if isinstance(value, dict):
+        if len(value) > VARIABLE_LIMITS["items"] or not all(isinstance(k, str) and len(k) <= 100 for k in value):
+            raise ValueError(msg("form.bad_map", "a map of at most {items} text keys", items=VARIABLE_LIMITS["items"]))
+        return {k: _plain(v, max_length, depth - 1) for k, v in value.items()}
+    raise ValueError(msg("form.not_plain", "must be text, a number, yes/no, a list or a map"))

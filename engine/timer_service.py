@@ -269,6 +269,8 @@ def _affected_cases(engine, changed: set[date] | None) -> list[int]:
 
 
 def _crosses(meta: dict, changed: set[date]) -> bool:
+    if "start" not in meta or "due_date" not in meta:
+        return False  # not a working-day deadline (e.g. a calendar-time cycle's firing count)
     start, end = date.fromisoformat(meta["start"]), date.fromisoformat(meta["due_date"])
     return any(start < d <= end for d in changed)
 

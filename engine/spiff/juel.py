@@ -18,7 +18,9 @@ Mapping: ``a.b`` and ``a['b']`` give ``a['b']`` (task data are dicts), ``a[0]`` 
 floating point); ``%`` and ``mod`` give ``%``; ``empty x`` gives ``x in (None, '', [], {}, ())``
 (EL: null, or an empty string, map or collection; ``empty 0`` and ``empty false`` are false, so
 ``not x`` would be wrong); ``c ? a : b`` gives ``a if c else b``; ``x == null`` gives
-``x is None``; ``execution.getVariable('name')`` gives ``name``. A composite text
+``x is None``; ``execution.getVariable('name')`` gives ``name``; a variable named by a Python keyword
+(``${continue}``) gives its alias ``continue_``, which the script engine gives every expression's scope
+for each such key of the task data (``engine.spiff.script.keyword_aliases``). A composite text
 (``'user-${id}'``) gives ``'user-' + str(id)``.
 
 Known differences, as no coercion helpers are injected: EL coerces operands (``'5' == 5``,
@@ -36,7 +38,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-__all__ = ["JuelError", "is_juel", "translate"]
+__all__ = ["JuelError", "is_juel", "keyword_alias", "translate"]
 
 SUBSET = ("variables, properties a.b and a['b'], literals, arithmetic, comparisons, logic, "
           "empty, ?: and execution.getVariable('name')")
@@ -255,12 +257,20 @@ class _Lexer:
         return self._take("str", "".join(out), i + 1 - self.pos)
 
 
+def keyword_alias(name: str) -> str:
+    """The name a variable called by a Python keyword (``continue``) has in diagram expressions:
+    ``continue_`` (PEP 8's trailing underscore). ``engine.spiff.script`` gives an expression's scope
+    the alias of every such variable of the task data."""
+    return name + "_"
+
+
 def _check_name(text: str, pos: int, name: str) -> str:
-    """``name`` if it can stand as a Python variable in diagram expressions, else JuelError."""
+    """``name`` as a Python variable in diagram expressions (a keyword becomes its alias,
+    :func:`keyword_alias`), else JuelError."""
     if not name.isidentifier() or unicodedata.normalize("NFKC", name) != name:
         problem = "is not a valid Python name"
     elif keyword.iskeyword(name):
-        problem = "is a Python keyword"
+        return keyword_alias(name)
     elif name.startswith("_"):
         problem = "starts with '_', which diagram expressions may not use"
     else:

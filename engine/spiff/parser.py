@@ -20,10 +20,12 @@ from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser, CamundaEndEventParser, CamundaIntermediateCatchEventParser,
     CamundaIntermediateThrowEventParser, CamundaStartEventParser,
 )
-from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 
+from .events import InterruptingStartEvent, swap_cycle_joins
 from .loops import GovParallelMultiInstanceTask, GovSequentialMultiInstanceTask
 from .timers import (
     ClockCycleTimerEventDefinition, ClockDurationTimerEventDefinition, ClockTimeDateEventDefinition,
@@ -73,7 +75,14 @@ class TimerParserMixin:
 
 
 class GovStartEventParser(TimerParserMixin, CamundaStartEventParser):
-    pass
+    def create_task(self):
+        task = super().create_task()
+        parent = self.node.getparent()
+        if (parent is not None and parent.tag == BPMN_TAG_PREFIX + "subProcess"
+                and parent.get("triggeredByEvent") == "true" and self.node.get("isInterrupting", "true") != "false"
+                and type(task) is StartEvent):
+            task.__class__ = InterruptingStartEvent  # engine.spiff.events: SpiffWorkflow never interrupts
+        return task
 
 
 class GovEndEventParser(TimerParserMixin, CamundaEndEventParser):
@@ -116,13 +125,16 @@ class GovUserTaskParser(UserTaskParser):
                 self.task.input_item = TaskDataReference(self.task.output_item.bpmn_id)
 
     def parse_extensions(self, node=None):
+        fields = self.xpath(".//camunda:formData/camunda:formField")
         return {
+            # no camunda:formData: the API may set variables on completion, as in Camunda (engine.forms)
+            "variables": not self.xpath(".//camunda:formData"),
             "properties": super().parse_extensions(node),
             "candidate_groups": _split(self.attribute("candidateGroups", "camunda")),
             "candidate_users": _split(self.attribute("candidateUsers", "camunda")),
             "assignee": self.attribute("assignee", "camunda"),
             "form_key": self.attribute("formKey", "camunda"),
-            "form": [self._field(f) for f in self.xpath(".//camunda:formData/camunda:formField")],
+            "form": [self._field(f) for f in fields],
         }
 
     def _field(self, node) -> dict:
@@ -143,6 +155,16 @@ class GovUserTaskParser(UserTaskParser):
 
 
 BPMN_TAG_PREFIX = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+class AbstractTaskParser(CamundaTaskParser):
+    """A plain ``bpmn:task`` (abstract, no type) passes straight through, as in Camunda: SpiffWorkflow
+    makes it a manual task, so the case waited for a person on a task nobody is offered."""
+
+    def create_task(self):
+        task = super().create_task()
+        task.manual = False
+        return task
 
 
 class GovProcessParser(ProcessParser):
@@ -173,12 +195,19 @@ class GovParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (GovUserTaskParser, UserTask),
+        full_tag("task"): (AbstractTaskParser, NoneTask),
         full_tag("startEvent"): (GovStartEventParser, StartEvent),
         full_tag("endEvent"): (GovEndEventParser, EndEvent),
         full_tag("intermediateCatchEvent"): (GovIntermediateCatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (GovIntermediateThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (GovBoundaryEventParser, BoundaryEvent),
     }
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required)
+        if spec is not None:
+            swap_cycle_joins(spec)  # engine.spiff.events: a repeating timer's branches outlive it
+        return spec
 
     def add_bpmn_str(self, bpmn_str, filename=None):
         self.add_bpmn_xml(parse_xml_safely(bpmn_str), filename)

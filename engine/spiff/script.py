@@ -9,6 +9,7 @@ that is not plainly bounded runs in a child process under a CPU-time and memory 
 from __future__ import annotations
 
 import ast
+import keyword
 import time
 from dataclasses import replace
 from functools import lru_cache
@@ -17,6 +18,7 @@ from typing import Any, Callable, Mapping
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from .juel import keyword_alias
 from .sandbox import POOL, Budget, BudgetExceeded, SandboxError, SandboxPool, check_data_size, plainly_bounded
 
 SAFE_BUILTINS: dict[str, Any] = {
@@ -115,6 +117,14 @@ def _bounded(source: str, mode: str, names: frozenset[str]) -> bool:
     return plainly_bounded(ast.parse(source.strip(), mode=mode), names)
 
 
+def keyword_aliases(context: dict) -> dict:
+    """A JUEL variable named by a Python keyword (``${continue == true}``) is read in expressions
+    under its alias (``continue_``, ``engine.spiff.juel.keyword_alias``); a variable of that name the
+    data has already wins."""
+    return {keyword_alias(k): v for k, v in context.items()
+            if isinstance(k, str) and keyword.iskeyword(k) and keyword_alias(k) not in context}
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Evaluates expressions and runs scripts against task data with a fixed set of functions.
 
@@ -135,8 +145,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def _compile(self, source: str, mode: str):
         return _compiled(source, mode)
 
-    def _scope(self, context: dict, external_context: dict | None) -> dict:
+    def _scope(self, context: dict, external_context: dict | None, aliases: bool = False) -> dict:
         scope = dict(context)
+        if aliases:
+            scope.update(keyword_aliases(context))
         scope.update(self.functions)
         scope.update(external_context or {})
         scope["__builtins__"] = SAFE_BUILTINS
@@ -168,7 +180,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression, context, external_context=None):
         code = self._compile(expression, "eval")
         if self._here(expression, "eval", external_context):
-            return eval(code, self._scope(context, external_context))
+            return eval(code, self._scope(context, external_context, aliases=True))
         return self._sandboxed("eval", expression, context, external_context)[0]
 
     def execute(self, script, context, external_context=None):

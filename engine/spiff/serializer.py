@@ -23,6 +23,15 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    MessageEventDefinitionConverter as DefaultMessageEventDefinitionConverter,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as DefaultMessageEventDefinition
+
+from .events import CycleBoundaryEventJoin, InterruptingStartEvent
 from .loops import GovParallelMultiInstanceTask, GovSequentialMultiInstanceTask
 from .timers import (
     ClockCycleTimerEventDefinition, ClockDurationTimerEventDefinition, ClockTimeDateEventDefinition,
@@ -76,6 +85,10 @@ def _config() -> dict:
     config[BpmnWorkflow] = SharedSpecWorkflowConverter
     config[GovSequentialMultiInstanceTask] = MultiInstanceTaskConverter  # engine.spiff.loops
     config[GovParallelMultiInstanceTask] = MultiInstanceTaskConverter
+    config[InterruptingStartEvent] = config[StartEvent]  # engine.spiff.events
+    # a receive task's message (engine.camunda: one nothing sends) is SpiffWorkflow's plain one
+    config[DefaultMessageEventDefinition] = DefaultMessageEventDefinitionConverter
+    config[CycleBoundaryEventJoin] = config[BoundaryEventJoin]
     return config
 
 

@@ -257,3 +257,43 @@ def test_tabs_newlines_and_unicode_text_are_kept():
     from engine.forms import FormField, validate
     text = "第一行\n\t缩进 ‏RTL mark e\u0301 🙂"
     assert validate([FormField("note", "备注")], {"note": text}) == {"note": text}
+
+
+# -- a user task without camunda:formData: variables through the API (engine.forms.Variables) --------
+
+def test_a_task_without_form_data_takes_plain_variables_within_limits():
+    from engine.forms import Variables, fields_from_extensions, validate
+    fields = fields_from_extensions({"form": [], "variables": True})
+    assert isinstance(fields, Variables) and list(fields) == []
+    data = {"reviewer": "mary", "amount": 3, "ok": True, "note": None, "items": [1, {"a": "b"}]}
+    assert validate(fields, data) == data
+    assert fields_from_extensions({"form": []}) == [] and not isinstance(fields_from_extensions({"form": []}),
+                                                                         Variables)  # older versions
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"_secret": 1}, "_secret"),
+    ({"a-b": 1}, "a-b"),
+    ({"workdays": 1}, "workdays"),  # would hide a diagram function
+    ({"x": "a" * 10_001}, "x"),
+    ({"x": "a\x00b"}, "x"),
+    ({"x": [[[[1]]]]}, "x"),
+    ({"x": float("nan")}, "x"),
+    ({"x": object()}, "x"),
+    ({f"v{i}": i for i in range(51)}, "_"),
+    ({"x": ["a" * 9_000] * 10}, "_"),  # 90 kB in all
+])
+def test_variables_beyond_the_limits_are_refused(data, key):
+    from engine.errors import InvalidForm
+    from engine.forms import Variables, validate
+    with pytest.raises(InvalidForm) as refused:
+        validate(Variables(), data)
+    assert key in refused.value.errors
+
+
+def test_a_task_with_form_data_still_refuses_unknown_fields():
+    from engine.errors import InvalidForm
+    from engine.forms import fields_from_extensions, validate
+    fields = fields_from_extensions({"form": [{"id": "a", "type": "string"}], "variables": False})
+    with pytest.raises(InvalidForm):
+        validate(fields, {"a": "x", "b": "y"})
