@@ -194,6 +194,9 @@ def script_errors(where: str | None = None):
     except (GovflowError, SQLAlchemyError):
         raise
     except Exception as exc:  # noqa: BLE001 - diagram code may raise anything
+        database = _cause(exc, SQLAlchemyError)
+        if database is not None:
+            raise database from None  # the database failed, not the diagram: never an incident
         message = _script_message(exc)
         if where:
             message = msg("script.failed_at", "{step}: {error}", step=where, error=message)
@@ -211,9 +214,14 @@ def script_errors(where: str | None = None):
 
 def _budget_cause(exc: BaseException) -> BudgetExceeded | None:
     """The budget overrun behind ``exc``, however SpiffWorkflow wrapped it."""
+    return _cause(exc, BudgetExceeded)
+
+
+def _cause(exc: BaseException, kind: type):
+    """The exception of ``kind`` behind ``exc`` (itself, its wrapped exception, cause or context)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, BudgetExceeded):
+        if isinstance(exc, kind):
             return exc
         seen.add(id(exc))
         exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
