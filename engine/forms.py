@@ -55,9 +55,10 @@ class Variables(list):
 
 
 VARIABLE_LIMITS = {"count": 50, "name": 100, "depth": 3, "items": 200, "bytes": 64 * 1024}
-# names the engine's own diagram functions take: task data may not hide them
+# names the engine's own diagram functions take: task data may not hide them; and the variables the
+# engine sets when a case starts (who started it, its number): a person may not rewrite them
 RESERVED = frozenset({"rules", "workdays", "remind_before", "extend_deadline", "cycle", "period_due",
-                      "period_reminder"})
+                      "period_reminder", "initiator", "initiator_department", "case_number", "case_id"})
 
 
 def fields_from_extensions(extensions: Mapping[str, Any] | None) -> list[FormField]:

@@ -275,6 +275,8 @@ def test_a_task_without_form_data_takes_plain_variables_within_limits():
     ({"_secret": 1}, "_secret"),
     ({"a-b": 1}, "a-b"),
     ({"workdays": 1}, "workdays"),  # would hide a diagram function
+    ({"initiator": "admin"}, "initiator"),  # the engine's own: who started the case (assignees read it)
+    ({"case_id": 1}, "case_id"),
     ({"x": "a" * 10_001}, "x"),
     ({"x": "a\x00b"}, "x"),
     ({"x": [[[[1]]]]}, "x"),
