@@ -16,6 +16,7 @@ from . import forms
 from .context import actor, govflow
 from .errors import flash_refusal
 from .i18n import localise
+from .inputs import whole_number
 from .inputs import page_arg
 
 bp = Blueprint("grants", __name__, url_prefix="/grants")
@@ -111,9 +112,9 @@ def renewal_start_form():
 def renew_start(renew: str):
     """GET: the start form pre-filled from grant ``renew``; POST: start the renewing case."""
     engine, who = govflow(), actor()
-    if not renew.isdigit() or len(renew) > 9:
+    grant_id = whole_number(renew)
+    if grant_id is None:
         abort(404)
-    grant_id = int(renew)
     try:
         if request.method == "GET":
             renewal = grant_service.renewal_start_form(engine, grant_id, who)

@@ -2,18 +2,24 @@
 
 * every ``<int:…>`` in a URL is an id the databases can hold (1 … 2,147,483,647, PostgreSQL's
   ``integer``): a larger one is a 404 like any unknown id, never a 500;
-* ``?page=`` is clamped to 1 … 100,000;
+* ``?page=`` is clamped to 1 … 100,000, and ids in forms and queries are read by
+  ``whole_number``;
 * a JSON body is checked before it is parsed, and before any token, log-in or rate limit is
   looked at: at most ``MAX_JSON_DEPTH`` levels of nesting and numbers of at most
   ``MAX_NUMBER_DIGITS`` characters, else 400 saying which (Python's parser would recurse or refuse
-  a 5,000-digit integer with a 500).
+  a 5,000-digit integer with a 500);
+* a NUL character in a query string or a form field is a 400, in a URL segment a 404 like any
+  unknown id (PostgreSQL's text cannot hold one: the log-in name, the inbox's filters, a comment, a
+  task id reached it as a 500; found by tools/attack.py). The procedures' forms and the API's
+  fields refuse the other control characters with a message of their own.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-from flask import abort, request
+from flask import Request as FlaskRequest, abort, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1
@@ -31,10 +37,35 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def whole_number(text: str | None, maximum: int = MAX_ID) -> int | None:
+    """``text`` as a whole number of ASCII digits up to ``maximum`` (an id a row can have), else
+    None: ``str.isdigit()`` alone lets "²" through to ``int()`` (a ValueError) and 10**20 through to
+    the database (SQLite's OverflowError, PostgreSQL's out of range), both 500s (tools/attack.py)."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
 def page_arg(name: str = "page") -> int:
     """The page number of a listing: 1 … ``MAX_PAGE`` whatever the query says."""
     value = request.args.get(name, 1, type=int) or 1
     return min(max(1, value), MAX_PAGE)
+
+
+def _has_nul(pairs) -> bool:
+    return any("\x00" in key or (isinstance(value, str) and "\x00" in value) for key, value in pairs)
+
+
+class Request(FlaskRequest):
+    """Flask's request, refusing a form with a NUL character in a field's name or value (400) when
+    the form is read, so that the views that raise the body limit first still do."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        if _has_nul(self.form.items(multi=True)):
+            raise BadRequest("a form field holds a NUL character")
 
 
 class JsonShapeError(ValueError):
@@ -82,8 +113,16 @@ def check_json_shape(body: bytes, max_depth: int = MAX_JSON_DEPTH, max_digits: i
 
 
 def init_app(app) -> None:
-    """Register the bounded id converter (before any route) and the JSON check."""
+    """Register the bounded id converter (before any route), the NUL checks and the JSON check."""
     app.url_map.converters["int"] = IdConverter
+    app.request_class = Request
+
+    @app.before_request
+    def no_nul():
+        if _has_nul((request.view_args or {}).items()):
+            abort(404)
+        if _has_nul(request.args.items(multi=True)):
+            abort(400, "a NUL character in the query string")
 
     @app.before_request
     def json_shape():

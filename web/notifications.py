@@ -9,7 +9,7 @@ from engine.verbs import accounts as verbs
 from engine.views import accounts as views
 
 from .context import actor, govflow, safe_next
-from .inputs import page_arg
+from .inputs import page_arg, whole_number
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PER_PAGE = 30
@@ -41,7 +41,8 @@ def index():
 
 @bp.post("/read")
 def mark_read():
-    """Mark one notification (``id``) or all of mine read."""
-    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()] or None
+    """Mark one notification (``id``) or, without one, all of mine read (an id none has: none)."""
+    given = request.form.getlist("id")
+    ids = [n for n in map(whole_number, given) if n is not None] if given else None
     verbs.mark_notifications_read(govflow(), actor(), ids)
     return redirect(safe_next(request.form.get("next"), url_for("notifications.index")))

@@ -88,7 +88,8 @@ def new_rule_set():
     periods: dict[str, object] = {}
     for field, text in values.items():
         if field.startswith(PERIOD_PREFIX):  # the engine refuses what is not a whole number
-            periods[field[len(PERIOD_PREFIX):]] = int(text) if text.strip().isdigit() else text.strip()
+            number = text.strip()  # ASCII digits only: int() refuses "²", which isdigit() accepts
+            periods[field[len(PERIOD_PREFIX):]] = int(number) if number.isascii() and number.isdigit() else number
     try:
         added = verbs.add(engine, actor(), values["name"], effective_from=_date(values["effective_from"]),
                           title=values["title"], document=values["document"], periods=periods,

@@ -13,6 +13,7 @@ from engine.views import modeler as views
 from ..context import actor, govflow
 from ..errors import flash_refusal
 from ..i18n import localise
+from ..inputs import whole_number
 from . import bp
 
 DIFF_FIELDS = {"@name": _l("name"), "type": _l("element type"), "@candidateGroups": _l("candidate groups"),
@@ -36,8 +37,7 @@ def versions(process_id: str):
 
 
 def _number(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.args.get(name, ""))
 
 
 @bp.post("/<process_id>/cases/<int:case_id>/migrate")
@@ -45,7 +45,7 @@ def migrate(process_id: str, case_id: int):
     """Move one running case to the newest version, when the report says it can."""
     target = request.form.get("target", "")
     try:
-        moved = verbs.migrate_case(govflow(), actor(), process_id, case_id, int(target) if target.isdigit() else None)
+        moved = verbs.migrate_case(govflow(), actor(), process_id, case_id, whole_number(target))
     except NotFound:
         raise
     except verbs.NewerVersionDeployed:
