@@ -177,7 +177,9 @@ class County:
             self.url = f"sqlite:///{workdir / 'govflow.sqlite3'}"
         self.env = dict(os.environ, GOVFLOW_DATABASE_URL=self.url, GOVFLOW_SECRET_KEY=secrets.token_urlsafe(32),
                         GOVFLOW_AUDIT_KEY=secrets.token_urlsafe(40), GOVFLOW_INSTANCE_PATH=str(workdir / "instance"),
-                        GOVFLOW_ATTACHMENT_DIR=str(workdir / "attachments"), PYTHONUNBUFFERED="1")
+                        GOVFLOW_ATTACHMENT_DIR=str(workdir / "attachments"), PYTHONUNBUFFERED="1",
+                        # this work tree's code in the server and the CLI, whatever the venv's install points at
+                        PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
         self.env.pop("GOVFLOW_ENV", None)  # a production-like process: the key is the one given
         self.env.pop("GOVFLOW_METRICS_TOKEN", None)
         self.tokens: dict[str, str] = {}

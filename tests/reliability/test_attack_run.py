@@ -155,10 +155,15 @@ NUMBERS = [str(10**20), "²", "١٢"]  # beyond any id; a digit int() refuses; A
 @pytest.mark.parametrize("number", NUMBERS)
 def test_numbers_in_forms_and_queries_beyond_an_id_or_not_ascii_are_refused_never_a_500(staff, engine, number):
     """Found by the attack run: POST /notifications/read with id=10**20 was a 500 on both databases
-    (SQLite OverflowError, PostgreSQL out of range); str.isdigit() also lets "²" through to int()."""
+    (SQLite OverflowError, PostgreSQL out of range); str.isdigit() also let "²" through to int() in
+    the modeler's versions and migration, the grant renewal and the rule-set form."""
+    from engine.procedures import load_procedures
     from tests.e2e.conftest import start_case
     case_id = start_case(engine)
+    # the grant renewal's pre-filled start page answers in front of /start/share_application?renew=
+    engine.procedures["share_application"] = load_procedures("workflows")["share_application"]
     answers = {
+        "renewal": staff["clerk"].get(f"/start/share_application?renew={number}"),
         "notifications": staff["clerk"].post("/notifications/read", {"id": number}),
         "versions": staff["analyst"].get(f"/modeler/review_loop/versions?old={number}&new={number}"),
         "migrate": staff["analyst"].post(f"/modeler/review_loop/cases/{case_id}/migrate", {"target": number}),
