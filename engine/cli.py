@@ -31,22 +31,29 @@ def init_db(config: Config) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--by", default="system:deploy", help="who deploys (recorded in the audit trail)")
+@click.option("--force", is_flag=True, help="deploy each file over a newer version an analyst deployed, and "
+              "make a file identical to an older version the newest again")
+@click.option("--seed", is_flag=True, help="deploy only processes that have no version at all (`make run`)")
 @click.pass_obj
-def deploy(config: Config, paths: tuple[Path, ...], by: str) -> None:
-    """Deploy BPMN files (or folders of them); unchanged content is a no-op."""
+def deploy(config: Config, paths: tuple[Path, ...], by: str, force: bool, seed: bool) -> None:
+    """Deploy BPMN files (or folders of them). A file that is already a version of its process
+    deploys nothing; a file never replaces a newer version an analyst deployed unless --force (it is
+    reported, and the other files go on). Exit status 1 when a file was malformed (the others are
+    deployed all the same)."""
     from .verbs.definitions import install
+    if force and seed:
+        raise click.UsageError("--force and --seed exclude each other")
     engine = build_engine(config)
     failed = False
     for path in (paths or (config.bpmn_dir,)):
         for file in sorted(path.glob("*.bpmn")) if path.is_dir() else [path]:
             try:
-                result = install(engine, file.read_bytes(), by)
-            except GovflowError as exc:
+                result = install(engine, file.read_bytes(), by, force=force, seed=seed)
+            except (GovflowError, OSError, ValueError) as exc:  # a malformed or unreadable file
                 failed = True
                 click.echo(f"{file}: REFUSED: {exc}", err=True)
                 continue
-            state = "deployed as" if result.created else "unchanged,"
-            click.echo(f"{file.name}: {result.process_id} {state} version {result.version}")
+            click.echo(f"{file.name}: {result.note()}")
     sys.exit(1 if failed else 0)
 
 

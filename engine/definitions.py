@@ -111,13 +111,62 @@ def _check_forms(bundle: SpecBundle) -> None:
                     raise DefinitionError("; ".join(problems), task_spec.bpmn_id, task_spec.bpmn_name)
 
 
+@dataclass(frozen=True)
+class Starters:
+    """Who a diagram says may start its process: ``camunda:candidateStarterGroups`` (roles) and
+    ``camunda:candidateStarterUsers`` (logins) on its executable ``bpmn:process``, comma-separated."""
+
+    groups: frozenset[str] = frozenset()
+    users: frozenset[str] = frozenset()
+
+    @property
+    def declared(self) -> bool:
+        return bool(self.groups or self.users)
+
+    def admit(self, login: str, roles: frozenset[str] | set[str]) -> bool:
+        return login in self.users or bool(self.groups & set(roles))
+
+
+def _names(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def starters_of(xml: bytes | str) -> Starters:
+    """The candidate starters a diagram declares (none: an empty ``Starters``)."""
+    try:
+        root = parse_xml_safely(normalise(xml))
+        process = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)
+    except UnsafeXml:
+        return Starters()
+    return starters_of_process(process[0]) if len(process) == 1 else Starters()
+
+
+def starters_of_process(process) -> Starters:
+    """The candidate starters on a parsed ``bpmn:process`` element."""
+    camunda = "{%s}" % NS["camunda"]
+    return Starters(_names(process.get(camunda + "candidateStarterGroups")),
+                    _names(process.get(camunda + "candidateStarterUsers")))
+
+
 class DefinitionCache:
-    """Parsed specs per definition version: parsed once per process, never per request."""
+    """Parsed specs per definition version: parsed once per process, never per request; and the
+    candidate starters of each version, read once from its stored diagram."""
 
     def __init__(self, serializer: CaseSerializer):
         self._serializer = serializer
         self._bundles: dict[int, SpecBundle] = {}
+        self._starters: dict[int, Starters] = {}
         self._lock = threading.Lock()
+
+    def starters(self, session: Session, definition_id: int) -> Starters:
+        """The candidate starters of a definition version (its diagram is read once per version)."""
+        found = self._starters.get(definition_id)
+        if found is None:
+            xml = session.scalar(sa.select(DefinitionVersion.xml).where(DefinitionVersion.id == definition_id))
+            found = starters_of(xml or "")
+            with self._lock:
+                found = self._starters.setdefault(definition_id, found)
+        return found
 
     def get(self, session: Session, definition_id: int) -> SpecBundle:
         bundle = self._bundles.get(definition_id)
@@ -156,10 +205,30 @@ def peek_process_id(raw: bytes) -> str:
         return ""
 
 
+def latest_id(session: Session, process_id: str) -> int | None:
+    """The id of the newest version of ``process_id`` (None when none is deployed)."""
+    return session.scalar(sa.select(DefinitionVersion.id).where(DefinitionVersion.process_id == process_id)
+                          .order_by(DefinitionVersion.version.desc()).limit(1))
+
+
+def with_content(session: Session, process_id: str, xml: bytes) -> DefinitionVersion | None:
+    """The newest version of ``process_id`` whose content is exactly ``xml`` (None when none is)."""
+    return session.scalars(sa.select(DefinitionVersion).where(
+        DefinitionVersion.process_id == process_id, DefinitionVersion.content_hash == content_hash(xml))
+        .order_by(DefinitionVersion.version.desc()).limit(1)).first()
+
+
+def by_person(login: str) -> bool:
+    """Whether a version was deployed by a person (an analyst), not by the installation itself
+    (``system:*``: the bootstrap, ``govflow deploy``, fixtures)."""
+    return not login.startswith("system:")
+
+
 def add_version(session: Session, parsed: ParsedDiagram, raw: bytes, serializer: CaseSerializer,
                 deployed_by: str, now) -> tuple[DefinitionVersion, bool]:
     """Store a parsed diagram as its process's next version, or return the newest version unchanged
-    (and False) when its content is identical. The caller records the audit and commits."""
+    (and False) when its content is identical. The caller records the audit and commits (and has
+    decided beforehand whether content identical to an older version deploys: ``with_content``)."""
     current = latest(session, parsed.process_id)
     digest = content_hash(raw)
     if current is not None and current.content_hash == digest:

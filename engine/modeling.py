@@ -82,6 +82,11 @@ def _name(node) -> str | None:
 def _check_roles(process) -> list[Problem]:
     from .domain.org import ROLES
     problems = []
+    starters = definitions.starters_of_process(process)
+    for group in sorted(starters.groups - ROLES.keys()):
+        problems.append(Problem(msg("model.unknown_starter_role", "unknown role {role!r} among who may start the "
+                                    "process (candidate starter groups); known: {known}", role=group,
+                                    known=", ".join(ROLES)), process.get("id"), _name(process)))
     for task in process.iter(BPMN + "userTask"):
         groups = [g.strip() for g in (task.get("{%s}candidateGroups" % NS["camunda"]) or "").split(",") if g.strip()]
         users = task.get("{%s}candidateUsers" % NS["camunda"]) or task.get("{%s}assignee" % NS["camunda"])

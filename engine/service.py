@@ -173,12 +173,22 @@ class Engine:
         self.runner.advance(uow, case, workflow, bundle, actor)
         return case.id
 
-    def may_start(self, process_id: str, actor: Actor) -> bool:
-        """Who may start which procedure is declared by its module (START_ROLES)."""
+    def may_start(self, process_id: str, actor: Actor, session=None) -> bool:
+        """Who may start a procedure: its module's START_ROLES where it declares them ("public":
+        anyone); else the diagram's ``camunda:candidateStarterGroups`` (roles) and
+        ``camunda:candidateStarterUsers`` (logins) on its newest version; else administrators only.
+        Reads the newest version in ``session`` (else in a unit of work of its own)."""
         proc = self.procedures.get(process_id)
-        if proc is None or proc.start_roles is None:
-            return True
-        return "public" in proc.start_roles or bool(actor.roles & proc.start_roles)
+        if proc is not None and proc.start_roles is not None:
+            return "public" in proc.start_roles or bool(actor.roles & proc.start_roles)
+        if session is None:
+            with self.uow() as uow:
+                return self.may_start(process_id, actor, uow.session)
+        newest = definitions.latest_id(session, process_id)
+        starters = self.definitions.starters(session, newest) if newest is not None else definitions.Starters()
+        if starters.declared:
+            return starters.admit(actor.username, actor.roles)
+        return "admin" in actor.roles
 
     def start_form(self, process_id: str, actor: Actor) -> tuple[list[forms.FormField], dict]:
         """The procedure's start form and the case-dependent options of its enum fields."""
@@ -193,7 +203,7 @@ class Engine:
     def validate_start(self, uow: UnitOfWork, proc: Procedure, actor: Actor, data: dict) -> dict:
         """Who may start, the start form and the procedure's own checks, inside the caller's unit of work;
         return the cleaned data (a renewal adds fields the form does not have after this)."""
-        if not self.may_start(proc.process_id, actor):
+        if not self.may_start(proc.process_id, actor, uow.session):
             raise PermissionDenied(msg("process.may_not_start", "you may not start this procedure"))
         if not proc.start_form:
             return data

@@ -7,7 +7,7 @@ well-formed BPMN 2.0 XML within the size limit: every upload and save goes throu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -32,6 +32,27 @@ class DefinitionDraft(Base):
     xml: Mapped[str] = mapped_column(sa.Text, deferred=True)
     saved_by: Mapped[str] = mapped_column(sa.String(200))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DraftConflict(GovflowError):
+    """Someone saved (or deployed, or deleted) the draft after the revision a save was made from:
+    the save is refused, never a silent last-save-wins. ``saved_by``/``saved_at``: the draft's
+    current save (None when it is gone)."""
+
+    code = "conflict"
+
+    def __init__(self, draft_id: int, saved_by: str | None = None, saved_at: datetime | None = None,
+                 revision: str = ""):
+        self.draft_id, self.saved_by, self.saved_at, self.revision = draft_id, saved_by, saved_at, revision
+        if saved_by is None:
+            message = msg("drafts.conflict_gone", "this draft was deployed or deleted after you opened it; yours "
+                          "was not saved")
+        else:
+            from ..calendar import BEIJING
+            when = saved_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+            message = msg("drafts.conflict", "{login} saved this draft at {time}, after you opened it; yours was "
+                          "not saved", login=saved_by, time=when)
+        super().__init__(message)
 
 
 class DiagramRejected(GovflowError):
@@ -85,9 +106,25 @@ def read_diagram(raw: bytes | str) -> DiagramHead:
     return DiagramHead(text, process_id[:200], name)
 
 
+def revision_of(draft: DefinitionDraft) -> str:
+    """A draft's revision: the instant of its last save, to the microsecond, which every save moves
+    forward (``save_draft``), so that it names one save. The modeler sends it back with a save."""
+    return draft.saved_at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def check_revision(session: Session, draft_id: int, revision: str) -> DefinitionDraft | None:
+    """Lock the draft and check it is still at ``revision`` (``DraftConflict`` when someone saved
+    it since); None when it is gone."""
+    draft = session.get(DefinitionDraft, draft_id, with_for_update=True, populate_existing=True)
+    if draft is not None and revision_of(draft) != revision:
+        raise DraftConflict(draft_id, draft.saved_by, draft.saved_at, revision_of(draft))
+    return draft
+
+
 def save_draft(uow: UnitOfWork, draft_id: int | None, raw: bytes | str, name: str, login: str,
-               now: datetime) -> DefinitionDraft:
-    """Create a draft or overwrite one; the name defaults to the process's name or id."""
+               now: datetime, revision: str | None = None) -> DefinitionDraft:
+    """Create a draft or overwrite one; the name defaults to the process's name or id. Over a draft,
+    with a ``revision`` the draft must still be at it (and exist): else ``DraftConflict``."""
     head = read_diagram(raw)
     name = " ".join((name or "").split())[:MAX_NAME] or head.name or head.process_id or "未命名流程"
     if draft_id is None:
@@ -95,9 +132,16 @@ def save_draft(uow: UnitOfWork, draft_id: int | None, raw: bytes | str, name: st
         uow.session.add(draft)
         uow.session.flush()
     else:
-        draft = get_draft(uow.session, draft_id)
+        if revision is None:
+            draft = get_draft(uow.session, draft_id)
+        else:
+            draft = check_revision(uow.session, draft_id, revision)
+            if draft is None:
+                raise DraftConflict(draft_id)
+        # Every save moves the revision forward, even within one tick of the clock.
+        later = max(now, draft.saved_at + timedelta(microseconds=1))
         draft.process_id, draft.name, draft.xml, draft.saved_by, draft.saved_at = \
-            head.process_id, name, head.xml, login, now
+            head.process_id, name, head.xml, login, later
     uow.record(audit.Entry(now, login, "definition_draft_saved", summary={
         "draft_id": draft.id, "process_id": draft.process_id, "name": draft.name}))
     return draft

@@ -61,6 +61,9 @@ class Diagram:
     name: str
     version: int | None = None
     draft_id: int | None = None
+    revision: str = ""  # a draft's revision, which a save over it names (engine.domain.drafts)
+    saved_by: str = ""  # a draft's last save
+    saved_at: datetime | None = None
 
 
 def _version(row: DefinitionVersion) -> ProcessVersion:
@@ -95,7 +98,8 @@ def diagram(engine, *, draft_id: int | None = None, process_id: str = "", versio
     with engine.uow() as uow:
         if draft_id is not None:
             draft = drafts.get_draft(uow.session, draft_id)
-            return Diagram(draft.xml, draft.process_id, draft.name, draft_id=draft.id)
+            return Diagram(draft.xml, draft.process_id, draft.name, draft_id=draft.id,
+                           revision=drafts.revision_of(draft), saved_by=draft.saved_by, saved_at=draft.saved_at)
         row = _version_row(uow.session, process_id, version)
         return Diagram(row.xml, row.process_id, row.name, version=row.version)
 
@@ -198,7 +202,7 @@ def startable(engine, actor: Actor) -> list[ProcessVersion]:
     """The newest version of every deployed procedure ``actor`` may start."""
     with engine.uow() as uow:
         deployed = definitions.list_latest(uow.session)
-        return [_version(d) for d in deployed if engine.may_start(d.process_id, actor)]
+        return [_version(d) for d in deployed if engine.may_start(d.process_id, actor, uow.session)]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def revision(page: str) -> str:
+    """The draft's revision the editor page carries (sent back with a save)."""
+    return re.search(r'name="revision" value="([^"]*)"', page).group(1)
+
+
 def audit(engine, action: str) -> list[tuple[str, dict]]:
     with engine.uow() as uow:
         return [(r.actor, json.loads(r.summary or "null")) for r in uow.session.scalars(
@@ -139,7 +144,9 @@ def test_drafts_are_saved_loaded_overwritten_downloaded_and_deleted(me, engine):
     page = text(me.get("/modeler/edit?draft=1"))
     assert "草稿已保存" in page and 'value="我的 草稿"' in page and 'name="draft_id" value="1"' in page
     assert "数长审批" in page
-    me.post("/modeler/drafts", {"xml": RENAMED, "name": "我的 草稿", "draft_id": "1"})
+    saved = me.post("/modeler/drafts", {"xml": RENAMED, "name": "我的 草稿", "draft_id": "1",
+                                        "revision": revision(page)})
+    assert saved.status_code == 302
     with engine.uow() as uow:
         [draft] = uow.session.scalars(sa.select(DefinitionDraft)).all()
         assert (draft.process_id, draft.saved_by, "数长审核" in draft.xml) == ("review_loop", "analyst", True)
@@ -151,6 +158,47 @@ def test_drafts_are_saved_loaded_overwritten_downloaded_and_deleted(me, engine):
     assert "草稿已删除：我的 草稿" in text(me.get("/modeler/"))
     assert [a for a, _ in audit(engine, "definition_draft_saved")] == ["analyst", "analyst"]
     assert audit(engine, "definition_draft_deleted")[0][1]["draft_id"] == 1
+
+
+def test_the_second_of_two_analysts_saving_one_draft_is_shown_the_conflict(me, engine, clock, as_person):
+    with engine.uow() as uow:
+        dept = org.department_by_code(uow.session, AUTHORITY)
+        org.create_person(uow.session, "analyst2", "孙建模", dept, {"analyst"}, PASSWORD, clock.now())
+        uow.commit()
+    other = as_person("analyst2")
+    me.post("/modeler/drafts", {"xml": XML, "name": "审批流程"})
+    mine, theirs = text(me.get("/modeler/edit?draft=1")), text(other.get("/modeler/edit?draft=1"))
+    assert revision(mine) == revision(theirs) != ""
+    first = me.post("/modeler/drafts", {"xml": RENAMED, "name": "审批流程", "draft_id": "1",
+                                        "revision": revision(mine)})
+    assert first.status_code == 302
+    late = XML.replace("结束", "办结")
+    second = other.post("/modeler/drafts", {"xml": late, "name": "审批流程", "draft_id": "1",
+                                            "revision": revision(theirs)})
+    assert second.status_code == 409
+    page = text(second)
+    assert "未保存：草稿已被他人改动" in page and 'id="draft-conflict"' in page
+    assert "analyst 于 2026-03-02 09:00:00 保存了此草稿" in page  # who and when
+    assert "办结" in page and 'data-unsaved="yes"' in page  # their own diagram, kept on the page
+    assert 'href="/modeler/edit?draft=1" id="conflict-reload"' in page  # reload the other's version
+    assert 'formaction="/modeler/drafts?copy=1"' in page  # or save theirs as a new draft
+    assert revision(page) == revision(theirs)  # saving over it again is refused again: never last-save-wins
+    assert other.post("/modeler/drafts", {"xml": late, "draft_id": "1", "revision": revision(page)}).status_code == 409
+    assert other.post("/modeler/drafts", {"xml": late, "draft_id": "1"}).status_code == 409  # no revision: none
+    with engine.uow() as uow:
+        [draft] = uow.session.scalars(sa.select(DefinitionDraft)).all()
+        assert (draft.saved_by, "数长审核" in draft.xml) == ("analyst", True)
+    assert other.post("/modeler/deploy", {"xml": late, "draft_id": "1", "revision": revision(theirs)}).status_code == 409
+    assert versions_of(engine) == [(1, "system:deploy")]
+    copy = other.post("/modeler/drafts?copy=1", {"xml": late, "name": "审批流程（孙）", "draft_id": "1",
+                                                 "revision": revision(page)})
+    assert copy.status_code == 302 and copy.headers["Location"] == "/modeler/edit?draft=2"
+    with engine.uow() as uow:
+        saved = {d.id: (d.saved_by, d.name) for d in uow.session.scalars(sa.select(DefinitionDraft))}
+    assert saved == {1: ("analyst", "审批流程"), 2: ("analyst2", "审批流程（孙）")}
+    reloaded = text(other.get("/modeler/edit?draft=1"))  # or reload theirs and save over it
+    assert other.post("/modeler/drafts", {"xml": late, "draft_id": "1",
+                                          "revision": revision(reloaded)}).status_code == 302
 
 
 def test_a_draft_that_is_not_a_diagram_is_refused_and_the_text_kept(me, engine):

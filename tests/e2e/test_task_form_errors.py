@@ -33,7 +33,8 @@ CHECK = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_read_only_fields_keep_their_values_after_a_validation_error(as_person, engine):
-    engine.procedures["record_check"] = Procedure("record_check", resolve_department=None)
+    engine.procedures["record_check"] = Procedure("record_check", resolve_department=None,
+                                                  start_roles=frozenset({"provider_clerk"}))
     engine.deploy(CHECK)
     case_id = engine.start_case("record_check", actor("clerk.a"), {"record_ref": "户籍地址 21 号"})
     task_id = open_task(engine, case_id)

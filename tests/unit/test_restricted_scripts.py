@@ -253,7 +253,7 @@ def calc_procedure() -> Procedure:
     return Procedure("calc", {
         "divide": lambda ctx, a, b: a / b,
         "lookup": lambda ctx, n: {1: "一", 2: "二", 4: "四", 5: "五"}[n],
-    })
+    }, start_roles=frozenset({"clerk"}))
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def edit():
     if request.args.get("draft") or request.args.get("process"):
         found = _diagram(request.args.get("process", ""))
         return _editor(found.xml, draft_id=found.draft_id, name=found.name, process_id=found.process_id,
-                       version=found.version)
+                       version=found.version, revision=found.revision)
     return _editor(BLANK.format(key=secrets.token_hex(4), name=escape(_("New procedure")), start=escape(_("Start"))))
 
 
@@ -62,12 +62,19 @@ def validate():
 
 @bp.post("/drafts")
 def save_draft():
-    """Save the diagram as a new draft or over the draft it was opened from."""
-    raw, draft_id, name = _posted_xml(), _draft_id(), request.form.get("name", "")
+    """Save the diagram as a new draft or over the draft it was opened from, which must still be at
+    the revision the page was given (else the conflict, shown in the editor with what was posted);
+    ``?copy=1``: as a new draft whatever it was opened from."""
+    raw, draft_id, name, revision = _posted_xml(), _draft_id(), request.form.get("name", ""), _revision()
+    if request.args.get("copy"):
+        draft_id = revision = None
     try:
-        saved = verbs.save_draft(govflow(), actor(), draft_id, raw, name)
+        saved = verbs.save_draft(govflow(), actor(), draft_id, raw, name, revision)
     except verbs.DiagramRejected as exc:
-        return _refused(raw, draft_id, name, [checks.problem(localise(str(exc)), None, None, "error")], "")
+        return _refused(raw, draft_id, name, [checks.problem(localise(str(exc)), None, None, "error")], "",
+                        revision)
+    except verbs.DraftConflict as exc:
+        return _conflict(raw, draft_id, name, revision, exc)
     flash(_("Draft saved: %(name)s", name=saved.name), "success")
     return redirect(url_for("modeler.edit", draft=saved.id))
 
@@ -102,19 +109,22 @@ def upload():
 def deploy():
     """Deploy the posted diagram (or a stored draft as it is) when validation finds no error."""
     draft_id, name = _draft_id(), request.form.get("name", "")
-    raw = _posted_xml()
-    if not raw.strip() and draft_id is not None:
-        raw = views.diagram(govflow(), draft_id=draft_id).xml.encode("utf-8")
+    raw, revision = _posted_xml(), _revision()
+    if not raw.strip() and draft_id is not None:  # the stored draft as it is: checked only against a revision sent
+        stored = views.diagram(govflow(), draft_id=draft_id)
+        raw, revision = stored.xml.encode("utf-8"), request.form.get("revision") or None
     report = checks.check(govflow(), raw)
     if report.errors:
         return _refused(raw, draft_id, name, report.problems,
-                        _("Not deployed: %(summary)s", summary=checks.summary(report)))
+                        _("Not deployed: %(summary)s", summary=checks.summary(report)), revision)
     try:
-        result = verbs.deploy(govflow(), actor(), raw, draft_id)
+        result = verbs.deploy(govflow(), actor(), raw, draft_id, revision)
+    except verbs.DraftConflict as exc:
+        return _conflict(raw, draft_id, name, revision, exc, deploying=True)
     except GovflowError as exc:
         problem = checks.problem(localise(str(exc)), getattr(exc, "element_id", None),
                                  getattr(exc, "element_name", None), "error")
-        return _refused(raw, draft_id, name, [problem], _("Not deployed."))
+        return _refused(raw, draft_id, name, [problem], _("Not deployed."), revision)
     if result.created:
         flash(_("Deployed %(process)s as version %(version)s. New cases start on it; running cases stay on "
                 "their version.", process=result.process_id, version=result.version), "success")
@@ -124,10 +134,22 @@ def deploy():
     return redirect(url_for("modeler.versions", process_id=result.process_id))
 
 
-def _refused(raw: bytes, draft_id: int | None, name: str, problems: list[dict], refused: str):
+def _refused(raw: bytes, draft_id: int | None, name: str, problems: list[dict], refused: str,
+             revision: str | None = None):
     """The editor again with what was posted, its problems listed and marked: nothing is lost."""
     return _editor(raw.decode("utf-8", "replace"), draft_id=draft_id, name=name, problems=problems, status=422,
-                   refused=refused)
+                   refused=refused, revision=revision or "")
+
+
+def _conflict(raw: bytes, draft_id: int | None, name: str, revision: str | None, exc: verbs.DraftConflict,
+              deploying: bool = False):
+    """Someone saved the draft since this page opened it: the editor again with what was posted and
+    the conflict, from which the analyst opens the other's version or saves theirs as a new draft.
+    The page keeps the revision it had, so saving over the draft again is refused again."""
+    conflict = {"message": localise(str(exc)), "gone": exc.saved_by is None, "deploying": deploying}
+    return _editor(raw.decode("utf-8", "replace"), draft_id=draft_id, name=name, status=409,
+                   refused=_("Not deployed: the draft changed.") if deploying else _("Not saved: the draft changed."),
+                   revision=revision or "", conflict=conflict)
 
 
 @bp.get("/download")
@@ -144,9 +166,11 @@ def download():
 
 
 def _editor(xml: str, draft_id: int | None = None, name: str = "", process_id: str = "",
-            version: int | None = None, problems: list | None = None, status: int = 200, refused: str = ""):
+            version: int | None = None, problems: list | None = None, status: int = 200, refused: str = "",
+            revision: str = "", conflict: dict | None = None):
     page = render_template("modeler/edit.html", xml=xml, draft_id=draft_id, name=name, process_id=process_id,
-                           version=version, problems=problems or [], refused=refused,
+                           version=version, problems=problems or [], refused=refused, revision=revision,
+                           conflict=conflict, unsaved=status != 200,
                            check_on_load=bool(request.args.get("check")), max_mib=MAX_XML_BYTES // (1024 * 1024))
     return page, status, {"Content-Security-Policy": EDITOR_CSP}
 
@@ -165,6 +189,12 @@ def _posted_xml() -> bytes:
     if file is not None and file.filename:
         return file.stream.read(MAX_XML_BYTES + 1)
     return request.form.get("xml", "").encode("utf-8")
+
+
+def _revision() -> str | None:
+    """The revision of the draft the page was opened from (saving over a draft needs it: a form
+    without it names no revision the draft can be at, and is refused as a conflict)."""
+    return request.form.get("revision", "") if _draft_id() is not None else None
 
 
 def _draft_id() -> int | None:

@@ -1,6 +1,8 @@
 // The modeler page: the Camunda 7 distribution of bpmn-js (window.BpmnModeler, served from /vendor/)
 // with its properties panel, Chinese labels (bpmn-js-i18n plus the panel's labels below), the server's
-// validation shown as a list and as markers on the elements, drafts, download and deploy.
+// validation shown as a list and as markers on the elements, drafts, download and deploy. A save
+// sends the draft's revision (a hidden field of the form): the server refuses it when someone saved
+// the draft since, and the page it answers shows the conflict with the choices.
 (function () {
   "use strict";
 
@@ -79,6 +81,9 @@
   function start() {
     page = document.getElementById("modeler");
     if (!page) { return; }
+    // A page the server gave back refused (a save in conflict, a diagram with errors) holds what was
+    // posted and is saved nowhere: leaving it asks first, like an edited one.
+    dirty = page.getAttribute("data-unsaved") === "yes";
     bindForm();
     bindProblemList(page.querySelector("#problems"));
     if (page.getAttribute("data-modeler") !== "yes") { return; }
