@@ -54,8 +54,8 @@ RULES = {
     **{e: ADMIN for e in ("admin.activate_rule_set", "admin.deactivate_rule_set", "admin.department",
                           "admin.end_sessions", "admin.new_department", "admin.new_person", "admin.new_rule_set",
                           "admin.override", "admin.person", "admin.policy", "admin.publish", "admin.reset_password")},
-    **{e: ANALYST for e in ("modeler.delete_draft", "modeler.deploy", "modeler.migrate", "modeler.save_draft",
-                            "modeler.upload", "modeler.validate")},
+    **{e: ANALYST for e in ("modeler.delete_draft", "modeler.deploy", "modeler.dry_run", "modeler.migrate",
+                            "modeler.save_draft", "modeler.upload", "modeler.validate")},
     **{e: SUPERVISOR for e in ("supervision.dismiss", "supervision.reassign", "supervision.rectify",
                                "supervision.urge")},
     "incidents.retry": (frozenset({"analyst", "admin"}), FORBIDDEN),  # web/incidents, engine.verbs.incidents
@@ -110,6 +110,7 @@ SENT = {
     "admin.activate_rule_set": (None, {"key": "nope", "confirmed": "yes"}),
     "admin.deactivate_rule_set": (None, {"key": "nope", "confirmed": "yes"}),
     "modeler.validate": (None, lambda v: {"xml": DIAGRAM.read_text()}),
+    "modeler.dry_run": (None, lambda v: {"xml": DIAGRAM.read_text()}),
     "modeler.save_draft": (None, lambda v: {"xml": DIAGRAM.read_text(), "name": "草稿"}),
     "modeler.deploy": (None, lambda v: {"xml": DIAGRAM.read_text()}),
     "modeler.upload": (None, lambda v: {"file": (io.BytesIO(DIAGRAM.read_bytes()), "review_loop.bpmn")}),
